@@ -1,0 +1,18 @@
+// keccak256 on the native binding (DESIGN §8: ~2x noble, ~2.5x viem on 32-byte inputs).
+import type { Hex } from 'viem'
+import { KeccakState } from './native.js'
+import { asBuffer, bytesToHex } from './hex.js'
+
+// Keccak-256: rate 1088 bits, capacity 512. One sponge reused: initialize() resets it, and the
+// core is synchronous, so no two hashes interleave.
+const sponge = new KeccakState()
+
+export function keccak256Bytes(...parts: Uint8Array[]): Uint8Array {
+  sponge.initialize(1088, 512)
+  for (const part of parts) sponge.absorb(asBuffer(part))
+  return sponge.squeeze(32)
+}
+
+export function keccak256(...parts: Uint8Array[]): Hex {
+  return bytesToHex(keccak256Bytes(...parts))
+}
