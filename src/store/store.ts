@@ -1,0 +1,32 @@
+// The Store interface (DESIGN §2, ADR 0002): an ordered key-value store whose only write is an atomic,
+// durable batch. The engine commits each step (journal entry, objectives, channels, outbox, chain
+// cursor) as one batch; `commit` resolves only after the batch is fsync'd.
+
+export type Key = Uint8Array
+
+export type BatchOp =
+  | { readonly type: 'put'; readonly key: Key; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Key }
+
+export interface Range {
+  /** Inclusive lower bound. */
+  readonly gte?: Key
+  /** Exclusive upper bound. */
+  readonly lt?: Key
+  readonly reverse?: boolean
+  readonly limit?: number
+}
+
+export interface Store {
+  get(key: Key): Promise<Uint8Array | undefined>
+  /** Entries in key order (byte-wise), or reverse order. */
+  scan(range: Range): AsyncIterable<readonly [Key, Uint8Array]>
+  /** Applies every op or none, durably (fsync'd) before resolving. */
+  commit(ops: readonly BatchOp[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** Byte-wise comparison, the order RocksDB's default comparator uses. */
+export function compareKeys(a: Key, b: Key): number {
+  return Buffer.compare(a, b)
+}
