@@ -8,12 +8,19 @@ import { keccak256Bytes } from './keccak.js'
 import { bytesToHex, hexToBytes } from './hex.js'
 import { InvalidSignatureError, RejectedInputError } from './errors.js'
 import { SECP256K1_HALF_N, SECP256K1_N } from './limits.js'
+import { checkBytes32 } from './validate.js'
 
-const PREFIX = Buffer.from('\x19Ethereum Signed Message:\n32', 'latin1')
+const PREFIX = '\x19Ethereum Signed Message:\n32'
+// One preallocated message buffer (prefix ‖ hash): this is the hot path of every update, and the core
+// is synchronous, so no two digests interleave.
+const message = Buffer.alloc(PREFIX.length + 32)
+message.write(PREFIX, 0, 'latin1')
 
 /** keccak256("\x19Ethereum Signed Message:\n32" ‖ hash): what is actually signed (EIP-191). */
 export function ethSignedMessageDigest(hash: Bytes32): Uint8Array {
-  return keccak256Bytes(PREFIX, hexToBytes(hash, 'hash', 32))
+  checkBytes32(hash, 'hash')
+  message.write(hash.slice(2), PREFIX.length, 'hex')
+  return keccak256Bytes(message)
 }
 
 export class InvalidPrivateKeyError extends RejectedInputError {
