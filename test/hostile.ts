@@ -78,6 +78,9 @@ export const hostileStrings: readonly HostileCase[] = [
   { name: 'bytes32 of 31 bytes', value: `0x${digits(62, '1')}` },
   { name: 'bytes32 of 33 bytes', value: `0x${digits(66, '1')}` },
   { name: 'address with a non-hex digit', value: `0x${digits(39)}g` },
+  // EIP-55: a mixed-case address must carry a valid checksum (this one has the last letter's case flipped).
+  { name: 'address with a bad EIP-55 checksum', value: '0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43Bd' },
+  { name: 'address in uppercase hex', value: `0x${digits(40, 'A')}` },
   { name: 'leading space', value: ` 0x${digits(40)}` },
   { name: 'trailing newline', value: `0x${digits(40)}\n` },
   { name: 'Arabic-Indic digits', value: '0x٠٠' },
@@ -162,18 +165,31 @@ export const hostileMessages: readonly HostileCase[] = [
   { name: 'bigint ext with empty payload', value: Uint8Array.of(0xc7, 0x00, 0x42) },
 ]
 
-/** The value f returned, or the code of the typed error it threw. Fails the test on any other throw. */
-export function outcomeOf(f: () => unknown): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: string } {
+export type Settled =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'rejected'; readonly code: string }
+  | { readonly kind: 'untyped'; readonly error: string }
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.constructor.name}: ${error.message.split('\n')[0]!.slice(0, 160)}` : `thrown ${typeof error}`
+}
+
+/** Runs f: its value, the code of the typed rejection it threw, or a description of any other throw. */
+export function settle(f: () => unknown): Settled {
   try {
-    return { ok: true, value: f() }
+    return { kind: 'value', value: f() }
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
-    if (typeof code !== 'string' || !REJECTION_CODES.has(code)) {
-      const shown = error instanceof Error ? `${error.constructor.name}: ${error.message.slice(0, 200)}` : String(typeof error)
-      expect.fail(`expected a typed rejection (code in REJECTION_CODES), got ${shown}`)
-    }
-    return { ok: false, code }
+    if (typeof code === 'string' && REJECTION_CODES.has(code)) return { kind: 'rejected', code }
+    return { kind: 'untyped', error: describeError(error) }
   }
+}
+
+/** settle(f), failing the test if f threw anything but a typed rejection. */
+export function outcomeOf(f: () => unknown): Exclude<Settled, { kind: 'untyped' }> {
+  const settled = settle(f)
+  if (settled.kind === 'untyped') return expect.fail(`expected a value or a typed rejection, got ${settled.error}`)
+  return settled
 }
 
 /** The code of the error f throws; fails the test if f returns or throws something without a `code`. */
@@ -184,8 +200,7 @@ export function codeOf(f: () => unknown): string {
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
     if (typeof code === 'string') return code
-    const shown = error instanceof Error ? `${error.constructor.name}: ${error.message.slice(0, 200)}` : String(typeof error)
-    return expect.fail(`expected an error with a code, got ${shown}`)
+    return expect.fail(`expected an error with a code, got ${describeError(error)}`)
   }
   return expect.fail(`expected a throw, got a return value of type ${typeof returned}`)
 }
@@ -201,4 +216,33 @@ export function replaceAt(root: unknown, path: readonly (string | number)[], val
   }
   const record = root as Record<string, unknown>
   return { ...record, [head]: replaceAt(record[head], rest, value) }
+}
+
+export type Path = readonly (string | number)[]
+
+export const pathText = (path: Path): string => (path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join(''))
+
+/**
+ * Puts each hostile value at `path` inside `base` and runs `decode` on the result. Returns one line per
+ * failure: `decode` threw something other than a typed rejection, or it accepted the input and then
+ * `use` (what a caller does next with the value, e.g. hash it) threw anything at all.
+ */
+export function walkHostile(
+  base: unknown,
+  path: Path,
+  decode: (input: unknown) => unknown,
+  use?: (decoded: unknown) => unknown,
+  values: readonly HostileCase[] = hostileValues,
+): string[] {
+  const failures: string[] = []
+  for (const { name, value } of values) {
+    const decoded = settle(() => decode(replaceAt(base, path, value)))
+    if (decoded.kind === 'untyped') failures.push(`${pathText(path)} <- ${name}: ${decoded.error}`)
+    else if (decoded.kind === 'value' && use !== undefined) {
+      const used = settle(() => use(decoded.value))
+      if (used.kind === 'untyped') failures.push(`${pathText(path)} <- ${name}: accepted, then ${used.error}`)
+      if (used.kind === 'rejected') failures.push(`${pathText(path)} <- ${name}: accepted, then rejected with ${used.code}`)
+    }
+  }
+  return failures
 }
