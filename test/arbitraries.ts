@@ -103,3 +103,8 @@ export function lowerCaseDeep(value: unknown): unknown {
   }
   return value
 }
+
+/** A well-formed signature r ‖ s ‖ v (0 < r < n, 0 < s ≤ n/2, v ∈ {27, 28}); not necessarily anyone's. */
+export const signature: fc.Arbitrary<Hex> = fc
+  .tuple(fc.bigInt({ min: 1n, max: SECP256K1_ORDER - 1n }), fc.bigInt({ min: 1n, max: SECP256K1_ORDER / 2n }), fc.constantFrom(27, 28))
+  .map(([r, s, v]) => `0x${r.toString(16).padStart(64, '0')}${s.toString(16).padStart(64, '0')}${v.toString(16)}` as Hex)

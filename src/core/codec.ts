@@ -16,7 +16,9 @@ const packr = new Packr({
   moreTypes: false,
 })
 
+/** Refuses values the decoder would refuse (undefined, functions, dates...), so we never send them. */
 export function encodeValue(value: unknown): Uint8Array {
+  checkShape(value, 0)
   try {
     return packr.pack(value)
   } catch (cause) {
@@ -39,9 +41,13 @@ export function decodeValue(bytes: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): un
   return value
 }
 
+// msgpackr renames a '__proto__' key to '__proto_' while decoding; refuse both spellings.
+const FORBIDDEN_KEYS = new Set(['__proto__', '__proto_', 'constructor', 'prototype'])
+
 function checkShape(value: unknown, depth: number): void {
   if (depth > MAX_MESSAGE_DEPTH) throw new CodecError(`message nests deeper than ${MAX_MESSAGE_DEPTH}`)
   if (value === undefined) throw new CodecError('message contains undefined')
+  if (typeof value === 'function' || typeof value === 'symbol') throw new CodecError(`message contains a ${typeof value}`)
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return
   if (Array.isArray(value)) {
     for (const item of value) checkShape(item, depth + 1)
@@ -49,7 +55,7 @@ function checkShape(value: unknown, depth: number): void {
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) throw new CodecError('message contains an unsupported type')
   for (const key of Object.keys(value)) {
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new CodecError(`message has a forbidden key ${key}`)
+    if (FORBIDDEN_KEYS.has(key)) throw new CodecError(`message has a forbidden key ${key}`)
     checkShape((value as Record<string, unknown>)[key], depth + 1)
   }
 }

@@ -1,6 +1,6 @@
 // Outcomes in Nitro's ExitFormat (DESIGN §3): per asset, the allocations that pay out when the channel
 // finalizes. Outcome bytes are `abi.encode(Exit)`, byte-exact with the adjudicator.
-import { decodeAbiParameters, encodeAbiParameters } from 'viem'
+import { checksumAddress, decodeAbiParameters, encodeAbiParameters } from 'viem'
 import type { Address, Destination, Hex } from './types.js'
 import { InvalidOutcomeError, RejectedInputError } from './errors.js'
 import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_METADATA_BYTES, MAX_UINT256, MAX_UINT8 } from './limits.js'
@@ -58,7 +58,9 @@ export const exitAbiParameter = {
 /** Throws a RejectedInputError naming the first field out of shape or range. */
 export function checkOutcome(outcome: unknown, field = 'outcome'): asserts outcome is Exit {
   checkArray(outcome, field, MAX_ASSETS)
-  outcome.forEach((exit: unknown, i) => {
+  // Index loops, not forEach: forEach skips the holes of a sparse array.
+  for (let i = 0; i < outcome.length; i++) {
+    const exit: unknown = outcome[i]
     const at = `${field}[${i}]`
     if (typeof exit !== 'object' || exit === null) throw new InvalidOutcomeError(`${at} must be an object`, { field: at })
     const { asset, assetMetadata, allocations } = exit as Record<string, unknown>
@@ -70,8 +72,8 @@ export function checkOutcome(outcome: unknown, field = 'outcome'): asserts outco
     checkSmallUint(meta.assetType, `${at}.assetMetadata.assetType`, MAX_UINT8)
     checkBytes(meta.metadata, `${at}.assetMetadata.metadata`, MAX_METADATA_BYTES)
     checkArray(allocations, `${at}.allocations`, MAX_ALLOCATIONS)
-    allocations.forEach((allocation: unknown, j) => checkAllocation(allocation, `${at}.allocations[${j}]`))
-  })
+    for (let j = 0; j < allocations.length; j++) checkAllocation(allocations[j], `${at}.allocations[${j}]`)
+  }
 }
 
 function checkAllocation(allocation: unknown, at: string): asserts allocation is Allocation {
@@ -139,7 +141,7 @@ export function addressToDestination(address: Address): Destination {
 /** An external destination's address, or undefined if the destination is a channel id. */
 export function destinationToAddress(destination: Destination): Address | undefined {
   checkBytes32(destination, 'destination')
-  return isExternalDestination(destination) ? (`0x${destination.slice(26)}` as Address) : undefined
+  return isExternalDestination(destination) ? checksumAddress(`0x${destination.slice(26).toLowerCase()}`) : undefined
 }
 
 export function isExternalDestination(destination: Destination): boolean {

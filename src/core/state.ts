@@ -39,7 +39,7 @@ export function checkFixedPart(fixed: unknown, field = 'fixedPart'): asserts fix
   const { participants, channelNonce, appDefinition, challengeDuration } = fixed as Record<string, unknown>
   checkArray(participants, `${field}.participants`, MAX_PARTICIPANTS)
   if (participants.length === 0) throw new InvalidStateError(`${field}.participants is empty`, { field: `${field}.participants` })
-  participants.forEach((p, i) => checkAddress(p, `${field}.participants[${i}]`))
+  for (let i = 0; i < participants.length; i++) checkAddress(participants[i], `${field}.participants[${i}]`)
   checkUint(channelNonce, `${field}.channelNonce`, MAX_UINT64)
   checkAddress(appDefinition, `${field}.appDefinition`)
   checkSmallUint(challengeDuration, `${field}.challengeDuration`, Number(MAX_UINT48))

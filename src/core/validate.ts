@@ -1,5 +1,6 @@
 // Range and shape checks shared by the core's entry points and by every edge decoder (STYLE §4).
 // Each throws a RejectedInputError naming the offending field.
+import { isAddress } from 'viem'
 import type { Address, Hex } from './types.js'
 import { InvalidAddressError, InvalidHexError, InvalidLengthError, OutOfRangeError } from './errors.js'
 import { isHex, preview } from './hex.js'
@@ -11,6 +12,8 @@ export function checkAddress(value: unknown, field: string): asserts value is Ad
   if (typeof value !== 'string' || !ADDRESS_RE.test(value)) {
     throw new InvalidAddressError(`${field} must be a 20-byte hex address`, { field, value: preview(value) })
   }
+  // Mixed case must be a valid EIP-55 checksum (viem's encoder refuses anything else; it caches results).
+  if (!isAddress(value)) throw new InvalidAddressError(`${field} has an invalid EIP-55 checksum`, { field, value })
 }
 
 export function checkBytes32(value: unknown, field: string): asserts value is Hex {

@@ -9,10 +9,10 @@ import type { Voucher } from './voucher.js'
 import { checkState } from './state.js'
 import { checkChannelId } from './channelId.js'
 import { parseSignature } from './signatures.js'
-import { checkUint } from './validate.js'
+import { checkArray, checkUint } from './validate.js'
 import { CodecError, InvalidLengthError } from './errors.js'
 import { bytesToHex, hexToBytes } from './hex.js'
-import { MAX_UINT256 } from './limits.js'
+import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_PARTICIPANTS, MAX_UINT256 } from './limits.js'
 
 type Bin = Uint8Array
 
@@ -37,8 +37,10 @@ function tuple(value: unknown, field: string, length: number): unknown[] {
   return value
 }
 
-function list(value: unknown, field: string): unknown[] {
+/** A list checked against its cap before any entry is parsed (STYLE §4: size caps first). */
+function list(value: unknown, field: string, max: number): unknown[] {
   if (!Array.isArray(value)) throw new CodecError(`${field} must be a list`, { field })
+  checkArray(value, field, max)
   return value
 }
 
@@ -53,12 +55,12 @@ export function outcomeToWire(outcome: Exit): unknown {
 
 /** Shape only; ranges are checked by checkState on the whole state. */
 function outcomeFromWire(value: unknown): Exit {
-  return list(value, 'outcome').map((raw, i): SingleAssetExit => {
+  return list(value, 'outcome', MAX_ASSETS).map((raw, i): SingleAssetExit => {
     const [asset, assetType, metadata, allocations] = tuple(raw, `outcome[${i}]`, 4)
     return {
       asset: address(asset, `outcome[${i}].asset`),
       assetMetadata: { assetType: assetType as number, metadata: hex(metadata, `outcome[${i}].assetMetadata.metadata`) },
-      allocations: list(allocations, `outcome[${i}].allocations`).map((rawAllocation, j): Allocation => {
+      allocations: list(allocations, `outcome[${i}].allocations`, MAX_ALLOCATIONS).map((rawAllocation, j): Allocation => {
         const at = `outcome[${i}].allocations[${j}]`
         const [destination, amount, allocationType, allocationMetadata] = tuple(rawAllocation, at, 4)
         return {
@@ -88,7 +90,7 @@ export function stateToWire(s: State): unknown {
 export function stateFromWire(value: unknown): State {
   const [participants, channelNonce, appDefinition, challengeDuration, outcome, appData, turnNum, isFinal] = tuple(value, 'state', 8)
   const state = {
-    participants: list(participants, 'participants').map((p, i) => address(p, `participants[${i}]`)),
+    participants: list(participants, 'participants', MAX_PARTICIPANTS).map((p, i) => address(p, `participants[${i}]`)),
     channelNonce,
     appDefinition: address(appDefinition, 'appDefinition'),
     challengeDuration,
@@ -109,7 +111,7 @@ export function signedStateToWire(signed: SignedState): unknown {
 export function signedStateFromWire(value: unknown): SignedState {
   const [rawState, rawSignatures] = tuple(value, 'signedState', 2)
   const state = stateFromWire(rawState)
-  const signatures = list(rawSignatures, 'signatures').map((sig, i): Signature | null => {
+  const signatures = list(rawSignatures, 'signatures', MAX_PARTICIPANTS).map((sig, i): Signature | null => {
     if (sig === null) return null
     const signature = hex(sig, `signatures[${i}]`, 65)
     parseSignature(signature, `signatures[${i}]`)
