@@ -1,0 +1,99 @@
+// The working state of one engine step: drafts of every table plus the effects to run after commit.
+// A child context isolates one input (or one payload): if it throws, its drafts are simply dropped.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import type { Objective } from '../protocols/objectives.js'
+import type { Payload } from '../protocols/messages.js'
+import type { ChainTransaction } from '../protocols/onchain.js'
+import type { OutboxEntry, PeerState } from './outbox.js'
+import type { Readable } from './table.js'
+import { Draft } from './table.js'
+
+export interface Meta {
+  readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
+  readonly rejections: Readonly<Record<string, number>>
+}
+
+export interface StateTables {
+  readonly objectives: Readable<Objective>
+  readonly ledgers: Readable<ConsensusChannel>
+  readonly holdings: Readable<bigint>
+  readonly peers: Readable<PeerState>
+  readonly outbox: Readable<OutboxEntry>
+  readonly meta: Readable<Meta>
+}
+
+export interface Rejection {
+  readonly code: string
+  readonly summary: string
+  readonly from?: Address
+}
+
+export class StepContext {
+  readonly objectives: Draft<Objective>
+  readonly ledgers: Draft<ConsensusChannel>
+  readonly holdings: Draft<bigint>
+  readonly peers: Draft<PeerState>
+  readonly outbox: Draft<OutboxEntry>
+  readonly meta: Draft<Meta>
+  /** Payloads to put in new outbox entries, per peer (lowercase address). */
+  readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
+  readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
+  readonly retransmit: OutboxEntry[] = []
+  readonly transactions: { objectiveId: string; tx: ChainTransaction }[] = []
+  /** Objectives whose status changed in this step (for notifications after commit). */
+  readonly changedStatus = new Set<string>()
+  readonly rejections: Rejection[] = []
+  /** waitingFor of every objective cranked in this step (derived, never stored). */
+  readonly waitingFor = new Map<string, string>()
+
+  constructor(
+    tables: StateTables,
+    readonly now: number,
+  ) {
+    this.objectives = new Draft(tables.objectives)
+    this.ledgers = new Draft(tables.ledgers)
+    this.holdings = new Draft(tables.holdings)
+    this.peers = new Draft(tables.peers)
+    this.outbox = new Draft(tables.outbox)
+    this.meta = new Draft(tables.meta)
+  }
+
+  child(): StepContext {
+    return new StepContext(this, this.now)
+  }
+
+  absorb(child: StepContext): void {
+    this.objectives.absorb(child.objectives)
+    this.ledgers.absorb(child.ledgers)
+    this.holdings.absorb(child.holdings)
+    this.peers.absorb(child.peers)
+    this.outbox.absorb(child.outbox)
+    this.meta.absorb(child.meta)
+    for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
+    for (const { to, seqs } of child.acks.values()) this.ack(to, ...seqs)
+    this.retransmit.push(...child.retransmit)
+    this.transactions.push(...child.transactions)
+    for (const id of child.changedStatus) this.changedStatus.add(id)
+    this.rejections.push(...child.rejections)
+    for (const [id, w] of child.waitingFor) this.waitingFor.set(id, w)
+  }
+
+  send(to: Address, ...payloads: Payload[]): void {
+    const key = to.toLowerCase()
+    const entry = this.outgoing.get(key) ?? { to, payloads: [] }
+    entry.payloads.push(...payloads)
+    this.outgoing.set(key, entry)
+  }
+
+  ack(to: Address, ...seqs: bigint[]): void {
+    const key = to.toLowerCase()
+    const entry = this.acks.get(key) ?? { to, seqs: [] }
+    entry.seqs.push(...seqs)
+    this.acks.set(key, entry)
+  }
+
+  ledger(id: Bytes32): ConsensusChannel | undefined {
+    return this.ledgers.get(id.toLowerCase())
+  }
+}

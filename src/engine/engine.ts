@@ -1,0 +1,384 @@
+// The engine (DESIGN §4.2, §5): the node's one loop. Inputs (API requests, peer frames, chain events,
+// timer ticks) are queued; each batch of inputs is journaled and handled against drafts of the state,
+// and the whole batch — journal entries, objectives, ledgers, holdings, outbox, cursor — is committed as
+// ONE fsync'd write (group commit). Only then do side effects run: frames go out, transactions are
+// submitted, waiters are told. After a crash the store is exactly the state after the last commit.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { Signer } from '../core/signer.js'
+import type { Store, BatchOp } from '../store/store.js'
+import type { Transport } from '../transport/transport.js'
+import type { ChainService } from '../chain/chainService.js'
+import type { ChannelEvent } from '../log/event.js'
+import type { LogHead } from '../log/channelLog.js'
+import type { Objective } from '../protocols/objectives.js'
+import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import type { Proposal } from '../protocols/ledger/proposal.js'
+import { ChannelsError, RejectedInputError } from '../core/errors.js'
+import { journalEntry } from '../log/journal.js'
+import { putEventOps, readEvents, readHead } from '../store/eventStore.js'
+import { JOURNAL_LOG_ID } from '../store/keys.js'
+import { isActive } from '../protocols/objective.js'
+import * as directFund from '../protocols/directfund/directfund.js'
+import * as directDefund from '../protocols/directdefund/directdefund.js'
+import * as ledgerUpdate from '../protocols/ledgerupdate/ledgerUpdate.js'
+import type { ApiRequest, EngineInput, TimedInput } from './inputs.js'
+import { decodeInput, encodeInput, journalKindOf } from './inputs.js'
+import type { Meta, Rejection, StateTables } from './context.js'
+import { StepContext } from './context.js'
+import type { HandlerDeps } from './handlers.js'
+import { flushOutgoing, handleInput } from './handlers.js'
+import type { OutboxEntry, PeerState } from './outbox.js'
+import { Table } from './table.js'
+import { TABLES, loadTable, tableOps } from './records.js'
+import type { TableName } from './records.js'
+import { encodeFrame } from './frames.js'
+import { EngineStoppedError } from './errors.js'
+import { MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
+
+export interface EngineOptions {
+  readonly store: Store
+  readonly signer: Signer
+  /** Omitted when replaying a journal: side effects are then not carried out. */
+  readonly transport?: Transport
+  readonly chain?: ChainService
+  readonly consensusApp: Address
+  readonly policy?: (objective: Objective) => boolean
+  /** The shell's clock (ms). Its readings are journaled with each input. */
+  readonly clock?: () => number
+  /** How often the shell checks for due retransmissions; 0 disables the timer (tests tick by hand). */
+  readonly tickIntervalMs?: number
+}
+
+export interface ObjectiveView {
+  readonly objective: Objective
+  readonly waitingFor: string | undefined
+}
+
+interface Pending {
+  readonly timed: TimedInput
+  readonly resolve: (result: string | undefined) => void
+  readonly reject: (error: unknown) => void
+}
+
+type Listener = (objective: Objective) => void
+
+const INITIAL_META: Meta = { chainCursor: null, rejections: {} }
+
+export class Engine {
+  readonly #tables = {
+    objectives: new Table<Objective>(),
+    ledgers: new Table<ConsensusChannel>(),
+    holdings: new Table<bigint>(),
+    peers: new Table<PeerState>(),
+    outbox: new Table<OutboxEntry>(),
+    meta: new Table<Meta>(),
+  }
+  readonly #waitingFor = new Map<string, string>()
+  readonly #queue: Pending[] = []
+  readonly #listeners = new Set<Listener>()
+  readonly #recentRejections: Rejection[] = []
+  #journalHead: LogHead
+  #running = false
+  #stopped: Error | undefined
+  #timer: NodeJS.Timeout | undefined
+  #unsubscribe: (() => void) | undefined
+  #idleWaiters: (() => void)[] = []
+  readonly #deps: HandlerDeps
+  readonly #clock: () => number
+
+  private constructor(
+    readonly options: EngineOptions,
+    journalHead: LogHead,
+  ) {
+    this.#journalHead = journalHead
+    this.#clock = options.clock ?? Date.now
+    this.#deps = { signer: options.signer, consensusApp: options.consensusApp, policy: options.policy ?? (() => true) }
+  }
+
+  get address(): Address {
+    return this.options.signer.address
+  }
+
+  /** Opens an engine on a store, resuming whatever it holds: objectives, ledgers, outbox, chain cursor. */
+  static async open(options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(options, await readHead(options.store, JOURNAL_LOG_ID))
+    for (const name of TABLES) {
+      const table = engine.#tables[name] as Table<unknown>
+      for (const [key, value] of await loadTable(options.store, name)) table.set(key, value)
+    }
+    if (!engine.#tables.meta.get('meta')) engine.#tables.meta.set('meta', INITIAL_META)
+    engine.#recomputeWaitingFor()
+    engine.#start()
+    return engine
+  }
+
+  /** Rebuilds an engine on an empty store by handling another engine's journal; no side effects run. */
+  static async replay(options: Omit<EngineOptions, 'transport' | 'chain'>, journal: AsyncIterable<ChannelEvent> | Iterable<ChannelEvent>): Promise<Engine> {
+    const engine = await Engine.open({ ...options, tickIntervalMs: 0 })
+    for await (const entry of journal) await engine.#submit(decodeInput(entry.payload))
+    return engine
+  }
+
+  #start(): void {
+    const { transport, chain } = this.options
+    transport?.onMessage((from, bytes) => void this.#enqueue({ kind: 'peer', from, bytes }).catch(() => undefined))
+    if (chain) {
+      const cursor = this.#tables.meta.get('meta')!.chainCursor ?? undefined
+      this.#unsubscribe = chain.subscribe((event) => void this.#enqueue({ kind: 'chain', event }).catch(() => undefined), cursor)
+    }
+    if (transport) this.#resendAll()
+    const interval = this.options.tickIntervalMs ?? 50
+    if (interval > 0 && transport) {
+      this.#timer = setInterval(() => {
+        if (this.#hasDueEntries()) void this.#enqueue({ kind: 'tick' }).catch(() => undefined)
+      }, interval)
+    }
+  }
+
+  // ---- API ----
+
+  directFund(p: { counterparty: Address; asset?: Address; myDeposit: bigint; theirDeposit: bigint; nonce: bigint; challengeDuration?: number }): Promise<string> {
+    return this.#api({
+      op: 'directFund',
+      counterparty: p.counterparty,
+      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      myDeposit: p.myDeposit,
+      theirDeposit: p.theirDeposit,
+      nonce: p.nonce,
+      challengeDuration: p.challengeDuration ?? 86_400,
+    })
+  }
+
+  directDefund(ledgerId: Bytes32): Promise<string> {
+    return this.#api({ op: 'directDefund', ledgerId })
+  }
+
+  updateLedger(ledgerId: Bytes32, proposal: Proposal): Promise<string> {
+    return this.#api({ op: 'ledgerUpdate', ledgerId, proposal })
+  }
+
+  /** Asks the counterparty for its view of the ledger (after data loss, or to unstick a suspected desync). */
+  syncLedger(ledgerId: Bytes32): Promise<string> {
+    return this.#api({ op: 'syncLedger', ledgerId })
+  }
+
+  /** Checks retransmissions now (the shell's timer does this on its own). */
+  async tick(): Promise<void> {
+    await this.#enqueue({ kind: 'tick' })
+  }
+
+  getObjective(id: string): ObjectiveView | undefined {
+    const objective = this.#tables.objectives.get(id)
+    return objective && { objective, waitingFor: this.#waitingFor.get(id) }
+  }
+
+  objectives(): Objective[] {
+    return [...this.#tables.objectives.values()]
+  }
+
+  getLedger(id: Bytes32): ConsensusChannel | undefined {
+    return this.#tables.ledgers.get(id.toLowerCase())
+  }
+
+  ledgers(): ConsensusChannel[] {
+    return [...this.#tables.ledgers.values()]
+  }
+
+  holdings(channelId: Bytes32): bigint {
+    return this.#tables.holdings.get(channelId.toLowerCase()) ?? 0n
+  }
+
+  /** Rejected inputs by error code since the store was created (persisted), and the latest ones. */
+  get rejections(): { readonly counts: Readonly<Record<string, number>>; readonly recent: readonly Rejection[] } {
+    return { counts: this.#tables.meta.get('meta')!.rejections, recent: this.#recentRejections }
+  }
+
+  /** Outbox entries not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.#tables.outbox.size
+  }
+
+  /** Resolves when the objective is completed, failed or rejected. */
+  waitForObjective(id: string): Promise<Objective> {
+    return new Promise((resolve) => {
+      const check = (o: Objective | undefined) => o && !isActive(o)
+      const current = this.#tables.objectives.get(id)
+      if (check(current)) return resolve(current!)
+      const listener: Listener = (o) => {
+        if (o.id === id && check(o)) {
+          this.#listeners.delete(listener)
+          resolve(o)
+        }
+      }
+      this.#listeners.add(listener)
+    })
+  }
+
+  onObjectiveChange(listener: Listener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Resolves when no input is queued or being handled. */
+  idle(): Promise<void> {
+    if (!this.#running && this.#queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Stops taking inputs, finishes the batch in hand, and closes nothing it does not own (the store is the caller's). */
+  async close(): Promise<void> {
+    this.#stopped ??= new EngineStoppedError('the engine is closed')
+    clearInterval(this.#timer)
+    this.#unsubscribe?.()
+    await this.idle()
+  }
+
+  // ---- the loop ----
+
+  async #api(request: ApiRequest): Promise<string> {
+    return (await this.#enqueue({ kind: 'api', request }))!
+  }
+
+  #enqueue(input: EngineInput): Promise<string | undefined> {
+    return this.#submit({ at: this.#clock(), input })
+  }
+
+  #submit(timed: TimedInput): Promise<string | undefined> {
+    if (this.#stopped) return Promise.reject(this.#stopped)
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ timed, resolve, reject })
+      if (!this.#running) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true
+    try {
+      while (this.#queue.length > 0 && !this.#stopped) {
+        const batch = this.#queue.splice(0, MAX_INPUTS_PER_COMMIT)
+        await this.#step(batch)
+      }
+    } finally {
+      this.#running = false
+      for (const pending of this.#queue.splice(0)) pending.reject(this.#stopped)
+      for (const resolve of this.#idleWaiters.splice(0)) resolve()
+    }
+  }
+
+  async #step(batch: Pending[]): Promise<void> {
+    const tables: StateTables = this.#tables
+    const step = new StepContext(tables, batch[batch.length - 1]!.timed.at)
+    const journal: ChannelEvent[] = []
+    const results: { pending: Pending; result?: string; error?: unknown }[] = []
+    let head = this.#journalHead
+    for (const pending of batch) {
+      const entry = journalEntry(head, { kind: journalKindOf(pending.timed.input), payload: encodeInput(pending.timed), author: this.address })
+      journal.push(entry)
+      head = entry
+      const ctx = new StepContext(step, pending.timed.at)
+      try {
+        const result = handleInput(ctx, pending.timed.input, this.#deps)
+        flushOutgoing(ctx)
+        step.absorb(ctx)
+        results.push({ pending, result })
+      } catch (error) {
+        // A refused input (or a broken invariant) drops only its own changes; the journal keeps it.
+        const code = error instanceof ChannelsError ? error.code : 'internal'
+        const summary = error instanceof ChannelsError ? error.summary : String(error)
+        step.rejections.push({ code, summary, ...(pending.timed.input.kind === 'peer' ? { from: pending.timed.input.from } : {}) })
+        results.push({ pending, error })
+      }
+    }
+    if (step.rejections.length > 0) {
+      const meta = step.meta.get('meta')!
+      const counts = { ...meta.rejections }
+      for (const r of step.rejections) counts[r.code] = (counts[r.code] ?? 0) + 1
+      step.meta.set('meta', { ...meta, rejections: counts })
+    }
+
+    const ops: BatchOp[] = putEventOps(JOURNAL_LOG_ID, journal)
+    for (const name of TABLES) ops.push(...tableOps(name, draftOf(step, name).changes()))
+    try {
+      await this.options.store.commit(ops)
+    } catch (error) {
+      this.#stopped = error instanceof Error ? error : new EngineStoppedError('commit failed', {}, { cause: error })
+      for (const { pending } of results) pending.reject(this.#stopped)
+      return
+    }
+    this.#journalHead = head
+    for (const name of TABLES) (this.#tables[name] as Table<unknown>).apply(draftOf(step, name).changes())
+    for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
+    for (const rejection of step.rejections) {
+      this.#recentRejections.push(rejection)
+      if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
+    }
+    this.#runEffects(step)
+    for (const { pending, result, error } of results) {
+      if (error === undefined) pending.resolve(result)
+      else if (error instanceof RejectedInputError || pending.timed.input.kind === 'api') pending.reject(error)
+      else pending.resolve(undefined)
+    }
+  }
+
+  #runEffects(step: StepContext): void {
+    const { transport, chain } = this.options
+    if (transport) {
+      const acks = new Map([...step.acks.values()].map(({ to, seqs }) => [to.toLowerCase(), { to, seqs }]))
+      const fresh = [...step.outbox.changes().values()].filter((e): e is OutboxEntry => e !== undefined && e.attempts === 1)
+      for (const entry of [...fresh, ...step.retransmit]) {
+        const ack = acks.get(entry.to.toLowerCase())
+        acks.delete(entry.to.toLowerCase())
+        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: ack?.seqs ?? [] }))
+      }
+      for (const { to, seqs } of acks.values()) transport.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs }))
+    }
+    if (chain) {
+      for (const { objectiveId, tx } of step.transactions) {
+        chain.submit(tx).catch((error: unknown) => {
+          const code = error instanceof ChannelsError ? error.code : 'chain_error'
+          const summary = error instanceof ChannelsError ? error.summary : String(error)
+          void this.#enqueue({ kind: 'chainResult', objectiveId, code, summary }).catch(() => undefined)
+        })
+      }
+    }
+    for (const id of step.changedStatus) {
+      const objective = this.#tables.objectives.get(id)
+      if (objective) for (const listener of [...this.#listeners]) listener(objective)
+    }
+  }
+
+  /** After a restart every unacknowledged entry is due again: the peer may have missed it. */
+  #resendAll(): void {
+    for (const entry of this.#tables.outbox.values()) {
+      this.options.transport!.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [] }))
+    }
+  }
+
+  #hasDueEntries(): boolean {
+    const now = this.#clock()
+    for (const entry of this.#tables.outbox.values()) if (entry.nextAttemptAt <= now) return true
+    return false
+  }
+
+  /** waitingFor is derived: after a restart, crank (purely) to recompute it. */
+  #recomputeWaitingFor(): void {
+    for (const objective of this.#tables.objectives.values()) {
+      if (!isActive(objective)) continue
+      if (objective.kind === 'directfund') this.#waitingFor.set(objective.id, directFund.crank(objective, this.options.signer).waitingFor)
+      else if (objective.kind === 'directdefund') this.#waitingFor.set(objective.id, directDefund.crank(objective, this.options.signer).waitingFor)
+      else {
+        const ledger = this.#tables.ledgers.get(objective.ledgerId)
+        if (ledger) this.#waitingFor.set(objective.id, ledgerUpdate.crank(objective, ledger, this.options.signer).waitingFor)
+      }
+    }
+  }
+}
+
+function draftOf(step: StepContext, name: TableName) {
+  return step[name] as { changes(): ReadonlyMap<string, unknown> }
+}
+
+/** The journal of a store, for replay and inspection. */
+export function readJournal(store: Store): AsyncIterable<ChannelEvent> {
+  return readEvents(store, JOURNAL_LOG_ID)
+}

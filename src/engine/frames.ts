@@ -1,0 +1,37 @@
+// Frames: what the engine puts on the wire to one peer. A frame carries at most one outbox entry
+// (seq + payloads) and any number of acknowledgements, in the versioned envelope of ADR 0003.
+import type { Payload } from '../protocols/messages.js'
+import { payloadFromWire, payloadToWire } from '../protocols/messages.js'
+import { decodeEnvelope, encodeEnvelope } from '../core/codec.js'
+import { CodecError } from '../core/errors.js'
+import { MAX_UINT64 } from '../core/limits.js'
+import { checkUint } from '../core/validate.js'
+
+export const FRAME_KIND = 'frame'
+/** Payloads per frame and acks per frame: one step's messages to one peer, and one window of acks. */
+export const MAX_PAYLOADS_PER_FRAME = 4096
+export const MAX_ACKS_PER_FRAME = 4096
+
+export interface Frame {
+  readonly seq: bigint | null
+  readonly payloads: readonly Payload[]
+  readonly acks: readonly bigint[]
+}
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  return encodeEnvelope(FRAME_KIND, [frame.seq, frame.payloads.map(payloadToWire), frame.acks])
+}
+
+/** An edge: any malformed frame is a typed RejectedInputError. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  const { kind, body } = decodeEnvelope(bytes)
+  if (kind !== FRAME_KIND) throw new CodecError(`unexpected message kind ${kind}`)
+  if (!Array.isArray(body) || body.length !== 3) throw new CodecError('frame must be [seq, payloads, acks]')
+  const [seq, payloads, acks] = body as unknown[]
+  if (seq !== null) checkUint(seq, 'frame.seq', MAX_UINT64)
+  if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS_PER_FRAME) throw new CodecError('frame payloads must be a bounded list')
+  if (!Array.isArray(acks) || acks.length > MAX_ACKS_PER_FRAME) throw new CodecError('frame acks must be a bounded list')
+  acks.forEach((ack, i) => checkUint(ack, `frame.acks[${i}]`, MAX_UINT64))
+  if (seq === null && payloads.length > 0) throw new CodecError('payloads need a sequence number')
+  return { seq: seq as bigint | null, payloads: payloads.map(payloadFromWire), acks: acks as bigint[] }
+}

@@ -1,0 +1,392 @@
+// How the engine handles each input against a step's drafts. Everything here is deterministic: the same
+// input on the same state gives the same changes (time arrives as `ctx.now`). Refusals are typed
+// RejectedInputErrors that the engine records; they never stop the node.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { Signer } from '../core/signer.js'
+import type { State } from '../core/state.js'
+import { addressToDestination } from '../core/outcome.js'
+import { RejectedInputError } from '../core/errors.js'
+import type { Objective } from '../protocols/objectives.js'
+import type { Payload } from '../protocols/messages.js'
+import type { ChainEvent } from '../protocols/onchain.js'
+import * as directFund from '../protocols/directfund/directfund.js'
+import * as directDefund from '../protocols/directdefund/directdefund.js'
+import * as ledgerUpdate from '../protocols/ledgerupdate/ledgerUpdate.js'
+import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import {
+  adoptSupported,
+  createConsensusChannel,
+  markClosing,
+  receiveCountersignature,
+  receiveProposal,
+  supportedSignedState,
+} from '../protocols/ledger/consensusChannel.js'
+import { ledgerOutcomeFromExit } from '../protocols/ledger/ledgerOutcome.js'
+import { isActive } from '../protocols/objective.js'
+import { NotAParticipantInputError } from '../protocols/errors.js'
+import type { ApiRequest, EngineInput } from './inputs.js'
+import type { StepContext } from './context.js'
+import { decodeFrame } from './frames.js'
+import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer } from './outbox.js'
+import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
+
+export interface HandlerDeps {
+  readonly signer: Signer
+  readonly consensusApp: Address
+  /** Approves objectives a peer started; the default approves everything. */
+  readonly policy: (objective: Objective) => boolean
+}
+
+const lower = (a: string) => a.toLowerCase()
+
+export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerDeps): string | undefined {
+  switch (input.kind) {
+    case 'api':
+      return handleApi(ctx, input.request, deps)
+    case 'peer':
+      handleFrame(ctx, input.from, input.bytes, deps)
+      return undefined
+    case 'chain':
+      handleChainEvent(ctx, input.event, deps)
+      return undefined
+    case 'chainResult':
+      handleChainFailure(ctx, input.objectiveId, input.code, input.summary, deps)
+      return undefined
+    case 'tick':
+      handleTick(ctx)
+      return undefined
+  }
+}
+
+// ---- API ----
+
+function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): string {
+  const me = deps.signer.address
+  switch (request.op) {
+    case 'directFund': {
+      const prefund: State = {
+        participants: [me, request.counterparty],
+        channelNonce: request.nonce,
+        appDefinition: deps.consensusApp,
+        challengeDuration: request.challengeDuration,
+        appData: '0x',
+        outcome: [
+          {
+            asset: request.asset,
+            assetMetadata: { assetType: 0, metadata: '0x' },
+            allocations: [
+              { destination: addressToDestination(me), amount: request.myDeposit, allocationType: 0, metadata: '0x' },
+              { destination: addressToDestination(request.counterparty), amount: request.theirDeposit, allocationType: 0, metadata: '0x' },
+            ],
+          },
+        ],
+        turnNum: 0n,
+        isFinal: false,
+      }
+      const objective = directFund.newDirectFund(prefund, me, 'approved')
+      if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('a ledger with this nonce exists', { objectiveId: objective.id })
+      crankObjective(ctx, objective, deps)
+      return objective.id
+    }
+    case 'directDefund': {
+      const ledger = requireLedger(ctx, request.ledgerId)
+      const objective = directDefund.newDirectDefund(ledger, ctx.holdings.get(ledger.id) ?? 0n, me, 'approved')
+      if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger is already being defunded', { objectiveId: objective.id })
+      ctx.ledgers.set(ledger.id, markClosing(ledger))
+      crankObjective(ctx, objective, deps)
+      return objective.id
+    }
+    case 'ledgerUpdate': {
+      const ledger = requireLedger(ctx, request.ledgerId)
+      const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: counterpartyOf(ledger, me), proposal: request.proposal, initiator: true, status: 'approved' })
+      if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger update is already running', { objectiveId: objective.id })
+      ctx.objectives.set(objective.id, objective)
+      crankLedger(ctx, ledger.id, deps)
+      return objective.id
+    }
+    case 'syncLedger': {
+      const ledger = requireLedger(ctx, request.ledgerId)
+      ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
+      return ledger.id
+    }
+  }
+}
+
+function requireLedger(ctx: StepContext, id: Bytes32): ConsensusChannel {
+  const ledger = ctx.ledger(id)
+  if (!ledger) throw new NoSuchLedgerError('no such ledger channel', { ledgerId: id })
+  return ledger
+}
+
+function counterpartyOf(ledger: ConsensusChannel, me: Address): Address {
+  return ledger.fixed.participants.find((p) => lower(p) !== lower(me))!
+}
+
+// ---- peer frames ----
+
+function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: HandlerDeps): void {
+  const frame = decodeFrame(bytes)
+  const peerKey = lower(from)
+  let peer = ctx.peers.get(peerKey) ?? newPeer(from)
+  for (const seq of frame.acks) ctx.outbox.delete(outboxKey(from, seq))
+  if (frame.seq !== null) {
+    if (isDelivered(peer, frame.seq)) {
+      ctx.ack(from, frame.seq) // a duplicate: acknowledge again, handle once
+    } else {
+      const marked = markDelivered(peer, frame.seq)
+      if (marked) {
+        peer = marked
+        for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
+        ctx.ack(from, frame.seq)
+      }
+    }
+  }
+  ctx.peers.set(peerKey, peer)
+}
+
+/** Runs one payload's handling in a child context: a refusal drops only its own changes. */
+export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, from?: Address): void {
+  const child = ctx.child()
+  try {
+    run(child)
+    ctx.absorb(child)
+  } catch (error) {
+    if (!(error instanceof RejectedInputError)) throw error
+    ctx.rejections.push({ code: error.code, summary: error.summary, ...(from ? { from } : {}) })
+  }
+}
+
+function requireParticipant(ledgerOrState: { participants: readonly Address[] }, from: Address): void {
+  if (!ledgerOrState.participants.some((p) => lower(p) === lower(from))) {
+    throw new NotAParticipantInputError('the sender is not a participant of this channel', { from })
+  }
+}
+
+function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: HandlerDeps): void {
+  const me = deps.signer.address
+  switch (payload.kind) {
+    case 'signedState': {
+      const { state } = payload.signedState
+      requireParticipant(state, from)
+      const existing = ctx.objectives.get(payload.objectiveId)
+      if (existing) {
+        if (existing.kind === 'directfund') crankObjective(ctx, directFund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
+        else if (existing.kind === 'directdefund') crankObjective(ctx, directDefund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
+        else throw new NoSuchObjectiveError('this objective does not take signed states', { objectiveId: payload.objectiveId })
+        return
+      }
+      if (payload.objectiveId.startsWith('directfund:')) {
+        const objective = directFund.newDirectFund(state, me, 'unapproved')
+        if (objective.id !== payload.objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId: payload.objectiveId })
+        if (lower(state.appDefinition) !== lower(deps.consensusApp)) throw new NoSuchObjectiveError('a ledger runs the consensus app')
+        startFromPeer(ctx, directFund.update(objective, { kind: 'signedState', signed: payload.signedState }), from, deps)
+        return
+      }
+      if (payload.objectiveId.startsWith('directdefund:')) {
+        const ledgerId = payload.objectiveId.slice('directdefund:'.length) as Bytes32
+        const ledger = requireLedger(ctx, ledgerId)
+        const objective = directDefund.newDirectDefund(ledger, ctx.holdings.get(ledger.id) ?? 0n, me, 'unapproved')
+        ctx.ledgers.set(ledger.id, markClosing(ledger))
+        startFromPeer(ctx, directDefund.update(objective, { kind: 'signedState', signed: payload.signedState }), from, deps)
+        return
+      }
+      throw new NoSuchObjectiveError('unknown objective', { objectiveId: payload.objectiveId })
+    }
+    case 'ledgerUpdateRequest': {
+      const ledger = requireLedger(ctx, payload.request.ledgerId)
+      requireParticipant(ledger.fixed, from)
+      const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: from, proposal: payload.request.proposal, initiator: false, status: 'unapproved' })
+      if (objective.id !== payload.objectiveId) throw new NoSuchObjectiveError('objective id does not match the request', { objectiveId: payload.objectiveId })
+      if (ctx.objectives.get(objective.id)) return // already running (we initiated it too, or a duplicate)
+      startFromPeer(ctx, objective, from, deps)
+      return
+    }
+    case 'proposal': {
+      const ledger = requireLedger(ctx, payload.ledgerId)
+      requireSender(ledger, from, 0)
+      ctx.ledgers.set(ledger.id, receiveProposal(ledger, payload.signed))
+      crankLedger(ctx, ledger.id, deps)
+      return
+    }
+    case 'countersignature': {
+      const ledger = requireLedger(ctx, payload.ledgerId)
+      requireSender(ledger, from, 1)
+      ctx.ledgers.set(ledger.id, receiveCountersignature(ledger, payload.turnNum, payload.signature))
+      crankLedger(ctx, ledger.id, deps)
+      return
+    }
+    case 'syncRequest': {
+      const ledger = requireLedger(ctx, payload.ledgerId)
+      requireParticipant(ledger.fixed, from)
+      ctx.send(from, { kind: 'sync', ledgerId: ledger.id, supported: supportedSignedState(ledger), queue: ledger.role === 'leader' ? ledger.queue : [] })
+      return
+    }
+    case 'sync': {
+      let ledger = requireLedger(ctx, payload.ledgerId)
+      requireParticipant(ledger.fixed, from)
+      const { state, signatures } = payload.supported
+      const vars = { turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
+      if (!signatures[0] || !signatures[1]) throw new NotAParticipantInputError('a sync state must carry both signatures')
+      ledger = adoptSupported(ledger, vars, [signatures[0], signatures[1]])
+      if (ledger.role === 'follower') {
+        for (const signed of payload.queue) {
+          const current: ConsensusChannel = ledger
+          handleIsolated(ctx, () => void (ledger = receiveProposal(current, signed)), from)
+        }
+      }
+      ctx.ledgers.set(ledger.id, ledger)
+      crankLedger(ctx, ledger.id, deps)
+      return
+    }
+    case 'objectiveRejected': {
+      const objective = ctx.objectives.get(payload.objectiveId)
+      if (!objective || !isActive(objective)) return
+      if (objective.kind !== 'ledgerUpdate' || lower(objective.counterparty) !== lower(from)) {
+        if (objective.kind === 'ledgerUpdate') throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
+      }
+      setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}` } } as Objective)
+      return
+    }
+  }
+}
+
+function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): void {
+  if (lower(ledger.fixed.participants[index]!) !== lower(from)) {
+    throw new NotAParticipantInputError(index === 0 ? 'only the leader sends proposals' : 'only the follower countersigns', { from })
+  }
+}
+
+/** An objective a peer started: the policy decides; a rejection is reported back. */
+function startFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
+  if (!deps.policy(objective)) {
+    setObjective(ctx, { ...objective, status: 'rejected' } as Objective)
+    ctx.send(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: 'policy', summary: 'the counterparty declined' })
+    return
+  }
+  const approved = { ...objective, status: 'approved' } as Objective
+  if (approved.kind === 'ledgerUpdate') {
+    setObjective(ctx, approved)
+    crankLedger(ctx, approved.ledgerId, deps)
+  } else {
+    crankObjective(ctx, approved, deps)
+  }
+}
+
+// ---- chain ----
+
+function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps): void {
+  const meta = ctx.meta.get('meta')!
+  const cursor = meta.chainCursor
+  if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
+  ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
+  if (event.kind === 'concluded') return
+  const id = lower(event.channelId) as Bytes32
+  const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
+  ctx.holdings.set(id, amount)
+  for (const objectiveId of [directFund.directFundId(id), directDefund.directDefundId(id)]) {
+    const objective = ctx.objectives.get(objectiveId)
+    if (!objective || !isActive(objective)) continue
+    if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'holdings', amount }), deps)
+    if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'holdings', amount }), deps)
+  }
+}
+
+function handleChainFailure(ctx: StepContext, objectiveId: string, code: string, summary: string, deps: HandlerDeps): void {
+  const objective = ctx.objectives.get(objectiveId)
+  if (!objective || !isActive(objective)) return
+  if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'depositFailed', code, summary }), deps)
+  if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'withdrawFailed', code, summary }), deps)
+}
+
+// ---- timer ----
+
+export function outboxKey(peer: Address, seq: bigint): string {
+  return `${lower(peer)}:${seq.toString(16).padStart(16, '0')}`
+}
+
+function handleTick(ctx: StepContext): void {
+  const byPeer = new Map<string, ReturnType<typeof ctx.outbox.get>[]>()
+  for (const entry of ctx.outbox.values()) {
+    const list = byPeer.get(lower(entry.to)) ?? []
+    list.push(entry)
+    byPeer.set(lower(entry.to), list)
+  }
+  for (const entries of byPeer.values()) {
+    for (const entry of dueEntries(entries.filter((e) => e !== undefined), ctx.now)) {
+      const bumped = bumpAttempt(entry, ctx.now)
+      ctx.outbox.set(outboxKey(entry.to, entry.seq), bumped)
+      ctx.retransmit.push(bumped)
+    }
+  }
+}
+
+/** Turns the step's outgoing payloads into one new outbox entry per peer (called once per input). */
+export function flushOutgoing(ctx: StepContext): void {
+  for (const { to, payloads } of ctx.outgoing.values()) {
+    const peer = ctx.peers.get(lower(to)) ?? newPeer(to)
+    const { peer: next, entry } = enqueue(peer, payloads, ctx.now)
+    ctx.peers.set(lower(to), next)
+    ctx.outbox.set(outboxKey(to, entry.seq), entry)
+  }
+  ctx.outgoing.clear()
+}
+
+// ---- cranking ----
+
+function setObjective(ctx: StepContext, objective: Objective): void {
+  const before = ctx.objectives.get(objective.id)
+  if (!before || before.status !== objective.status) ctx.changedStatus.add(objective.id)
+  ctx.objectives.set(objective.id, objective)
+}
+
+function applyEffects(ctx: StepContext, objectiveId: string, effects: readonly { kind: string }[]): void {
+  for (const effect of effects as readonly import('../protocols/objective.js').Effect[]) {
+    if (effect.kind === 'send') ctx.send(effect.to, effect.payload)
+    else ctx.transactions.push({ objectiveId, tx: effect.tx })
+  }
+}
+
+/** Cranks a directfund or directdefund objective and applies what it asks. */
+export function crankObjective(ctx: StepContext, objective: Objective, deps: HandlerDeps): void {
+  if (objective.kind === 'ledgerUpdate') {
+    setObjective(ctx, objective)
+    crankLedger(ctx, objective.ledgerId, deps)
+    return
+  }
+  const result = objective.kind === 'directfund' ? directFund.crank(objective, deps.signer) : directDefund.crank(objective, deps.signer)
+  setObjective(ctx, result.objective)
+  ctx.waitingFor.set(objective.id, result.waitingFor)
+  applyEffects(ctx, objective.id, result.effects)
+  if (result.objective.status !== 'completed' || objective.status === 'completed') return
+  if (result.objective.kind === 'directfund') {
+    const ledger = createConsensusChannel(result.objective.postfund, deps.signer.address)
+    ctx.ledgers.set(ledger.id, ledger)
+  } else {
+    ctx.ledgers.delete(result.objective.channelId)
+  }
+}
+
+/**
+ * Cranks every active ledger update of one ledger until none makes progress: countersigning the head
+ * proposal can make the next one countersignable for another objective (go-nitro's ProposalsToProcess).
+ */
+export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): void {
+  const id = lower(ledgerId)
+  for (let progressed = true; progressed; ) {
+    progressed = false
+    for (const objective of ctx.objectives.values()) {
+      if (objective.kind !== 'ledgerUpdate' || objective.ledgerId !== id || !isActive(objective)) continue
+      const ledger = ctx.ledger(id)
+      if (!ledger) {
+        setObjective(ctx, { ...objective, status: 'failed', failure: { code: 'no_ledger', summary: 'the ledger channel is gone' } })
+        continue
+      }
+      const result = ledgerUpdate.crank(objective, ledger, deps.signer)
+      ctx.waitingFor.set(objective.id, result.waitingFor)
+      if (result.effects.length > 0 || result.objective.status !== objective.status || result.objective.turnNum !== objective.turnNum) progressed = true
+      setObjective(ctx, result.objective)
+      ctx.ledgers.set(id, result.ledger)
+      applyEffects(ctx, objective.id, result.effects)
+    }
+  }
+}

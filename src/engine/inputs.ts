@@ -1,0 +1,60 @@
+// Engine inputs (DESIGN §4.2): everything the engine reacts to. Each is journaled with the clock time the
+// shell observed, so that replaying the journal reproduces every decision (retransmission schedules
+// included) without reading a clock.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { ChainEvent } from '../protocols/onchain.js'
+import type { Proposal } from '../protocols/ledger/proposal.js'
+import { decodeValue, encodeValue } from '../core/codec.js'
+import { JournalInputKind } from '../log/journal.js'
+import { assert } from '../core/errors.js'
+
+export type ApiRequest =
+  | {
+      readonly op: 'directFund'
+      readonly counterparty: Address
+      readonly asset: Address
+      readonly myDeposit: bigint
+      readonly theirDeposit: bigint
+      readonly nonce: bigint
+      readonly challengeDuration: number
+    }
+  | { readonly op: 'directDefund'; readonly ledgerId: Bytes32 }
+  | { readonly op: 'ledgerUpdate'; readonly ledgerId: Bytes32; readonly proposal: Proposal }
+  | { readonly op: 'syncLedger'; readonly ledgerId: Bytes32 }
+
+export type EngineInput =
+  | { readonly kind: 'api'; readonly request: ApiRequest }
+  | { readonly kind: 'peer'; readonly from: Address; readonly bytes: Uint8Array }
+  | { readonly kind: 'chain'; readonly event: ChainEvent }
+  | { readonly kind: 'chainResult'; readonly objectiveId: string; readonly code: string; readonly summary: string }
+  | { readonly kind: 'tick' }
+
+export interface TimedInput {
+  readonly at: number
+  readonly input: EngineInput
+}
+
+export function journalKindOf(input: EngineInput): JournalInputKind {
+  switch (input.kind) {
+    case 'api':
+      return JournalInputKind.api
+    case 'peer':
+      return JournalInputKind.peer
+    case 'chain':
+    case 'chainResult':
+      return JournalInputKind.chain
+    case 'tick':
+      return JournalInputKind.tick
+  }
+}
+
+export function encodeInput(timed: TimedInput): Uint8Array {
+  return encodeValue([timed.at, timed.input])
+}
+
+/** Journal entries are our own writes; a malformed one is a broken journal, an invariant. */
+export function decodeInput(bytes: Uint8Array): TimedInput {
+  const value = decodeValue(bytes, Number.MAX_SAFE_INTEGER)
+  assert(Array.isArray(value) && value.length === 2 && typeof value[0] === 'number', 'journal entry is [at, input]')
+  return { at: value[0] as number, input: value[1] as EngineInput }
+}

@@ -1,0 +1,154 @@
+// Protocol payloads exchanged between nodes (DESIGN §5), and their wire forms (ADR 0003: tuples with
+// binary fields and bigints). The engine wraps payloads in reliable frames; `payloadFromWire` is an
+// edge that validates everything a peer sent.
+import type { Bytes32, Destination, Signature } from '../core/types.js'
+import type { SignedState } from '../core/signedState.js'
+import type { Proposal, SignedProposal } from './ledger/proposal.js'
+import { signedStateFromWire, signedStateToWire } from '../core/wire.js'
+import { bytesToHex, hexToBytes } from '../core/hex.js'
+import { checkChannelId } from '../core/channelId.js'
+import { parseSignature } from '../core/signatures.js'
+import { checkUint } from '../core/validate.js'
+import { CodecError, InvalidLengthError } from '../core/errors.js'
+import { MAX_UINT256, MAX_UINT48 } from '../core/limits.js'
+
+/** Asks the counterparty to start the matching objective (it is approved by its policy first). */
+export interface LedgerUpdateRequest {
+  readonly ledgerId: Bytes32
+  readonly proposal: Proposal
+}
+
+export type Payload =
+  | { readonly kind: 'signedState'; readonly objectiveId: string; readonly signedState: SignedState }
+  | { readonly kind: 'ledgerUpdateRequest'; readonly objectiveId: string; readonly request: LedgerUpdateRequest }
+  | { readonly kind: 'proposal'; readonly ledgerId: Bytes32; readonly signed: SignedProposal }
+  | { readonly kind: 'countersignature'; readonly ledgerId: Bytes32; readonly turnNum: bigint; readonly signature: Signature }
+  | { readonly kind: 'syncRequest'; readonly ledgerId: Bytes32 }
+  | { readonly kind: 'sync'; readonly ledgerId: Bytes32; readonly supported: SignedState; readonly queue: readonly SignedProposal[] }
+  | { readonly kind: 'objectiveRejected'; readonly objectiveId: string; readonly code: string; readonly summary: string }
+
+const MAX_ID_LENGTH = 200
+const MAX_TEXT_LENGTH = 1000
+
+const bin = (hex: string, field: string) => hexToBytes(hex, field)
+
+function bytes(value: unknown, field: string, length?: number): `0x${string}` {
+  if (!(value instanceof Uint8Array)) throw new CodecError(`${field} must be bytes`, { field })
+  if (length !== undefined && value.length !== length) throw new InvalidLengthError(`${field} must be ${length} bytes`, { field })
+  return bytesToHex(value)
+}
+
+function text(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new CodecError(`${field} must be a string of 1..${max} characters`, { field })
+  return value
+}
+
+function tuple(value: unknown, field: string, length: number): unknown[] {
+  if (!Array.isArray(value) || value.length !== length) throw new CodecError(`${field} must be a ${length}-tuple`, { field })
+  return value
+}
+
+function channel(value: unknown, field: string): Bytes32 {
+  const id = bytes(value, field, 32)
+  checkChannelId(id, field)
+  return id
+}
+
+function signature(value: unknown, field: string): Signature {
+  const sig = bytes(value, field, 65)
+  parseSignature(sig, field)
+  return sig
+}
+
+function proposalToWire(p: Proposal): unknown {
+  return p.kind === 'add'
+    ? ['add', bin(p.target, 'target'), bin(p.left, 'left'), bin(p.right, 'right'), p.leftAmount, p.rightAmount]
+    : ['remove', bin(p.target, 'target'), p.leftAmount]
+}
+
+function proposalFromWire(value: unknown): Proposal {
+  if (!Array.isArray(value)) throw new CodecError('proposal must be a tuple')
+  if (value[0] === 'add') {
+    const [, target, left, right, leftAmount, rightAmount] = tuple(value, 'proposal', 6)
+    checkUint(leftAmount, 'proposal.leftAmount', MAX_UINT256)
+    checkUint(rightAmount, 'proposal.rightAmount', MAX_UINT256)
+    return { kind: 'add', target: channel(target, 'proposal.target'), left: bytes(left, 'proposal.left', 32) as Destination, right: bytes(right, 'proposal.right', 32) as Destination, leftAmount, rightAmount }
+  }
+  if (value[0] === 'remove') {
+    const [, target, leftAmount] = tuple(value, 'proposal', 3)
+    checkUint(leftAmount, 'proposal.leftAmount', MAX_UINT256)
+    return { kind: 'remove', target: channel(target, 'proposal.target'), leftAmount }
+  }
+  throw new CodecError('proposal kind must be add or remove')
+}
+
+function signedProposalToWire(sp: SignedProposal): unknown {
+  return [proposalToWire(sp.proposal), sp.turnNum, bin(sp.signature, 'signature')]
+}
+
+function signedProposalFromWire(value: unknown): SignedProposal {
+  const [proposal, turnNum, sig] = tuple(value, 'signedProposal', 3)
+  checkUint(turnNum, 'signedProposal.turnNum', MAX_UINT48)
+  return { proposal: proposalFromWire(proposal), turnNum, signature: signature(sig, 'signedProposal.signature') }
+}
+
+export function payloadToWire(p: Payload): unknown {
+  switch (p.kind) {
+    case 'signedState':
+      return [p.kind, p.objectiveId, signedStateToWire(p.signedState)]
+    case 'ledgerUpdateRequest':
+      return [p.kind, p.objectiveId, bin(p.request.ledgerId, 'ledgerId'), proposalToWire(p.request.proposal)]
+    case 'proposal':
+      return [p.kind, bin(p.ledgerId, 'ledgerId'), signedProposalToWire(p.signed)]
+    case 'countersignature':
+      return [p.kind, bin(p.ledgerId, 'ledgerId'), p.turnNum, bin(p.signature, 'signature')]
+    case 'syncRequest':
+      return [p.kind, bin(p.ledgerId, 'ledgerId')]
+    case 'sync':
+      return [p.kind, bin(p.ledgerId, 'ledgerId'), signedStateToWire(p.supported), p.queue.map(signedProposalToWire)]
+    case 'objectiveRejected':
+      return [p.kind, p.objectiveId, p.code, p.summary]
+  }
+}
+
+export function payloadFromWire(value: unknown): Payload {
+  if (!Array.isArray(value) || typeof value[0] !== 'string') throw new CodecError('payload must be a tuple starting with its kind')
+  switch (value[0]) {
+    case 'signedState': {
+      const [, objectiveId, signed] = tuple(value, 'signedState', 3)
+      return { kind: 'signedState', objectiveId: text(objectiveId, 'objectiveId', MAX_ID_LENGTH), signedState: signedStateFromWire(signed) }
+    }
+    case 'ledgerUpdateRequest': {
+      const [, objectiveId, ledgerId, proposal] = tuple(value, 'ledgerUpdateRequest', 4)
+      return {
+        kind: 'ledgerUpdateRequest',
+        objectiveId: text(objectiveId, 'objectiveId', MAX_ID_LENGTH),
+        request: { ledgerId: channel(ledgerId, 'ledgerId'), proposal: proposalFromWire(proposal) },
+      }
+    }
+    case 'proposal': {
+      const [, ledgerId, signed] = tuple(value, 'proposal', 3)
+      return { kind: 'proposal', ledgerId: channel(ledgerId, 'ledgerId'), signed: signedProposalFromWire(signed) }
+    }
+    case 'countersignature': {
+      const [, ledgerId, turnNum, sig] = tuple(value, 'countersignature', 4)
+      checkUint(turnNum, 'turnNum', MAX_UINT48)
+      return { kind: 'countersignature', ledgerId: channel(ledgerId, 'ledgerId'), turnNum, signature: signature(sig, 'signature') }
+    }
+    case 'syncRequest': {
+      const [, ledgerId] = tuple(value, 'syncRequest', 2)
+      return { kind: 'syncRequest', ledgerId: channel(ledgerId, 'ledgerId') }
+    }
+    case 'sync': {
+      const [, ledgerId, supported, queue] = tuple(value, 'sync', 4)
+      if (!Array.isArray(queue) || queue.length > 1024) throw new CodecError('sync queue must be a list of at most 1024 proposals')
+      return { kind: 'sync', ledgerId: channel(ledgerId, 'ledgerId'), supported: signedStateFromWire(supported), queue: queue.map(signedProposalFromWire) }
+    }
+    case 'objectiveRejected': {
+      const [, objectiveId, code, summary] = tuple(value, 'objectiveRejected', 4)
+      return { kind: 'objectiveRejected', objectiveId: text(objectiveId, 'objectiveId', MAX_ID_LENGTH), code: text(code, 'code', 64), summary: text(summary, 'summary', MAX_TEXT_LENGTH) }
+    }
+    default:
+      throw new CodecError('unknown payload kind', { kind: String(value[0]).slice(0, 40) })
+  }
+}

@@ -1,0 +1,7 @@
+// The objectives a node runs, as one union the engine dispatches on.
+import type { DirectFund } from './directfund/directfund.js'
+import type { DirectDefund } from './directdefund/directdefund.js'
+import type { LedgerUpdate } from './ledgerupdate/ledgerUpdate.js'
+
+export type Objective = DirectFund | DirectDefund | LedgerUpdate
+export type ObjectiveKind = Objective['kind']

@@ -1,0 +1,33 @@
+// What objectives ask of the adjudicator and what it reports back (DESIGN §6). Pure data: the chain layer
+// carries these out (src/chain/chainService.ts); objectives only describe them.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { SignedState } from '../core/signedState.js'
+
+/** What the engine asks the chain to do. Each carries an id so the engine can match its outcome. */
+export type ChainTransaction =
+  | {
+      readonly kind: 'deposit'
+      readonly channelId: Bytes32
+      readonly asset: Address
+      /** The holdings the depositor saw: the adjudicator refuses the deposit if they changed (re-org, race). */
+      readonly expectedHeld: bigint
+      readonly amount: bigint
+    }
+  | {
+      /** concludeAndTransferAllAssets: a final state signed by every participant pays out every asset. */
+      readonly kind: 'concludeAndWithdraw'
+      readonly signedState: SignedState
+    }
+
+/** Chain events, in the order the chain emitted them. Amounts are absolute (assigned, not added), so a replayed event is harmless. */
+export type ChainEvent =
+  | { readonly kind: 'deposited'; readonly channelId: Bytes32; readonly asset: Address; readonly nowHeld: bigint; readonly block: bigint; readonly logIndex: number }
+  | {
+      readonly kind: 'allocationUpdated'
+      readonly channelId: Bytes32
+      readonly asset: Address
+      readonly finalHoldings: bigint
+      readonly block: bigint
+      readonly logIndex: number
+    }
+  | { readonly kind: 'concluded'; readonly channelId: Bytes32; readonly finalizesAt: bigint; readonly block: bigint; readonly logIndex: number }
