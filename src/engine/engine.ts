@@ -13,7 +13,7 @@ import type { LogHead } from '../log/channelLog.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
-import { ChannelsError, RejectedInputError } from '../core/errors.js'
+import { ChannelsError } from '../core/errors.js'
 import { journalEntry } from '../log/journal.js'
 import { putEventOps, readEvents, readHead } from '../store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../store/keys.js'
@@ -121,16 +121,16 @@ export class Engine {
 
   #start(): void {
     const { transport, chain } = this.options
-    transport?.onMessage((from, bytes) => void this.#enqueue({ kind: 'peer', from, bytes }).catch(() => undefined))
+    transport?.onMessage((from, bytes) => void this.receive(from, bytes))
     if (chain) {
       const cursor = this.#tables.meta.get('meta')!.chainCursor ?? undefined
-      this.#unsubscribe = chain.subscribe((event) => void this.#enqueue({ kind: 'chain', event }).catch(() => undefined), cursor)
+      this.#unsubscribe = chain.subscribe((event) => this.#offer({ kind: 'chain', event }), cursor)
     }
     if (transport) this.#resendAll()
     const interval = this.options.tickIntervalMs ?? 50
     if (interval > 0 && transport) {
       this.#timer = setInterval(() => {
-        if (this.#hasDueEntries()) void this.#enqueue({ kind: 'tick' }).catch(() => undefined)
+        if (this.#hasDueEntries()) this.#offer({ kind: 'tick' })
       }, interval)
     }
   }
@@ -160,6 +160,14 @@ export class Engine {
   /** Asks the counterparty for its view of the ledger (after data loss, or to unstick a suspected desync). */
   syncLedger(ledgerId: Bytes32): Promise<string> {
     return this.#api({ op: 'syncLedger', ledgerId })
+  }
+
+  /**
+   * A message from a peer, as the transport delivers it: `from` is the address the transport
+   * authenticated. Refusals are recorded (see `rejections`); this never throws.
+   */
+  receive(from: Address, bytes: Uint8Array): Promise<void> {
+    return this.#offer({ kind: 'peer', from, bytes })
   }
 
   /** Checks retransmissions now (the shell's timer does this on its own). */
@@ -243,6 +251,18 @@ export class Engine {
     return this.#submit({ at: this.#clock(), input })
   }
 
+  /**
+   * Queues an input from the world (peer, chain, timer). Its refusals are recorded, not thrown; after
+   * close it is dropped, as a crash would drop it (peers retransmit, the chain replays from the cursor).
+   */
+  async #offer(input: EngineInput): Promise<void> {
+    try {
+      await this.#enqueue(input)
+    } catch (error) {
+      if (!(error instanceof EngineStoppedError) && error !== this.#stopped) throw error
+    }
+  }
+
   #submit(timed: TimedInput): Promise<string | undefined> {
     if (this.#stopped) return Promise.reject(this.#stopped)
     return new Promise((resolve, reject) => {
@@ -314,9 +334,9 @@ export class Engine {
     }
     this.#runEffects(step)
     for (const { pending, result, error } of results) {
-      if (error === undefined) pending.resolve(result)
-      else if (error instanceof RejectedInputError || pending.timed.input.kind === 'api') pending.reject(error)
-      else pending.resolve(undefined)
+      // API callers learn why their request was refused; other inputs' refusals are in `rejections`.
+      if (error !== undefined && pending.timed.input.kind === 'api') pending.reject(error)
+      else pending.resolve(result)
     }
   }
 
@@ -337,7 +357,7 @@ export class Engine {
         chain.submit(tx).catch((error: unknown) => {
           const code = error instanceof ChannelsError ? error.code : 'chain_error'
           const summary = error instanceof ChannelsError ? error.summary : String(error)
-          void this.#enqueue({ kind: 'chainResult', objectiveId, code, summary }).catch(() => undefined)
+          void this.#offer({ kind: 'chainResult', objectiveId, code, summary })
         })
       }
     }

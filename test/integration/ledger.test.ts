@@ -148,3 +148,49 @@ describe('ledger lifecycle between two engines', () => {
     expect(restarts).toBe(6)
   }, 120_000)
 })
+
+describe('hub scenario (P8)', () => {
+  test('Alice–Hub and Hub–Bob ledgers both lock a guarantee for one virtual channel, then release it; the hub ends net-zero', async () => {
+    net = await createTestNetwork({ network: { seed: 4, drop: 0.1, duplicate: 0.1, reorder: 0.1 } })
+    const alice = await net.node('alice', ALICE)
+    const hub = await net.node('hub', `0x${'33'.repeat(32)}`)
+    const bob = await net.node('bob', BOB)
+    const open = async (leader: TestNode, follower: TestNode) => {
+      const id = await leader.engine.directFund({ counterparty: follower.address, myDeposit: 100n, theirDeposit: 100n, nonce: 11n })
+      await leader.engine.waitForObjective(id)
+      const ledgerId = id.slice('directfund:'.length) as Bytes32
+      await eventually('follower has the ledger', () => follower.engine.getLedger(ledgerId) !== undefined)
+      return ledgerId
+    }
+    const aliceHub = await open(alice, hub) // hub follows here
+    const hubBob = await open(hub, bob) // and leads here
+    const [a, h, b] = [alice, hub, bob].map((n) => addressToDestination(n.address)) as [Destination, Destination, Destination]
+    const virtual = target(999) // V's outcome: alice 10, bob 5
+    // each side of each ledger initiates once: alice (leader) in L_AH, bob (follower) in L_HB
+    const ids = await Promise.all([
+      alice.engine.updateLedger(aliceHub, { kind: 'add', target: virtual, left: a, right: h, leftAmount: 10n, rightAmount: 5n }),
+      bob.engine.updateLedger(hubBob, { kind: 'add', target: virtual, left: h, right: b, leftAmount: 10n, rightAmount: 5n }),
+    ])
+    await eventually('both guarantees supported at the hub', () =>
+      [aliceHub, hubBob].every((l) => hub.engine.getLedger(l)?.supported.vars.outcome.guarantees.some((g) => g.target === virtual)),
+    )
+    for (const id of ids) await eventually(`${id} completes everywhere`, () => [alice, hub, bob].filter((n) => n.engine.getObjective(id)).every((n) => n.engine.getObjective(id)!.objective.status === 'completed'))
+    expect(hub.engine.getLedger(aliceHub)!.supported.vars.outcome.follower.amount).toBe(95n) // hub locked bob's 5 towards alice's side
+    expect(hub.engine.getLedger(hubBob)!.supported.vars.outcome.leader.amount).toBe(90n) // hub locked alice's 10 towards bob
+    // V closes paying alice 7 and bob 8: the hub relays 3 from L_HB to L_AH
+    await Promise.all([
+      hub.engine.updateLedger(aliceHub, { kind: 'remove', target: virtual, leftAmount: 7n }),
+      hub.engine.updateLedger(hubBob, { kind: 'remove', target: virtual, leftAmount: 7n }),
+    ])
+    const released = (node: TestNode, ledgerId: Bytes32) => {
+      const ledger = node.engine.getLedger(ledgerId)
+      return !!ledger && ledger.supported.vars.outcome.guarantees.length === 0 && (ledger.role === 'follower' || ledger.queue.length === 0)
+    }
+    await eventually('guarantees released everywhere', () => released(hub, aliceHub) && released(hub, hubBob) && released(alice, aliceHub) && released(bob, hubBob))
+    const ah = hub.engine.getLedger(aliceHub)!.supported.vars.outcome
+    const hb = hub.engine.getLedger(hubBob)!.supported.vars.outcome
+    expect([ah.leader.amount, ah.follower.amount]).toEqual([97n, 103n]) // alice paid 3
+    expect([hb.leader.amount, hb.follower.amount]).toEqual([97n, 103n]) // bob received 3
+    expect(ah.follower.amount + hb.leader.amount).toBe(200n) // the hub is net-zero across its ledgers
+  }, 60_000)
+})

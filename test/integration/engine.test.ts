@@ -1,0 +1,161 @@
+// Engine properties (issue 3): determinism (replaying a journal rebuilds a byte-identical store) and
+// robustness (hostile or broken peer input is refused with a typed, counted rejection; the node goes on).
+import { afterEach, describe, expect, test } from 'vitest'
+import type { Address, Bytes32, Hex } from '../../src/core/types.js'
+import type { Store } from '../../src/store/store.js'
+import { MemoryStore } from '../../src/store/memoryStore.js'
+import { createSigner } from '../../src/core/signer.js'
+import { addressToDestination } from '../../src/core/outcome.js'
+import { signBy, unsigned } from '../../src/core/signedState.js'
+import { encodeEnvelope } from '../../src/core/codec.js'
+import { Engine, readJournal } from '../../src/engine/engine.js'
+import { encodeFrame } from '../../src/engine/frames.js'
+import type { Payload } from '../../src/protocols/messages.js'
+import { directFundId } from '../../src/protocols/directfund/directfund.js'
+import { channelId } from '../../src/core/channelId.js'
+import { propose } from '../../src/protocols/ledger/consensusChannel.js'
+import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
+import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
+import { createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
+
+const ALICE_KEY = `0x${'11'.repeat(32)}` as Hex
+const BOB_KEY = `0x${'22'.repeat(32)}` as Hex
+const MALLORY_KEY = `0x${'33'.repeat(32)}` as Hex
+const mallory = createSigner(MALLORY_KEY)
+
+let net: TestNetwork | undefined
+afterEach(async () => {
+  await net?.close()
+  net = undefined
+})
+
+async function openLedger(): Promise<{ alice: TestNode; bob: TestNode; ledgerId: Bytes32 }> {
+  net = await createTestNetwork({ network: { seed: 9 } })
+  const alice = await net.node('alice', ALICE_KEY)
+  const bob = await net.node('bob', BOB_KEY)
+  const id = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 100n, theirDeposit: 100n, nonce: 1n })
+  await alice.engine.waitForObjective(id)
+  const ledgerId = id.slice('directfund:'.length) as Bytes32
+  await eventually('bob has the ledger', () => bob.engine.getLedger(ledgerId) !== undefined)
+  return { alice, bob, ledgerId }
+}
+
+const add = (i: number, alice: TestNode, bob: TestNode) => ({
+  kind: 'add' as const,
+  target: target(i),
+  left: addressToDestination(alice.address),
+  right: addressToDestination(bob.address),
+  leftAmount: 2n,
+  rightAmount: 1n,
+})
+
+async function dump(store: Store): Promise<[string, string][]> {
+  const out: [string, string][] = []
+  for await (const [k, v] of store.scan({})) out.push([Buffer.from(k).toString('hex'), Buffer.from(v).toString('hex')])
+  return out
+}
+
+describe('determinism', () => {
+  test('replaying a node\'s journal into a fresh engine reproduces its store byte for byte', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? bob : alice).engine.updateLedger(ledgerId, add(i, alice, bob))))
+    await eventually('guarantees land', () => alice.engine.getLedger(ledgerId)?.supported.vars.outcome.guarantees.length === 6 && alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    await alice.engine.receive(bob.address, Uint8Array.of(1, 2, 3)) // a rejection is part of the state too
+    for (const node of [alice, bob]) {
+      await node.engine.idle()
+      const journal = []
+      for await (const entry of readJournal(node.store)) journal.push(entry)
+      expect(journal.length).toBeGreaterThan(10)
+      const replayStore = new MemoryStore()
+      const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP }, journal)
+      await replayed.close()
+      expect(await dump(replayStore)).toEqual(await dump(node.store))
+    }
+  })
+
+  test('a replay with a different key diverges (the comparison can fail)', async () => {
+    const { alice } = await openLedger()
+    await alice.engine.idle()
+    const journal = []
+    for await (const entry of readJournal(alice.store)) journal.push(entry)
+    const replayStore = new MemoryStore()
+    await (await Engine.replay({ store: replayStore, signer: mallory, consensusApp: MEMORY_CONSENSUS_APP }, journal)).close()
+    expect(await dump(replayStore)).not.toEqual(await dump(alice.store))
+  })
+})
+
+describe('hostile and broken peer input', () => {
+  let seq = 1_000_000n
+  const frame = (...payloads: Payload[]) => encodeFrame({ seq: seq++, payloads, acks: [] })
+
+  async function expectRejected(node: TestNode, from: Address, bytes: Uint8Array, code: string) {
+    const before = node.engine.rejections.counts[code] ?? 0
+    await node.engine.receive(from, bytes)
+    expect(node.engine.rejections.counts[code] ?? 0, `${code}: ${JSON.stringify(node.engine.rejections.recent.at(-1))}`).toBe(before + 1)
+    expect(node.engine.rejections.recent.at(-1)?.code).toBe(code)
+  }
+
+  test('each bad input is refused with its code, counted, and the ledger keeps working', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    const otherLedger = `0x${'77'.repeat(32)}` as Bytes32
+    const ledger = alice.engine.getLedger(ledgerId)!
+
+    // malformed bytes, and a well-formed envelope of the wrong kind
+    await expectRejected(alice, bob.address, Uint8Array.of(0xc1, 0x00), 'codec')
+    await expectRejected(alice, bob.address, encodeEnvelope('hello', 1), 'codec')
+    // a state for an unknown channel
+    await expectRejected(alice, bob.address, frame({ kind: 'proposal', ledgerId: otherLedger, signed: { proposal: add(50, alice, bob), turnNum: 3n, signature: `0x${'11'.repeat(64)}1b` } }), 'no_such_ledger')
+    // a message from a non-participant
+    await expectRejected(alice, mallory.address, frame({ kind: 'syncRequest', ledgerId }), 'not_a_participant')
+    // the follower may not propose
+    const forged = propose({ ...ledger }, add(51, alice, bob), createSigner(ALICE_KEY)).signed
+    await expectRejected(alice, bob.address, frame({ kind: 'proposal', ledgerId, signed: forged }), 'not_a_participant')
+    // a countersignature for a turn never proposed (out of turn)
+    await expectRejected(alice, bob.address, frame({ kind: 'countersignature', ledgerId, turnNum: 99n, signature: forged.signature }), 'unknown_turn')
+    // a proposal not signed by the leader
+    const badlySigned = { ...forged, signature: propose({ ...ledger, fixed: { ...ledger.fixed } }, add(52, alice, bob), createSigner(ALICE_KEY)).signed.signature }
+    await expectRejected(bob, alice.address, frame({ kind: 'proposal', ledgerId, signed: badlySigned }), 'bad_proposal_signature')
+    // a prefund signed by a stranger
+    const prefund = unsigned({ ...ledger.fixed, participants: [alice.address, bob.address], channelNonce: 42n, appData: '0x', turnNum: 0n, isFinal: false, outcome: [{ asset: '0x0000000000000000000000000000000000000000', assetMetadata: { assetType: 0, metadata: '0x' }, allocations: [{ destination: addressToDestination(alice.address), amount: 1n, allocationType: 0, metadata: '0x' }, { destination: addressToDestination(bob.address), amount: 1n, allocationType: 0, metadata: '0x' }] }] })
+    const strangerSigned = { ...prefund, signatures: [signBy(unsigned({ ...prefund.state, participants: [mallory.address, bob.address] }), mallory).signatures[0]!, null] }
+    await expectRejected(bob, alice.address, frame({ kind: 'signedState', objectiveId: directFundId(channelId(prefund.state)), signedState: strangerSigned }), 'not_a_participant')
+
+    // a conflicting proposal: the leader's key signs two different proposals for the same turn
+    const equivocation = propose(ledger, add(60, alice, bob), createSigner(ALICE_KEY)).signed
+    await bob.engine.receive(alice.address, frame({ kind: 'proposal', ledgerId, signed: equivocation }))
+    const conflicting = propose(ledger, add(61, alice, bob), createSigner(ALICE_KEY)).signed
+    await expectRejected(bob, alice.address, frame({ kind: 'proposal', ledgerId, signed: conflicting }), 'conflicting_proposal')
+
+    // a replayed frame is handled once: no second rejection for the same sequence number
+    const replayed = frame({ kind: 'syncRequest', ledgerId: otherLedger })
+    await expectRejected(alice, bob.address, replayed, 'no_such_ledger')
+    await alice.engine.receive(bob.address, replayed)
+    expect(alice.engine.rejections.counts.no_such_ledger).toBe(2)
+
+    // nothing was lost and the nodes carry on: an update still completes on alice's side
+    expect(alice.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(ledger.supported.vars.turnNum)
+  })
+
+  test('after bad input the ledger still takes updates', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    await alice.engine.receive(bob.address, Uint8Array.of(0xff))
+    await bob.engine.receive(mallory.address, encodeFrame({ seq: 1n, payloads: [{ kind: 'syncRequest', ledgerId }], acks: [] }))
+    const id = await bob.engine.updateLedger(ledgerId, add(1, alice, bob))
+    expect((await bob.engine.waitForObjective(id)).status).toBe('completed')
+    await eventually('alice completes too', () => alice.engine.getObjective(id)?.objective.status === 'completed')
+    expect(alice.engine.rejections.counts).toEqual({ codec: 1 })
+    expect(bob.engine.rejections.counts).toEqual({ not_a_participant: 1 })
+  })
+
+  test('API requests with bad parameters are refused with typed errors', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    await expect(alice.engine.updateLedger(`0x${'77'.repeat(32)}`, add(1, alice, bob))).rejects.toMatchObject({ code: 'no_such_ledger' })
+    await expect(alice.engine.updateLedger(ledgerId, { ...add(1, alice, bob), leftAmount: 10_000n })).resolves.toBeTypeOf('string')
+    const failed = await alice.engine.waitForObjective((await alice.engine.objectives()).find((o) => o.kind === 'ledgerUpdate')!.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.failure?.code).toBe('insufficient_funds')
+    await eventually('bob learns it failed', () => bob.engine.objectives().some((o) => o.kind === 'ledgerUpdate' && o.status === 'failed'))
+    await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: -1n, theirDeposit: 1n, nonce: 2n })).rejects.toMatchObject({ code: 'out_of_range' })
+    await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })).rejects.toMatchObject({ code: 'objective_exists' })
+  })
+})
