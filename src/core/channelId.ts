@@ -5,7 +5,7 @@ import type { Bytes32 } from './types.js'
 import type { FixedPart } from './state.js'
 import { checkFixedPart } from './state.js'
 import { keccak256 } from './keccak.js'
-import { hexToBytes } from './hex.js'
+import { trustedHexToBytes } from './hex.js'
 import { InvalidChannelIdError } from './errors.js'
 import { checkBytes32 } from './validate.js'
 
@@ -24,7 +24,7 @@ export function channelId(fixed: FixedPart): Bytes32 {
     fixed.appDefinition,
     BigInt(fixed.challengeDuration),
   ])
-  const id = keccak256(hexToBytes(encoded, 'fixedPart'))
+  const id = keccak256(trustedHexToBytes(encoded))
   // Astronomically unlikely from a hash, but the adjudicator would treat such an id as an address.
   checkChannelId(id)
   return id

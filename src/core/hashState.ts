@@ -8,7 +8,7 @@ import { checkState, fixedPart } from './state.js'
 import { exitAbiParameter } from './outcome.js'
 import { channelId } from './channelId.js'
 import { keccak256 } from './keccak.js'
-import { hexToBytes } from './hex.js'
+import { trustedHexToBytes } from './hex.js'
 
 const stateAbi = [{ type: 'bytes32' }, { type: 'bytes' }, exitAbiParameter, { type: 'uint256' }, { type: 'bool' }] as const
 
@@ -20,5 +20,5 @@ export function hashState(state: State): Bytes32 {
 /** hashState when the channel id is already known (the engine caches it per channel). */
 export function hashStateOfChannel(id: Bytes32, state: State): Bytes32 {
   const encoded = encodeAbiParameters(stateAbi, [id, state.appData, state.outcome, state.turnNum, state.isFinal])
-  return keccak256(hexToBytes(encoded, 'state'))
+  return keccak256(trustedHexToBytes(encoded))
 }

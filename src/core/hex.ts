@@ -23,6 +23,11 @@ export function hexToBytes(value: unknown, field: string, length?: number): Buff
   return bytes
 }
 
+/** Hex from a trusted producer (viem's encoder, our own code) to bytes, skipping validation: hot path. */
+export function trustedHexToBytes(value: Hex): Buffer {
+  return Buffer.from(value.slice(2), 'hex')
+}
+
 /** Views a Uint8Array as a Buffer without copying (native bindings want Buffers). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

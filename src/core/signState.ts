@@ -5,7 +5,7 @@ import type { State } from './state.js'
 import { hashState } from './hashState.js'
 import { recoverHashSigner, signHash } from './signatures.js'
 import { keccak256 } from './keccak.js'
-import { hexToBytes } from './hex.js'
+import { trustedHexToBytes } from './hex.js'
 import { checkBytes32 } from './validate.js'
 
 export function signState(state: State, privateKey: Hex): Signature {
@@ -20,7 +20,7 @@ export function recoverStateSigner(state: State, signature: Signature): Address 
 export function hashChallenge(stateHash: Bytes32): Bytes32 {
   checkBytes32(stateHash, 'stateHash')
   const encoded = encodeAbiParameters([{ type: 'bytes32' }, { type: 'string' }], [stateHash, 'forceMove'])
-  return keccak256(hexToBytes(encoded, 'challenge'))
+  return keccak256(trustedHexToBytes(encoded))
 }
 
 /** The challenger's signature that `challenge` requires alongside the candidate state. */
