@@ -21,6 +21,8 @@ export interface StateTables {
   readonly peers: Readable<PeerState>
   readonly outbox: Readable<OutboxEntry>
   readonly meta: Readable<Meta>
+  /** Derived, not persisted: active ledger-update objective ids per ledger, in creation order. */
+  readonly activeLedgerUpdates: Readable<readonly string[]>
 }
 
 export interface Rejection {
@@ -36,6 +38,7 @@ export class StepContext {
   readonly peers: Draft<PeerState>
   readonly outbox: Draft<OutboxEntry>
   readonly meta: Draft<Meta>
+  readonly activeLedgerUpdates: Draft<readonly string[]>
   /** Payloads to put in new outbox entries, per peer (lowercase address). */
   readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
   readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
@@ -57,6 +60,7 @@ export class StepContext {
     this.peers = new Draft(tables.peers)
     this.outbox = new Draft(tables.outbox)
     this.meta = new Draft(tables.meta)
+    this.activeLedgerUpdates = new Draft(tables.activeLedgerUpdates)
   }
 
   child(): StepContext {
@@ -70,6 +74,7 @@ export class StepContext {
     this.peers.absorb(child.peers)
     this.outbox.absorb(child.outbox)
     this.meta.absorb(child.meta)
+    this.activeLedgerUpdates.absorb(child.activeLedgerUpdates)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
     for (const { to, seqs } of child.acks.values()) this.ack(to, ...seqs)
     this.retransmit.push(...child.retransmit)

@@ -72,6 +72,7 @@ export class Engine {
     peers: new Table<PeerState>(),
     outbox: new Table<OutboxEntry>(),
     meta: new Table<Meta>(),
+    activeLedgerUpdates: new Table<readonly string[]>(),
   }
   readonly #waitingFor = new Map<string, string>()
   readonly #queue: Pending[] = []
@@ -107,6 +108,7 @@ export class Engine {
       for (const [key, value] of await loadTable(options.store, name)) table.set(key, value)
     }
     if (!engine.#tables.meta.get('meta')) engine.#tables.meta.set('meta', INITIAL_META)
+    engine.#indexActiveLedgerUpdates()
     engine.#recomputeWaitingFor()
     engine.#start()
     return engine
@@ -327,6 +329,7 @@ export class Engine {
     }
     this.#journalHead = head
     for (const name of TABLES) (this.#tables[name] as Table<unknown>).apply(draftOf(step, name).changes())
+    this.#tables.activeLedgerUpdates.apply(step.activeLedgerUpdates.changes())
     for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
     for (const rejection of step.rejections) {
       this.#recentRejections.push(rejection)
@@ -378,6 +381,14 @@ export class Engine {
     const now = this.#clock()
     for (const entry of this.#tables.outbox.values()) if (entry.nextAttemptAt <= now) return true
     return false
+  }
+
+  #indexActiveLedgerUpdates(): void {
+    const index = new Map<string, string[]>()
+    for (const o of this.#tables.objectives.values()) {
+      if (o.kind === 'ledgerUpdate' && isActive(o)) index.set(o.ledgerId, [...(index.get(o.ledgerId) ?? []), o.id])
+    }
+    for (const [ledgerId, ids] of index) this.#tables.activeLedgerUpdates.set(ledgerId, ids)
   }
 
   /** waitingFor is derived: after a restart, crank (purely) to recompute it. */

@@ -100,7 +100,7 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): st
       const ledger = requireLedger(ctx, request.ledgerId)
       const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: counterpartyOf(ledger, me), proposal: request.proposal, initiator: true, status: 'approved' })
       if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger update is already running', { objectiveId: objective.id })
-      ctx.objectives.set(objective.id, objective)
+      setObjective(ctx, objective)
       crankLedger(ctx, ledger.id, deps)
       return objective.id
     }
@@ -337,6 +337,15 @@ function setObjective(ctx: StepContext, objective: Objective): void {
   const before = ctx.objectives.get(objective.id)
   if (!before || before.status !== objective.status) ctx.changedStatus.add(objective.id)
   ctx.objectives.set(objective.id, objective)
+  if (objective.kind === 'ledgerUpdate') indexLedgerUpdate(ctx, objective.ledgerId, objective.id, isActive(objective))
+}
+
+/** Keeps the (derived, unpersisted) index of active ledger updates per ledger in step with the objective. */
+function indexLedgerUpdate(ctx: StepContext, ledgerId: Bytes32, objectiveId: string, active: boolean): void {
+  const ids = ctx.activeLedgerUpdates.get(ledgerId) ?? []
+  const present = ids.includes(objectiveId)
+  if (active && !present) ctx.activeLedgerUpdates.set(ledgerId, [...ids, objectiveId])
+  if (!active && present) ctx.activeLedgerUpdates.set(ledgerId, ids.filter((id) => id !== objectiveId))
 }
 
 function applyEffects(ctx: StepContext, objectiveId: string, effects: readonly { kind: string }[]): void {
@@ -371,11 +380,12 @@ export function crankObjective(ctx: StepContext, objective: Objective, deps: Han
  * proposal can make the next one countersignable for another objective (go-nitro's ProposalsToProcess).
  */
 export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): void {
-  const id = lower(ledgerId)
+  const id = lower(ledgerId) as Bytes32
   for (let progressed = true; progressed; ) {
     progressed = false
-    for (const objective of ctx.objectives.values()) {
-      if (objective.kind !== 'ledgerUpdate' || objective.ledgerId !== id || !isActive(objective)) continue
+    for (const objectiveId of ctx.activeLedgerUpdates.get(id) ?? []) {
+      const objective = ctx.objectives.get(objectiveId)
+      if (objective?.kind !== 'ledgerUpdate' || !isActive(objective)) continue
       const ledger = ctx.ledger(id)
       if (!ledger) {
         setObjective(ctx, { ...objective, status: 'failed', failure: { code: 'no_ledger', summary: 'the ledger channel is gone' } })

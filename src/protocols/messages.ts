@@ -11,6 +11,7 @@ import { parseSignature } from '../core/signatures.js'
 import { checkUint } from '../core/validate.js'
 import { CodecError, InvalidLengthError } from '../core/errors.js'
 import { MAX_UINT256, MAX_UINT48 } from '../core/limits.js'
+import { MAX_QUEUED_PROPOSALS } from './ledger/limits.js'
 
 /** Asks the counterparty to start the matching objective (it is approved by its policy first). */
 export interface LedgerUpdateRequest {
@@ -141,8 +142,10 @@ export function payloadFromWire(value: unknown): Payload {
     }
     case 'sync': {
       const [, ledgerId, supported, queue] = tuple(value, 'sync', 4)
-      if (!Array.isArray(queue) || queue.length > 1024) throw new CodecError('sync queue must be a list of at most 1024 proposals')
-      return { kind: 'sync', ledgerId: channel(ledgerId, 'ledgerId'), supported: signedStateFromWire(supported), queue: queue.map(signedProposalFromWire) }
+      if (!Array.isArray(queue) || queue.length > MAX_QUEUED_PROPOSALS) throw new CodecError(`sync queue must be a list of at most ${MAX_QUEUED_PROPOSALS} proposals`)
+      // Array.from visits every index: map would skip the holes of a sparse array and let them through.
+      const proposals = Array.from(queue, (entry: unknown) => signedProposalFromWire(entry))
+      return { kind: 'sync', ledgerId: channel(ledgerId, 'ledgerId'), supported: signedStateFromWire(supported), queue: proposals }
     }
     case 'objectiveRejected': {
       const [, objectiveId, code, summary] = tuple(value, 'objectiveRejected', 4)

@@ -73,6 +73,8 @@ export function crank(o: DirectDefund, signer: Signer): Cranked<DirectDefund, Di
   const pause = (objective: DirectDefund, waitingFor: DirectDefundWaitingFor) => ({ objective, effects, waitingFor })
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
+  // A key of the other participant would sign its slot, never mine, and resend on every crank.
+  assert(signer.address.toLowerCase() === o.final.state.participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
   const counterparty = o.final.state.participants[1 - o.myIndex]!
   let next = o
   if (!isSignedBy(next.final, o.myIndex)) {

@@ -51,6 +51,11 @@ export function directFundId(id: Bytes32): string {
 export function newDirectFund(prefund: State, me: Address, status: ObjectiveStatus): DirectFund {
   if (prefund.turnNum !== 0n || prefund.isFinal) throw new UnexpectedStateError('a prefund state is turn 0 and not final')
   if (prefund.participants.length !== 2) throw new UnsupportedChannelError('a ledger channel has two participants')
+  // The same address twice could never collect a second signature (both slots map to index 0): refuse
+  // it here rather than leave an objective waiting for its prefund forever.
+  if (prefund.participants[0]!.toLowerCase() === prefund.participants[1]!.toLowerCase()) {
+    throw new UnsupportedChannelError('a ledger channel has two distinct participants')
+  }
   const myIndex = participantIndex(prefund, me)
   if (myIndex < 0) throw new UnsupportedChannelError('I am not a participant of this channel')
   const [exit] = prefund.outcome

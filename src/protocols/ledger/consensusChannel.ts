@@ -11,7 +11,7 @@ import type { Signer } from '../../core/signer.js'
 import { channelId } from '../../core/channelId.js'
 import { hashStateOfChannel } from '../../core/hashState.js'
 import { recoverHashSigner } from '../../core/signatures.js'
-import { assert, InvalidSignatureError, RejectedInputError } from '../../core/errors.js'
+import { assert, InvalidSignatureError, InvalidStateError, RejectedInputError } from '../../core/errors.js'
 import type { LedgerOutcome } from './ledgerOutcome.js'
 import { ledgerOutcomeFromExit, ledgerOutcomeToExit } from './ledgerOutcome.js'
 import type { LedgerVars, Proposal, SignedProposal } from './proposal.js'
@@ -56,7 +56,10 @@ export interface ReceivedProposal {
 
 export interface FollowerChannel extends LedgerBase {
   readonly role: 'follower'
-  /** Received proposals above the supported turn, sorted by turn; gaps allowed (future turns are buffered). */
+  /**
+   * Received proposals above the supported turn, sorted by turn; gaps allowed (future turns are buffered).
+   * A turn not yet verified may hold several candidates, in the order they arrived.
+   */
   readonly received: readonly ReceivedProposal[]
 }
 
@@ -85,8 +88,15 @@ export function createConsensusChannel(postfund: SignedState, me: Address): Cons
   assert(fixed.participants.length === 2, 'a ledger has two participants')
   const [leaderSig, followerSig] = postfund.signatures
   assert(leaderSig && followerSig, 'a ledger starts from a fully signed state')
+  // The ledger keeps only its vars and rebuilds the signed state from them (ledgerState): a postfund state
+  // of another shape would leave us holding signatures on a state we cannot show.
+  if (postfund.state.appData !== '0x' || postfund.state.isFinal) {
+    throw new InvalidStateError('a ledger state has no app data and is not final', { appData: postfund.state.appData, isFinal: postfund.state.isFinal })
+  }
   const vars: LedgerVars = { turnNum: postfund.state.turnNum, outcome: ledgerOutcomeFromExit(postfund.state.outcome) }
-  const base = { id: channelId(fixed), fixed, supported: { vars, signatures: [leaderSig, followerSig] as const }, closing: false }
+  const id = channelId(fixed)
+  assert(hashVars({ id, fixed }, vars) === hashStateOfChannel(id, postfund.state), 'the ledger state rebuilt from its vars is the signed postfund state')
+  const base = { id, fixed, supported: { vars, signatures: [leaderSig, followerSig] as const }, closing: false }
   const index = fixed.participants.findIndex((p) => p.toLowerCase() === me.toLowerCase())
   assert(index === 0 || index === 1, 'I am a participant of the ledger')
   return index === 0 ? { ...base, role: 'leader', queue: [] } : { ...base, role: 'follower', received: [] }
@@ -137,34 +147,46 @@ export function receiveCountersignature(ch: ConsensusChannel, turnNum: bigint, s
 
 // ---- follower ----
 
-/** Follower: stores a proposal (verifying every one that now follows a known state); duplicates are no-ops. */
+/**
+ * Follower: stores a proposal (verifying every one that now follows a known state); duplicates are no-ops.
+ * Only a verified proposal settles its turn: one still waiting for its predecessor may be a bad copy, so a
+ * different proposal for that turn waits beside it, and the first of them that verifies wins.
+ */
 export function receiveProposal(ch: ConsensusChannel, signed: SignedProposal): FollowerChannel {
   if (ch.role !== 'follower') throw new WrongRoleError('only the follower receives proposals')
   if (signed.turnNum <= ch.supported.vars.turnNum) return ch // already countersigned: stale or duplicate
   const sp = { ...signed, proposal: normaliseProposal(signed.proposal) }
-  const existing = ch.received.find((r) => r.signed.turnNum === sp.turnNum)
-  if (existing) {
-    if (proposalsEqual(existing.signed.proposal, sp.proposal) && existing.signed.signature === sp.signature) return ch
+  const sameTurn = ch.received.filter((r) => r.signed.turnNum === sp.turnNum)
+  if (sameTurn.some((r) => proposalsEqual(r.signed.proposal, sp.proposal) && r.signed.signature === sp.signature)) return ch
+  if (sameTurn.some((r) => r.vars !== null)) {
     throw new ConflictingProposalError(`a different proposal for turn ${sp.turnNum} was already received`, { turnNum: sp.turnNum })
   }
   if (ch.received.length >= MAX_BUFFERED_PROPOSALS) throw new ProposalBufferFullError('too many buffered proposals')
-  const received = [...ch.received, { signed: sp, vars: null }].sort((a, b) => (a.signed.turnNum < b.signed.turnNum ? -1 : 1))
+  const mine: ReceivedProposal = { signed: sp, vars: null }
+  // A stable sort: candidates for one turn stay in the order they arrived.
+  const received = [...ch.received, mine].sort((a, b) => compareTurns(a.signed.turnNum, b.signed.turnNum))
   const { channel, rejected } = verifyContiguous({ ...ch, received })
-  const mine = rejected.get(sp.turnNum)
-  if (mine) throw mine
+  const error = rejected.get(mine)
+  if (error) throw error
   return channel
+}
+
+function compareTurns(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**
  * Checks the leader's signature on each buffered proposal that now follows a verified state. A proposal
- * that fails is dropped (the leader retransmits the real one) and its error returned.
+ * that fails is dropped (the leader retransmits the real one) and its error returned; so is any other
+ * candidate for a turn once one of them verified.
  */
-function verifyContiguous(ch: FollowerChannel): { channel: FollowerChannel; rejected: Map<bigint, RejectedInputError> } {
+function verifyContiguous(ch: FollowerChannel): { channel: FollowerChannel; rejected: Map<ReceivedProposal, RejectedInputError> } {
   let vars = ch.supported.vars
   const received: ReceivedProposal[] = []
-  const rejected = new Map<bigint, RejectedInputError>()
+  const rejected = new Map<ReceivedProposal, RejectedInputError>()
   for (const r of ch.received) {
-    if (r.signed.turnNum !== vars.turnNum + 1n || rejected.size > 0) {
+    if (r.signed.turnNum <= vars.turnNum) continue // another candidate for this turn verified first
+    if (r.signed.turnNum !== vars.turnNum + 1n) {
       received.push(r)
       continue
     }
@@ -181,7 +203,7 @@ function verifyContiguous(ch: FollowerChannel): { channel: FollowerChannel; reje
       received.push({ signed: r.signed, vars: next })
     } catch (error) {
       if (!(error instanceof RejectedInputError)) throw error
-      rejected.set(r.signed.turnNum, error)
+      rejected.set(r, error)
     }
   }
   return { channel: { ...ch, received }, rejected }
@@ -226,12 +248,25 @@ export function adoptSupported(ch: ConsensusChannel, vars: LedgerVars, signature
     if (signer !== signerOf(ch, index)) throw new InvalidSignatureError('sync state is not signed by both participants', { index })
   }
   const supported = { vars, signatures }
-  if (ch.role === 'leader') {
-    // Our own queue must contain the adopted state's history (we are the only writer): keep what follows it.
-    const queue = ch.queue.filter((sp) => sp.turnNum > vars.turnNum)
-    return { ...ch, supported, queue }
+  if (ch.role === 'leader') return { ...ch, supported, queue: queueAfter(ch, vars, hash) }
+  // A buffered proposal was verified against its predecessor, which the adopted state may replace: verify
+  // every kept one again, from the adopted state.
+  const received = ch.received.filter((r) => r.signed.turnNum > vars.turnNum).map((r) => ({ signed: r.signed, vars: null }))
+  return verifyContiguous({ ...ch, supported, received }).channel
+}
+
+/**
+ * The queued proposals that follow an adopted state. We are the only writer, so our queue normally leads
+ * to it and we keep what follows. After a restore from old data it may not: the proposals we queued since
+ * were signed on a history the follower never saw and will never be countersigned, so none is kept.
+ */
+function queueAfter(ch: LeaderChannel, adopted: LedgerVars, adoptedHash: Bytes32): readonly SignedProposal[] {
+  let vars = ch.supported.vars
+  for (const [index, sp] of ch.queue.entries()) {
+    vars = applyProposal(vars, sp.proposal)
+    if (vars.turnNum === adopted.turnNum) return hashVars(ch, vars) === adoptedHash ? ch.queue.slice(index + 1) : []
   }
-  return verifyContiguous({ ...ch, supported, received: ch.received.filter((r) => r.signed.turnNum > vars.turnNum) }).channel
+  return []
 }
 
 export function markClosing(ch: ConsensusChannel): ConsensusChannel {

@@ -1,11 +1,11 @@
 // The outcome of a ledger (consensus) channel (DESIGN §3): one asset; allocations
 // [leader, follower, guarantees sorted by target ascending]. Guarantees lock part of the ledger's funds
 // for a virtual channel (the target), between a `left` and a `right` destination.
-import type { Address, Bytes32, Destination } from '../../core/types.js'
+import type { Address, Bytes32, Destination, Hex } from '../../core/types.js'
 import type { Exit } from '../../core/outcome.js'
 import { AllocationType } from '../../core/outcome.js'
 import { decodeGuaranteeMetadata, encodeGuaranteeMetadata } from '../../core/guarantee.js'
-import { InvalidOutcomeError } from '../../core/errors.js'
+import { InvalidOutcomeError, RejectedInputError } from '../../core/errors.js'
 
 export interface Balance {
   readonly destination: Destination
@@ -47,18 +47,27 @@ export function ledgerOutcomeToExit(o: LedgerOutcome): Exit {
   ]
 }
 
-/** Parses an Exit into a ledger outcome; refuses anything not of the ledger's shape. */
+/**
+ * Parses an Exit into a ledger outcome; refuses (`invalid_outcome`) anything not of the ledger's canonical
+ * shape. The shape is strict because a ledger keeps only a LedgerOutcome and rebuilds the signed state with
+ * ledgerOutcomeToExit: asset metadata or allocation metadata it dropped would change the state hash, and the
+ * signatures it holds would no longer be on the state it shows.
+ */
 export function ledgerOutcomeFromExit(exit: Exit): LedgerOutcome {
   if (exit.length !== 1) throw new InvalidOutcomeError('a ledger outcome has exactly one asset', { assets: exit.length })
-  const [{ asset, allocations }] = exit as [Exit[number]]
+  const [{ asset, assetMetadata, allocations }] = exit as [Exit[number]]
+  if (assetMetadata.assetType !== 0 || assetMetadata.metadata !== '0x') {
+    throw new InvalidOutcomeError('a ledger outcome has no asset type or asset metadata', { assetType: assetMetadata.assetType })
+  }
   const [leader, follower, ...guarantees] = allocations
   if (!leader || !follower) throw new InvalidOutcomeError('a ledger outcome starts with the leader and follower allocations')
   if (leader.allocationType !== AllocationType.simple || follower.allocationType !== AllocationType.simple) {
     throw new InvalidOutcomeError('leader and follower allocations must be simple')
   }
-  const parsed = guarantees.map((g): Guarantee => {
-    if (g.allocationType !== AllocationType.guarantee) throw new InvalidOutcomeError('allocations after the first two must be guarantees')
-    const { left, right } = decodeGuaranteeMetadata(g.metadata)
+  if (leader.metadata !== '0x' || follower.metadata !== '0x') throw new InvalidOutcomeError('leader and follower allocations carry no metadata')
+  const parsed = guarantees.map((g, i): Guarantee => {
+    if (g.allocationType !== AllocationType.guarantee) throw new InvalidOutcomeError('allocations after the first two must be guarantees', { index: i + 2 })
+    const { left, right } = decodeMetadata(g.metadata, i + 2)
     return { target: g.destination.toLowerCase() as Bytes32, amount: g.amount, left: lower(left), right: lower(right) }
   })
   for (let i = 1; i < parsed.length; i++) {
@@ -69,6 +78,16 @@ export function ledgerOutcomeFromExit(exit: Exit): LedgerOutcome {
     leader: { destination: lower(leader.destination), amount: leader.amount },
     follower: { destination: lower(follower.destination), amount: follower.amount },
     guarantees: parsed,
+  }
+}
+
+/** One code for every malformed ledger outcome: the metadata decoder's own error stays as the cause. */
+function decodeMetadata(metadata: Hex, index: number): { left: Destination; right: Destination } {
+  try {
+    return decodeGuaranteeMetadata(metadata)
+  } catch (cause) {
+    if (!(cause instanceof RejectedInputError)) throw cause
+    throw new InvalidOutcomeError('guarantee metadata must be abi.encode((bytes32 left, bytes32 right))', { index }, { cause })
   }
 }
 
