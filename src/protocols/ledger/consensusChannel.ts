@@ -69,7 +69,31 @@ export function ledgerState(fixed: FixedPart, vars: LedgerVars): State {
   return { ...fixed, appData: '0x', outcome: ledgerOutcomeToExit(vars.outcome), turnNum: vars.turnNum, isFinal: false }
 }
 
+// Memoisation, invisible to callers (records are immutable, results deterministic): a ledger state's hash
+// covers every guarantee, so each vars object is hashed once, and the leader remembers the vars its own
+// proposals produced instead of replaying its queue. After a restart the caches start empty and the
+// values are recomputed.
+const hashOfVars = new WeakMap<LedgerVars, Bytes32>()
+const varsOfProposal = new WeakMap<SignedProposal, LedgerVars>()
+
 function hashVars(ch: { id: Bytes32; fixed: FixedPart }, vars: LedgerVars): Bytes32 {
+  const cached = hashOfVars.get(vars)
+  if (cached) return cached
+  const hash = computeHashVars(ch, vars)
+  hashOfVars.set(vars, hash)
+  return hash
+}
+
+/** The vars after the queue up to and including `index`, from the memo or by replay. */
+function queuedVars(ch: LeaderChannel, index: number): LedgerVars {
+  const memo = varsOfProposal.get(ch.queue[index]!)
+  if (memo) return memo
+  let vars = ch.supported.vars
+  for (const sp of ch.queue.slice(0, index + 1)) vars = applyProposal(vars, sp.proposal)
+  return vars
+}
+
+function computeHashVars(ch: { id: Bytes32; fixed: FixedPart }, vars: LedgerVars): Bytes32 {
   return hashStateOfChannel(ch.id, ledgerState(ch.fixed, vars))
 }
 
@@ -115,7 +139,7 @@ export function supportedOutcome(ch: ConsensusChannel): LedgerOutcome {
 
 /** The vars after the supported state and every queued proposal. */
 export function latestProposedVars(ch: LeaderChannel): LedgerVars {
-  return ch.queue.reduce((vars, sp) => applyProposal(vars, sp.proposal), ch.supported.vars)
+  return ch.queue.length === 0 ? ch.supported.vars : queuedVars(ch, ch.queue.length - 1)
 }
 
 /** Leader: applies `proposal` on top of the queue, signs the resulting state, and queues it. */
@@ -127,6 +151,7 @@ export function propose(ch: ConsensusChannel, proposal: Proposal, signer: Signer
   const p = normaliseProposal(proposal)
   const vars = applyProposal(latestProposedVars(ch), p)
   const signed: SignedProposal = { proposal: p, turnNum: vars.turnNum, signature: signer.signHash(hashVars(ch, vars)) }
+  varsOfProposal.set(signed, vars)
   return { channel: { ...ch, queue: [...ch.queue, signed] }, signed }
 }
 
@@ -136,8 +161,7 @@ export function receiveCountersignature(ch: ConsensusChannel, turnNum: bigint, s
   if (turnNum <= ch.supported.vars.turnNum) return ch // stale or duplicate
   const index = ch.queue.findIndex((sp) => sp.turnNum === turnNum)
   if (index < 0) throw new UnknownTurnError(`no queued proposal at turn ${turnNum}`, { turnNum })
-  let vars = ch.supported.vars
-  for (const sp of ch.queue.slice(0, index + 1)) vars = applyProposal(vars, sp.proposal)
+  const vars = queuedVars(ch, index)
   assert(vars.turnNum === turnNum, 'queued proposals sit at consecutive turns')
   const signer = recoverOrReject(hashVars(ch, vars), signature, BadCountersignatureError)
   if (signer !== signerOf(ch, 1)) throw new BadCountersignatureError('countersignature is not the follower\'s', { signer })
