@@ -269,7 +269,11 @@ export class Engine {
     if (this.#stopped) return Promise.reject(this.#stopped)
     return new Promise((resolve, reject) => {
       this.#queue.push({ timed, resolve, reject })
-      if (!this.#running) void this.#drain()
+      if (!this.#running) {
+        // Start on a microtask: inputs queued in the same tick (a burst of API calls) share one commit.
+        this.#running = true
+        queueMicrotask(() => void this.#drain())
+      }
     })
   }
 

@@ -376,8 +376,9 @@ export function crankObjective(ctx: StepContext, objective: Objective, deps: Han
 }
 
 /**
- * Cranks every active ledger update of one ledger until none makes progress: countersigning the head
- * proposal can make the next one countersignable for another objective (go-nitro's ProposalsToProcess).
+ * Cranks the active ledger updates of one ledger that can make progress, until none can: countersigning
+ * the head proposal can make the next one countersignable for another objective (go-nitro's
+ * ProposalsToProcess).
  */
 export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): void {
   const id = lower(ledgerId) as Bytes32
@@ -391,9 +392,10 @@ export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDe
         setObjective(ctx, { ...objective, status: 'failed', failure: { code: 'no_ledger', summary: 'the ledger channel is gone' } })
         continue
       }
+      if (!ledgerUpdate.isReady(objective, ledger)) continue
       const result = ledgerUpdate.crank(objective, ledger, deps.signer)
       ctx.waitingFor.set(objective.id, result.waitingFor)
-      if (result.effects.length > 0 || result.objective.status !== objective.status || result.objective.turnNum !== objective.turnNum) progressed = true
+      if (result.ledger !== ledger) progressed = true
       setObjective(ctx, result.objective)
       ctx.ledgers.set(id, result.ledger)
       applyEffects(ctx, objective.id, result.effects)
