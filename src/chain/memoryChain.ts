@@ -27,47 +27,12 @@ import { checkState, fixedPart } from '../core/state.js'
 import { participantIndex } from '../core/signedState.js'
 import { recoverStateSigner } from '../core/signState.js'
 import { destinationToAddress } from '../core/outcome.js'
-import { InvalidChannelIdError, InvalidSignatureError, OperatingError, OutOfRangeError, assert } from '../core/errors.js'
+import { InvalidChannelIdError, InvalidSignatureError, OutOfRangeError, assert } from '../core/errors.js'
+import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../core/validate.js'
 
-/** The adjudicator's revert strings (ours where marked), stable so the viem ChainService can map to them. */
-export const RevertReason = {
-  externalDestination: 'Deposit to external destination',
-  heldChanged: 'held != expectedHeld',
-  /** Ours: the contract accepts a zero deposit. */
-  zeroDeposit: 'Deposit of nothing',
-  /** ETH: the node refuses the transaction; ERC20: the token's transferFrom reverts. */
-  insufficientBalance: 'insufficient balance',
-  channelFinalized: 'Channel finalized.',
-  notFinal: 'State must be final',
-  invalidSignature: 'Invalid signature',
-  notUnanimous: '!unanimous',
-  guarantee: 'cannot transfer a guarantee',
-  /** Panic 0x11: an outcome listing one asset twice pays each entry from the same initial holdings. */
-  underflow: 'arithmetic underflow',
-  /** Ours: a failure injected by `failNext`. */
-  injected: 'injected failure',
-} as const
-export type RevertReason = (typeof RevertReason)[keyof typeof RevertReason]
-
-/**
- * The adjudicator refused our transaction; `details.reason` is a RevertReason. An OperatingError, not a
- * RejectedInputError: nothing from outside is being refused by us; the world (the chain's state, which
- * moved under us, as with 'held != expectedHeld') refused our own output, an expected failure the engine
- * handles by re-reading and retrying, or by failing the objective with this code.
- */
-export class ChainRevertedError extends OperatingError {
-  readonly code = 'chain_reverted'
-  constructor(readonly reason: RevertReason, details: Readonly<Record<string, unknown>> = {}, options?: { cause?: unknown }) {
-    super(`transaction reverted: ${reason}`, { ...details, reason }, options)
-  }
-}
-
-/** The chain node could not be reached; the transaction was not sent (STYLE §3). */
-export class ChainUnavailableError extends OperatingError {
-  readonly code = 'chain_unavailable'
-}
+export { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 
 export interface MemoryChainOptions {
   /** The consensus app's address (default MEMORY_CONSENSUS_APP). */

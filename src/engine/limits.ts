@@ -4,8 +4,8 @@
 export const MAX_INPUTS_PER_COMMIT = 256
 /** Unacknowledged outbox entries sent to one peer at once; the rest wait (bounds the receiver's dedupe window). */
 export const OUTBOX_WINDOW = 512
-/** First retransmission delay; doubles per attempt up to the cap. */
-export const RETRANSMIT_BASE_MS = 100
+/** First retransmission delay (Linux TCP's minimum RTO is 200 ms); doubles per attempt up to the cap. */
+export const RETRANSMIT_BASE_MS = 250
 export const RETRANSMIT_CAP_MS = 5_000
 /** Out-of-order sequence numbers a receiver remembers above its contiguous mark (≥ the sender's window). */
 export const MAX_DELIVERED_ABOVE = 4 * OUTBOX_WINDOW

@@ -20,7 +20,7 @@ import { createConsensusChannel, markClosing, propose, receiveCountersignature, 
 import type { Proposal, SignedProposal } from '../ledger/proposal.js'
 import type { Effect } from '../objective.js'
 import type { LedgerUpdate, LedgerUpdateCranked } from './ledgerUpdate.js'
-import { crank, ledgerUpdateId, newLedgerUpdate, reject } from './ledgerUpdate.js'
+import { crank, isReady, ledgerUpdateId, newLedgerUpdate, reject } from './ledgerUpdate.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
 const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
@@ -304,5 +304,44 @@ describe('statuses', () => {
     expect(reject(running, 'policy', 'the counterparty declined')).toEqual({ ...running, status: 'failed', failure: { code: 'policy', summary: 'the counterparty declined' } })
     const completed = { ...running, status: 'completed' as const }
     expect(reject(completed, 'policy', 'too late')).toBe(completed)
+  })
+})
+
+describe('isReady (the engine cranks only ready objectives)', () => {
+  /** Not ready must mean: cranking changes nothing and asks for nothing. */
+  function expectIdleWhenNotReady(o: LedgerUpdate, ledger: ConsensusChannel, signer: Signer) {
+    if (isReady(o, ledger)) return true
+    const result = crank(o, ledger, signer)
+    expect(result.effects).toEqual([])
+    expect(result.objective).toEqual(o)
+    expect(result.ledger).toBe(ledger)
+    return false
+  }
+
+  test('leader: ready to propose, then idle until its turn is countersigned, then ready to complete', () => {
+    const ledgers = fundedLedger()
+    const fresh = { ...objective({ proposal: addV1, counterparty: bob.address, initiator: false }) }
+    expect(expectIdleWhenNotReady(fresh, ledgers.alice, alice.signer)).toBe(true)
+    const proposed = crank(fresh, ledgers.alice, alice.signer)
+    expect(expectIdleWhenNotReady(proposed.objective, proposed.ledger, alice.signer)).toBe(false)
+    const signed = sentProposal(proposed.effects)
+    const bobView = receiveProposal(ledgers.bob, signed)
+    const bobs = crank(objective({ proposal: addV1, counterparty: alice.address, initiator: false }), bobView, bob.signer)
+    const { turnNum, signature } = sentCountersignature(bobs.effects)
+    const supported = receiveCountersignature(proposed.ledger, turnNum, signature)
+    expect(expectIdleWhenNotReady(proposed.objective, supported, alice.signer)).toBe(true)
+  })
+
+  test('follower: idle while its proposal is missing or another one heads the ledger; ready when its own does', () => {
+    const ledgers = fundedLedger()
+    const bobsV2 = objective({ proposal: addV2, counterparty: alice.address, initiator: false })
+    expect(expectIdleWhenNotReady(bobsV2, ledgers.bob, bob.signer)).toBe(false)
+    const first = propose(ledgers.alice, addV1, alice.signer)
+    const second = propose(first.channel, addV2, alice.signer)
+    const withBoth = receiveProposal(receiveProposal(ledgers.bob, first.signed), second.signed)
+    expect(expectIdleWhenNotReady(bobsV2, withBoth, bob.signer)).toBe(false) // V1 heads the ledger
+    const bobsV1 = crank(objective({ proposal: addV1, counterparty: alice.address, initiator: false }), withBoth, bob.signer)
+    expect(expectIdleWhenNotReady(bobsV2, bobsV1.ledger, bob.signer)).toBe(true)
+    expect(isReady({ ...bobsV2, status: 'unapproved' }, bobsV1.ledger)).toBe(false)
   })
 })

@@ -1,0 +1,40 @@
+// Typed errors of the chain layer, shared by every ChainService implementation.
+import { OperatingError } from '../core/errors.js'
+
+/** The adjudicator's revert strings (ours where marked), stable so the viem ChainService can map to them. */
+export const RevertReason = {
+  externalDestination: 'Deposit to external destination',
+  heldChanged: 'held != expectedHeld',
+  /** Ours: the contract accepts a zero deposit. */
+  zeroDeposit: 'Deposit of nothing',
+  /** ETH: the node refuses the transaction; ERC20: the token's transferFrom reverts. */
+  insufficientBalance: 'insufficient balance',
+  channelFinalized: 'Channel finalized.',
+  notFinal: 'State must be final',
+  invalidSignature: 'Invalid signature',
+  notUnanimous: '!unanimous',
+  guarantee: 'cannot transfer a guarantee',
+  /** Panic 0x11: an outcome listing one asset twice pays each entry from the same initial holdings. */
+  underflow: 'arithmetic underflow',
+  /** Ours: a failure injected by `failNext`. */
+  injected: 'injected failure',
+} as const
+export type RevertReason = (typeof RevertReason)[keyof typeof RevertReason]
+
+/**
+ * The adjudicator refused our transaction; `details.reason` is a RevertReason. An OperatingError, not a
+ * RejectedInputError: nothing from outside is being refused by us; the world (the chain's state, which
+ * moved under us, as with 'held != expectedHeld') refused our own output, an expected failure the engine
+ * handles by re-reading and retrying, or by failing the objective with this code.
+ */
+export class ChainRevertedError extends OperatingError {
+  readonly code = 'chain_reverted'
+  constructor(readonly reason: RevertReason, details: Readonly<Record<string, unknown>> = {}, options?: { cause?: unknown }) {
+    super(`transaction reverted: ${reason}`, { ...details, reason }, options)
+  }
+}
+
+/** The chain node could not be reached; the transaction was not sent (STYLE §3). */
+export class ChainUnavailableError extends OperatingError {
+  readonly code = 'chain_unavailable'
+}

@@ -1,0 +1,73 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import type { Address } from '../core/types.js'
+import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, retransmitDelayMs } from './outbox.js'
+import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
+
+const bob = '0x0000000000000000000000000000000000000b0b' as Address
+const ledgerId = `0x${'ab'.repeat(32)}` as const
+
+describe('sending', () => {
+  test('each entry takes the next sequence number and is due after the base delay', () => {
+    const first = enqueue(newPeer(bob), [{ kind: 'syncRequest', ledgerId }], 1_000)
+    const second = enqueue(first.peer, [{ kind: 'syncRequest', ledgerId }], 1_005)
+    expect([first.entry.seq, second.entry.seq]).toEqual([1n, 2n])
+    expect(second.peer.nextSeq).toBe(3n)
+    expect(first.entry.nextAttemptAt).toBe(1_000 + RETRANSMIT_BASE_MS)
+    expect(first.entry.attempts).toBe(1)
+  })
+
+  test('retransmission backs off exponentially up to the cap', () => {
+    expect([0, 1, 2, 3].map(retransmitDelayMs)).toEqual([1, 2, 4, 8].map((k) => Math.min(RETRANSMIT_CAP_MS, RETRANSMIT_BASE_MS * k)))
+    expect(retransmitDelayMs(50)).toBe(RETRANSMIT_CAP_MS)
+    const { entry } = enqueue(newPeer(bob), [], 0)
+    const bumped = bumpAttempt(entry, 10_000)
+    expect(bumped.attempts).toBe(2)
+    expect(bumped.nextAttemptAt).toBe(10_000 + retransmitDelayMs(1))
+  })
+
+  test('only entries that are due, oldest first, within the window', () => {
+    let peer = newPeer(bob)
+    const entries = []
+    for (let i = 0; i < OUTBOX_WINDOW + 10; i++) {
+      const next = enqueue(peer, [], i)
+      peer = next.peer
+      entries.push(next.entry)
+    }
+    const due = dueEntries([...entries].reverse(), RETRANSMIT_BASE_MS + 5)
+    expect(due.map((e) => e.seq)).toEqual([1n, 2n, 3n, 4n, 5n, 6n])
+    expect(dueEntries(entries, 1e12).length).toBe(OUTBOX_WINDOW)
+  })
+})
+
+describe('receiving', () => {
+  test('a duplicate is recognised whether it arrived in order or not', () => {
+    let peer = newPeer(bob)
+    for (const seq of [1n, 2n, 5n, 4n]) peer = markDelivered(peer, seq)!
+    expect(peer.deliveredUpTo).toBe(2n)
+    expect(peer.deliveredAbove).toEqual([4n, 5n])
+    expect([1n, 2n, 3n, 4n, 5n, 6n].map((s) => isDelivered(peer, s))).toEqual([true, true, false, true, true, false])
+    peer = markDelivered(peer, 3n)!
+    expect(peer.deliveredUpTo).toBe(5n)
+    expect(peer.deliveredAbove).toEqual([])
+    expect(markDelivered(peer, 4n)).toBe(peer) // a duplicate changes nothing
+  })
+
+  test('any delivery order of 1..n ends with everything contiguous', () => {
+    fc.assert(
+      fc.property(fc.shuffledSubarray([...Array(60).keys()].map((i) => BigInt(i + 1)), { minLength: 60 }), (order) => {
+        let peer = newPeer(bob)
+        for (const seq of order) peer = markDelivered(peer, seq)!
+        expect(peer.deliveredUpTo).toBe(60n)
+        expect(peer.deliveredAbove).toEqual([])
+      }),
+    )
+  })
+
+  test('the out-of-order window is bounded: beyond it a frame is refused (and will be retransmitted)', () => {
+    let peer = newPeer(bob)
+    for (let i = 0; i < MAX_DELIVERED_ABOVE; i++) peer = markDelivered(peer, BigInt(i + 2))!
+    expect(markDelivered(peer, BigInt(MAX_DELIVERED_ABOVE + 2))).toBeUndefined()
+    expect(markDelivered(peer, 1n)!.deliveredUpTo).toBe(BigInt(MAX_DELIVERED_ABOVE + 1))
+  })
+})
