@@ -241,12 +241,23 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
     case 'objectiveRejected': {
       const objective = ctx.objectives.get(payload.objectiveId)
       if (!objective || !isActive(objective)) return
-      if (objective.kind !== 'ledgerUpdate' || lower(objective.counterparty) !== lower(from)) {
-        if (objective.kind === 'ledgerUpdate') throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
+      if (!participantsOf(objective).some((p) => lower(p) === lower(from)) || lower(from) === lower(me)) {
+        throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
       }
-      setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}` } } as Objective)
+      setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}` } })
       return
     }
+  }
+}
+
+function participantsOf(objective: Objective): readonly Address[] {
+  switch (objective.kind) {
+    case 'directfund':
+      return objective.prefund.state.participants
+    case 'directdefund':
+      return objective.final.state.participants
+    case 'ledgerUpdate':
+      return [objective.counterparty]
   }
 }
 

@@ -10,6 +10,7 @@ import { signBy, unsigned } from '../../src/core/signedState.js'
 import { encodeEnvelope } from '../../src/core/codec.js'
 import { Engine, readJournal } from '../../src/engine/engine.js'
 import { encodeFrame } from '../../src/engine/frames.js'
+import { recordKey } from '../../src/engine/records.js'
 import type { Payload } from '../../src/protocols/messages.js'
 import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { channelId } from '../../src/core/channelId.js'
@@ -157,5 +158,39 @@ describe('hostile and broken peer input', () => {
     await eventually('bob learns it failed', () => bob.engine.objectives().some((o) => o.kind === 'ledgerUpdate' && o.status === 'failed'))
     await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: -1n, theirDeposit: 1n, nonce: 2n })).rejects.toMatchObject({ code: 'out_of_range' })
     await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })).rejects.toMatchObject({ code: 'objective_exists' })
+  })
+})
+
+describe('policy and resync', () => {
+  test('a counterparty whose policy declines a ledger: its objective is rejected, the initiator\'s fails with the reason', async () => {
+    net = await createTestNetwork({ network: { seed: 5 }, policy: (o) => o.kind !== 'directfund' })
+    const alice = await net.node('alice', ALICE_KEY)
+    const bob = await net.node('bob', BOB_KEY)
+    const id = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 3n })
+    const failed = await alice.engine.waitForObjective(id)
+    expect(failed.status).toBe('failed')
+    expect(failed.failure).toEqual({ code: 'policy', summary: 'rejected by peer: the counterparty declined' })
+    await eventually('bob records the rejection', () => bob.engine.getObjective(id)?.objective.status === 'rejected')
+    expect(net.chain.events()).toEqual([]) // nobody deposited
+  })
+
+  test('a node that lost its latest ledger state catches up by asking the counterparty to resync', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    const key = recordKey('ledgers', ledgerId.toLowerCase())
+    const old = await bob.store.get(key)
+    const id = await alice.engine.updateLedger(ledgerId, add(1, alice, bob))
+    await alice.engine.waitForObjective(id)
+    await eventually('bob acknowledged everything', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    const turn = alice.engine.getLedger(ledgerId)!.supported.vars.turnNum
+    // bob's ledger record goes back one turn (as after restoring a stale backup of that record)
+    await bob.engine.close()
+    await bob.store.commit([{ type: 'put', key, value: old! }])
+    await bob.restart()
+    expect(bob.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(turn - 1n)
+    await bob.engine.syncLedger(ledgerId)
+    await eventually('bob adopts the newer state both signed', () => bob.engine.getLedger(ledgerId)!.supported.vars.turnNum === turn)
+    // and the ledger moves on from there
+    const next = await bob.engine.updateLedger(ledgerId, add(2, alice, bob))
+    expect((await bob.engine.waitForObjective(next)).status).toBe('completed')
   })
 })
