@@ -1,4 +1,4 @@
-// The fast state-hash encoder must equal viem's general ABI encoder byte for byte (ADR 0004).
+// The fast state-hash encoder must equal viem's general ABI encoder byte for byte (ADR 0006).
 import { expect, test } from 'vitest'
 import fc from 'fast-check'
 import { encodeAbiParameters } from 'viem'

@@ -3,7 +3,7 @@
 // with 50 guarantees (hex strings, padding, concatenation), which put the ledger's 100-proposal budget out
 // of reach. This encoder computes the layout's size first, then writes every word in place. It is checked
 // byte for byte against viem's encodeAbiParameters by property tests on random states
-// (stateEncoding.test.ts). ADR 0004.
+// (stateEncoding.test.ts). ADR 0006.
 import type { Bytes32, Hex } from './types.js'
 import type { Allocation, Exit, SingleAssetExit } from './outcome.js'
 

@@ -298,7 +298,14 @@ export class Engine {
     const results: { pending: Pending; result?: string; error?: unknown }[] = []
     let head = this.#journalHead
     for (const pending of batch) {
-      const entry = journalEntry(head, { kind: journalKindOf(pending.timed.input), payload: encodeInput(pending.timed), author: this.address })
+      let entry: ChannelEvent
+      try {
+        entry = journalEntry(head, { kind: journalKindOf(pending.timed.input), payload: encodeInput(pending.timed), author: this.address })
+      } catch (error) {
+        // An input that cannot be journaled (an API argument the codec refuses) is refused before it counts.
+        results.push({ pending, error })
+        continue
+      }
       journal.push(entry)
       head = entry
       const ctx = new StepContext(step, pending.timed.at)

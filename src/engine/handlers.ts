@@ -5,7 +5,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import type { Signer } from '../core/signer.js'
 import type { State } from '../core/state.js'
 import { addressToDestination } from '../core/outcome.js'
-import { RejectedInputError } from '../core/errors.js'
+import { ChannelsError } from '../core/errors.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
 import type { ChainEvent } from '../protocols/onchain.js'
@@ -151,8 +151,12 @@ export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, 
     run(child)
     ctx.absorb(child)
   } catch (error) {
-    if (!(error instanceof RejectedInputError)) throw error
-    ctx.rejections.push({ code: error.code, summary: error.summary, ...(from ? { from } : {}) })
+    // Refused input, but also a broken invariant or a bug while handling it: either way only this
+    // payload's changes are dropped and the rest of the frame is handled and acknowledged (a frame
+    // refused as a whole would be retransmitted and refused forever). The journal keeps the input.
+    const code = error instanceof ChannelsError ? error.code : 'internal'
+    const summary = error instanceof ChannelsError ? error.summary : String(error)
+    ctx.rejections.push({ code, summary, ...(from ? { from } : {}) })
   }
 }
 

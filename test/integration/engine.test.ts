@@ -158,6 +158,11 @@ describe('hostile and broken peer input', () => {
     await eventually('bob learns it failed', () => bob.engine.objectives().some((o) => o.kind === 'ledgerUpdate' && o.status === 'failed'))
     await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: -1n, theirDeposit: 1n, nonce: 2n })).rejects.toMatchObject({ code: 'out_of_range' })
     await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })).rejects.toMatchObject({ code: 'objective_exists' })
+    // an argument the journal cannot record (undefined from plain JavaScript) is refused, nothing else is held up
+    const unjournalable = alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: undefined as never })
+    const alongside = alice.engine.updateLedger(ledgerId, add(7, alice, bob))
+    await expect(unjournalable).rejects.toMatchObject({ code: 'codec' })
+    expect((await alice.engine.waitForObjective(await alongside)).status).toBe('completed')
   })
 })
 
