@@ -311,6 +311,13 @@ function handleChainFailure(ctx: StepContext, objectiveId: string, code: string,
   if (!objective || !isActive(objective)) return
   if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'depositFailed', code, summary }), deps)
   if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'withdrawFailed', code, summary }), deps)
+  const after = ctx.objectives.get(objectiveId)!
+  if (after.status === 'failed') {
+    // Out of retries: the counterparty's objective would otherwise wait for us forever.
+    for (const participant of participantsOf(after)) {
+      if (lower(participant) !== lower(deps.signer.address)) ctx.send(participant, { kind: 'objectiveRejected', objectiveId, code: after.failure!.code, summary: after.failure!.summary.slice(0, 1000) })
+    }
+  }
 }
 
 // ---- timer ----

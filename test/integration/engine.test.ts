@@ -199,3 +199,18 @@ describe('policy and resync', () => {
     expect((await bob.engine.waitForObjective(next)).status).toBe('completed')
   })
 })
+
+describe('chain failures', () => {
+  test('a deposit the chain keeps refusing fails the objective on both sides, with the chain\'s reason', async () => {
+    net = await createTestNetwork({ network: { seed: 6 } })
+    const alice = await net.node('alice', ALICE_KEY)
+    const bob = await net.node('bob', BOB_KEY)
+    net.chain.failNext(10)
+    const id = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 5n, theirDeposit: 5n, nonce: 9n })
+    const failed = await alice.engine.waitForObjective(id)
+    expect(failed.status).toBe('failed')
+    expect(failed.failure?.code).toBe('chain_unavailable')
+    await eventually('bob learns it failed', () => bob.engine.getObjective(id)?.objective.status === 'failed')
+    expect(bob.engine.getObjective(id)!.objective.failure?.summary).toMatch(/^rejected by peer: deposit failed/)
+  })
+})
