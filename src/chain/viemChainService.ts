@@ -1,0 +1,389 @@
+// The ChainService against a deployed adjudicator, through viem over HTTP (DESIGN §6, §9; issue 4). From
+// the engine's point of view it behaves as MemoryChain does: `submit` resolves once the transaction is
+// mined (with `confirmations` blocks on top) and rejects with ChainRevertedError carrying the adjudicator's
+// revert string, or ChainUnavailableError when the node cannot be reached; `subscribe` delivers the
+// adjudicator's events after a cursor, exactly once each (eventWatcher.ts).
+//
+// - Transactions are signed by `txKey`, a key of their own, never a channel-signing key (lesson 8).
+// - One queue per service serialises signing and sending, and the nonce is counted locally from the node's
+//   pending count, so concurrent submits never collide; receipts are awaited outside the queue.
+// - Every transaction is estimated before it is signed (viem does), so most reverts cost nothing and are
+//   decoded from the estimate; a transaction that still reverts on chain is replayed at its block to
+//   recover the reason.
+// - An ERC20 deposit first approves the adjudicator (only when the allowance is short) and waits for the
+//   approval to be mined before depositing: go-nitro did not wait (NITRO-NOTES §5.2).
+import { BaseError, ContractFunctionRevertedError, HttpRequestError, InsufficientFundsError, NonceTooLowError, TimeoutError, WaitForTransactionReceiptTimeoutError } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, erc20Abi, http, zeroAddress } from 'viem'
+import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
+import type { ChainEvent, ChainService, ChainTransaction } from './chainService.js'
+import type { SignedState } from '../core/signedState.js'
+import type { Exit } from '../core/outcome.js'
+import type { LogOrigin, WatchedEvent } from './eventWatcher.js'
+import { ChannelsError, OperatingError, OutOfRangeError, assert } from '../core/errors.js'
+import { checkState, fixedPart } from '../core/state.js'
+import { checkOutcome, encodeOutcome } from '../core/outcome.js'
+import { parsePrivateKey, parseSignature } from '../core/signatures.js'
+import { checkAddress, checkBytes32, checkUint } from '../core/validate.js'
+import { MAX_UINT256 } from '../core/limits.js'
+import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
+import { EventWatcher, viemLogSource } from './eventWatcher.js'
+import { adjudicatorAbi } from './abi.js'
+
+export interface ViemChainServiceOptions {
+  readonly rpcUrl: string
+  readonly chainId: number
+  readonly adjudicator: Address
+  readonly consensusApp: Address
+  /** The key that pays for and signs transactions; not a channel key. */
+  readonly txKey: Hex
+  /** Blocks on top of a transaction's or event's block before it counts (default 0: mined is enough). */
+  readonly confirmations?: number
+  /** Event polling and receipt polling (default 1,000 ms; a few ms against anvil in tests). */
+  readonly pollingIntervalMs?: number
+  /** The block the adjudicator was deployed in: where a subscription without cursor starts (default 0). */
+  readonly fromBlock?: bigint
+  readonly chunkBlocks?: bigint
+  /** How long a sent transaction may take to be mined before submit gives up (default 120 s). */
+  readonly receiptTimeoutMs?: number
+  /** Submissions waiting for the queue at once; more are refused with `chain_busy` (default 256). */
+  readonly maxQueuedTransactions?: number
+  /** The node's own knowledge of a channel's assets, for AllocationUpdated events (eventWatcher.ts). */
+  readonly assetsOf?: (channelId: Bytes32) => readonly Address[] | undefined
+  /** Failures the event watcher survives (default: console.error). */
+  readonly onError?: (error: ChannelsError) => void
+}
+
+/** Too many submissions already wait for the transaction queue. */
+export class ChainBusyError extends OperatingError {
+  readonly code = 'chain_busy'
+}
+/** The node refused or lost a transaction for a reason other than a revert (nonce, fees, receipt timeout). */
+export class ChainTransactionError extends OperatingError {
+  readonly code = 'chain_transaction'
+}
+
+/** A signature as the adjudicator takes it (Nitro's `Signature(uint8 v, bytes32 r, bytes32 s)`). */
+export interface OnChainSignature {
+  readonly v: number
+  readonly r: Hex
+  readonly s: Hex
+}
+
+/** ReclaimArgs with outcomes as our Exit values (encoded here). */
+export interface ReclaimArgs {
+  readonly sourceChannelId: Bytes32
+  readonly sourceStateHash: Bytes32
+  readonly sourceOutcome: Exit
+  readonly sourceAssetIndex: bigint
+  readonly indexOfTargetInSource: bigint
+  readonly targetStateHash: Bytes32
+  readonly targetOutcome: Exit
+  readonly targetAssetIndex: bigint
+}
+
+const DEFAULT_POLLING_INTERVAL_MS = 1_000
+const DEFAULT_RECEIPT_TIMEOUT_MS = 120_000
+const DEFAULT_MAX_QUEUED = 256
+const PANIC_UNDERFLOW = 0x11n
+/** ERC20 refusals that mean "not enough tokens": OpenZeppelin 4's string, OpenZeppelin 5's custom error. */
+const TOKEN_BALANCE_RE = /exceeds balance|insufficient balance|ERC20InsufficientBalance/i
+
+type Call = { readonly to: Address; readonly abi: typeof adjudicatorAbi | typeof erc20Abi; readonly functionName: string; readonly args: readonly unknown[]; readonly value?: bigint }
+
+export class ViemChainService implements ChainService {
+  readonly consensusApp: Address
+  readonly adjudicator: Address
+  /** The address of `txKey`: who pays gas and sends deposits. */
+  readonly account: Address
+  readonly publicClient: PublicClient<Transport, Chain>
+  private readonly walletClient: WalletClient<Transport, Chain, Account>
+  private readonly confirmations: number
+  private readonly pollingIntervalMs: number
+  private readonly receiptTimeoutMs: number
+  private readonly maxQueued: number
+  private readonly watchers = new Set<EventWatcher>()
+  private queueTail: Promise<unknown> = Promise.resolve()
+  private queued = 0
+  /** The next nonce to use; undefined: ask the node (at start and after any failed send). */
+  private nonce: number | undefined
+
+  constructor(private readonly options: ViemChainServiceOptions) {
+    checkAddress(options.adjudicator, 'adjudicator')
+    checkAddress(options.consensusApp, 'consensusApp')
+    parsePrivateKey(options.txKey) // a typed error for a bad key, before viem's
+    this.consensusApp = options.consensusApp
+    this.adjudicator = options.adjudicator
+    this.confirmations = nonNegative(options.confirmations ?? 0, 'confirmations')
+    this.pollingIntervalMs = nonNegative(options.pollingIntervalMs ?? DEFAULT_POLLING_INTERVAL_MS, 'pollingIntervalMs')
+    this.receiptTimeoutMs = nonNegative(options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS, 'receiptTimeoutMs')
+    this.maxQueued = nonNegative(options.maxQueuedTransactions ?? DEFAULT_MAX_QUEUED, 'maxQueuedTransactions')
+    const chain = defineChain({
+      id: options.chainId,
+      name: `chain ${options.chainId}`,
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [options.rpcUrl] } },
+    })
+    const account = privateKeyToAccount(options.txKey)
+    this.account = account.address
+    this.publicClient = createPublicClient({ chain, transport: http(options.rpcUrl), pollingInterval: this.pollingIntervalMs })
+    // No transport retries for sending: a retried eth_sendRawTransaction that had arrived fails as "already known".
+    this.walletClient = createWalletClient({ chain, account, transport: http(options.rpcUrl, { retryCount: 0 }) })
+  }
+
+  // ---- ChainService ----
+
+  async submit(tx: ChainTransaction): Promise<void> {
+    switch (tx.kind) {
+      case 'deposit':
+        await this.deposit(tx)
+        return
+      case 'concludeAndWithdraw':
+        await this.concludeAndWithdraw(tx.signedState)
+        return
+      default:
+        assert(false, 'unknown transaction kind', { kind: (tx as { kind: unknown }).kind })
+    }
+  }
+
+  async holdings(channelId: Bytes32, asset: Address): Promise<bigint> {
+    checkBytes32(channelId, 'channelId')
+    checkAddress(asset, 'asset')
+    return this.read('holdings', [asset, channelId])
+  }
+
+  subscribe(listener: (event: ChainEvent) => void, cursor?: { block: bigint; logIndex: number }): () => void {
+    return this.subscribeAll((event) => {
+      if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
+    }, cursor)
+  }
+
+  /** Every adjudicator event, dispute events included, with the block hash and transaction it came from. */
+  subscribeAll(listener: (event: WatchedEvent, origin: LogOrigin) => void, cursor?: { block: bigint; logIndex: number }): () => void {
+    const { confirmations, pollingIntervalMs } = this
+    const { fromBlock, chunkBlocks, assetsOf, onError } = this.options
+    const source = viemLogSource(this.publicClient as PublicClient, this.adjudicator)
+    const watcher = new EventWatcher({ source, confirmations, pollingIntervalMs, fromBlock, chunkBlocks, assetsOf, onError }, listener, cursor)
+    this.watchers.add(watcher)
+    watcher.start()
+    return () => {
+      watcher.stop()
+      this.watchers.delete(watcher)
+    }
+  }
+
+  /** Stops every subscription. Transactions already submitted still settle. */
+  close(): void {
+    for (const watcher of this.watchers) watcher.stop()
+    this.watchers.clear()
+  }
+
+  // ---- transactions; each resolves to the mined transaction's hash ----
+
+  /** deposit(asset, channelId, expectedHeld, amount): ETH as value; a token after an awaited approve. */
+  async deposit(tx: Omit<Extract<ChainTransaction, { kind: 'deposit' }>, 'kind'>): Promise<Hex> {
+    const { channelId, asset, expectedHeld, amount } = tx
+    checkBytes32(channelId, 'channelId')
+    checkAddress(asset, 'asset')
+    checkUint(expectedHeld, 'expectedHeld', MAX_UINT256)
+    checkUint(amount, 'amount', MAX_UINT256)
+    // As MemoryChain: the contract would take it, but a zero deposit is always an engine bug and wastes gas.
+    if (amount === 0n) throw new ChainRevertedError(RevertReason.zeroDeposit, { channelId })
+    const deposit: Call = { to: this.adjudicator, abi: adjudicatorAbi, functionName: 'deposit', args: [asset, channelId, expectedHeld, amount] }
+    if (asset.toLowerCase() === zeroAddress) return this.transact({ ...deposit, value: amount })
+    // As MemoryChain, and before approving anything: the adjudicator would only say 'Token transfer failed'.
+    const balance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'balanceOf', args: [this.account] }))
+    if (balance < amount) throw new ChainRevertedError(RevertReason.insufficientBalance, { from: this.account, balance, amount })
+    const allowance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'allowance', args: [this.account, this.adjudicator] }))
+    if (allowance < amount) await this.transact({ to: asset, abi: erc20Abi, functionName: 'approve', args: [this.adjudicator, amount] })
+    return this.transact(deposit)
+  }
+
+  /** concludeAndTransferAllAssets(fixedPart, candidate): a final state signed by every participant pays out. */
+  concludeAndWithdraw(signed: SignedState): Promise<Hex> {
+    checkState(signed.state)
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'concludeAndTransferAllAssets', args: [toFixedPart(signed), toSignedVariablePart(signed)] })
+  }
+
+  /** conclude(fixedPart, candidate): finalizes without paying out. */
+  conclude(signed: SignedState): Promise<Hex> {
+    checkState(signed.state)
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'conclude', args: [toFixedPart(signed), toSignedVariablePart(signed)] })
+  }
+
+  /** challenge(fixedPart, proof, candidate, challengerSig); `challengerSignature` is signChallenge's output. */
+  challenge(args: { readonly proof: readonly SignedState[]; readonly candidate: SignedState; readonly challengerSignature: Signature }): Promise<Hex> {
+    checkState(args.candidate.state)
+    const { proof, candidate } = this.supportOf(args.proof, args.candidate)
+    const challengerSig = toOnChainSignature(args.challengerSignature, 'challengerSignature')
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'challenge', args: [toFixedPart(args.candidate), proof, candidate, challengerSig] })
+  }
+
+  /** checkpoint(fixedPart, proof, candidate): records a newer supported state, clearing a challenge. */
+  checkpoint(args: { readonly proof: readonly SignedState[]; readonly candidate: SignedState }): Promise<Hex> {
+    checkState(args.candidate.state)
+    const { proof, candidate } = this.supportOf(args.proof, args.candidate)
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'checkpoint', args: [toFixedPart(args.candidate), proof, candidate] })
+  }
+
+  /** transferAllAssets(channelId, outcome, stateHash): pays out a finalized channel. */
+  transferAllAssets(args: { readonly channelId: Bytes32; readonly outcome: Exit; readonly stateHash: Bytes32 }): Promise<Hex> {
+    checkBytes32(args.channelId, 'channelId')
+    checkBytes32(args.stateHash, 'stateHash')
+    checkOutcome(args.outcome)
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'transferAllAssets', args: [args.channelId, args.outcome, args.stateHash] })
+  }
+
+  /** transfer(assetIndex, fromChannelId, outcomeBytes, stateHash, indices): pays some allocations of one asset (empty indices: all). */
+  transfer(args: { readonly assetIndex: bigint; readonly channelId: Bytes32; readonly outcome: Exit; readonly stateHash: Bytes32; readonly indices: readonly bigint[] }): Promise<Hex> {
+    checkBytes32(args.channelId, 'channelId')
+    checkBytes32(args.stateHash, 'stateHash')
+    checkUint(args.assetIndex, 'assetIndex', MAX_UINT256)
+    args.indices.forEach((index, i) => checkUint(index, `indices[${i}]`, MAX_UINT256))
+    const call = [args.assetIndex, args.channelId, encodeOutcome(args.outcome), args.stateHash, args.indices]
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'transfer', args: call })
+  }
+
+  /** reclaim(ReclaimArgs): moves a finalized virtual channel's outcome into its guarantee's ledger. */
+  reclaim(args: ReclaimArgs): Promise<Hex> {
+    for (const field of ['sourceChannelId', 'sourceStateHash', 'targetStateHash'] as const) checkBytes32(args[field], field)
+    for (const field of ['sourceAssetIndex', 'indexOfTargetInSource', 'targetAssetIndex'] as const) checkUint(args[field], field, MAX_UINT256)
+    const { sourceOutcome, targetOutcome, ...rest } = args
+    const reclaimArgs = { ...rest, sourceOutcomeBytes: encodeOutcome(sourceOutcome), targetOutcomeBytes: encodeOutcome(targetOutcome) }
+    return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'reclaim', args: [reclaimArgs] })
+  }
+
+  /** unpackStatus(channelId): the channel's on-chain status word. */
+  async status(channelId: Bytes32): Promise<{ readonly turnNumRecord: bigint; readonly finalizesAt: bigint; readonly fingerprint: bigint }> {
+    checkBytes32(channelId, 'channelId')
+    const [turnNumRecord, finalizesAt, fingerprint] = await this.read('unpackStatus', [channelId])
+    return { turnNumRecord: BigInt(turnNumRecord), finalizesAt: BigInt(finalizesAt), fingerprint }
+  }
+
+  // ---- plumbing ----
+
+  private supportOf(proof: readonly SignedState[], candidate: SignedState) {
+    proof.forEach((signed, i) => checkState(signed.state, `proof[${i}]`))
+    return { proof: proof.map(toSignedVariablePart), candidate: toSignedVariablePart(candidate) }
+  }
+
+  private read<const F extends 'holdings' | 'unpackStatus'>(functionName: F, args: F extends 'holdings' ? readonly [Address, Bytes32] : readonly [Bytes32]) {
+    return this.call(() => this.publicClient.readContract({ address: this.adjudicator, abi: adjudicatorAbi, functionName, args } as never)) as Promise<
+      F extends 'holdings' ? bigint : readonly [number, number, bigint]
+    >
+  }
+
+  /** Runs a node request, turning viem's errors into ours. */
+  private async call<T>(request: () => Promise<T>, details: Record<string, unknown> = {}): Promise<T> {
+    try {
+      return await request()
+    } catch (error) {
+      throw toChainError(error, details)
+    }
+  }
+
+  /** Sends one transaction through the queue, then waits for it to be mined (and confirmed) outside it. */
+  private async transact(call: Call): Promise<Hex> {
+    const details = { functionName: call.functionName, to: call.to }
+    const hash = await this.enqueue(() => this.send(call, details))
+    const receipt = await this.call(
+      () => this.publicClient.waitForTransactionReceipt({ hash, confirmations: this.confirmations + 1, pollingInterval: this.pollingIntervalMs, timeout: this.receiptTimeoutMs }),
+      { ...details, transactionHash: hash },
+    )
+    if (receipt.status === 'reverted') throw await this.revertReasonOf(call, receipt.blockNumber, { ...details, transactionHash: hash })
+    return hash
+  }
+
+  /** Signs and sends with the next local nonce; one retry with a fresh nonce if the node says it is used. */
+  private async send(call: Call, details: Record<string, unknown>, retry = true): Promise<Hex> {
+    const nonce = this.nonce ?? (await this.call(() => this.publicClient.getTransactionCount({ address: this.account, blockTag: 'pending' }), details))
+    try {
+      const hash = await this.walletClient.writeContract({ address: call.to, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value, nonce } as never)
+      this.nonce = nonce + 1
+      return hash
+    } catch (error) {
+      this.nonce = undefined // unsure what the node holds now: ask again next time
+      if (retry && error instanceof BaseError && error.walk((e) => e instanceof NonceTooLowError) instanceof NonceTooLowError) return this.send(call, details, false)
+      throw toChainError(error, details)
+    }
+  }
+
+  /** A mined transaction reverted: replay it at its block for the reason (the state it met may be gone). */
+  private async revertReasonOf(call: Call, blockNumber: bigint, details: Record<string, unknown>): Promise<ChannelsError> {
+    try {
+      await this.publicClient.simulateContract({ account: this.account, address: call.to, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value, blockNumber } as never)
+    } catch (error) {
+      return toChainError(error, details)
+    }
+    return new ChainRevertedError('transaction reverted' as RevertReason, { ...details, blockNumber, knownReason: false })
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    if (this.queued >= this.maxQueued) return Promise.reject(new ChainBusyError(`more than ${this.maxQueued} transactions queued`, { max: this.maxQueued }))
+    this.queued++
+    const run = this.queueTail.then(task, task)
+    // The queue only orders; each task's failure reaches its own caller through `run`.
+    this.queueTail = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run.finally(() => this.queued--)
+  }
+}
+
+// ---- conversions from our core types to the adjudicator's structs ----
+
+export function toFixedPart(signed: SignedState) {
+  const { participants, channelNonce, appDefinition, challengeDuration } = fixedPart(signed.state)
+  return { participants, channelNonce, appDefinition, challengeDuration }
+}
+
+/** Our signatures by participant index become the adjudicator's list (it finds each signer's index itself). */
+export function toSignedVariablePart(signed: SignedState) {
+  const { outcome, appData, turnNum, isFinal } = signed.state
+  const sigs = signed.signatures.flatMap((signature, i) => (signature === null ? [] : [toOnChainSignature(signature, `signatures[${i}]`)]))
+  return { variablePart: { outcome, appData, turnNum: Number(turnNum), isFinal }, sigs }
+}
+
+/** r ‖ s ‖ v (65 bytes) → { v, r, s }. Refuses malformed and high-s signatures (signatures.ts). */
+export function toOnChainSignature(signature: Signature, field = 'signature'): OnChainSignature {
+  parseSignature(signature, field)
+  return { r: `0x${signature.slice(2, 66)}`, s: `0x${signature.slice(66, 130)}`, v: Number.parseInt(signature.slice(130, 132), 16) }
+}
+
+// ---- errors ----
+
+/** viem's error → ChainRevertedError (decoded reason), ChainUnavailableError (unreachable) or ChainTransactionError. */
+export function toChainError(error: unknown, details: Record<string, unknown> = {}): ChannelsError {
+  if (error instanceof ChannelsError) return error
+  if (!(error instanceof BaseError)) return new ChainTransactionError(`chain request failed: ${String(error)}`, details, { cause: error })
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
+  if (reverted instanceof ContractFunctionRevertedError) {
+    const raw = reverted.data?.errorName === 'Panic' ? (reverted.data.args?.[0] === PANIC_UNDERFLOW ? RevertReason.underflow : reverted.reason) : (reverted.reason ?? reverted.data?.errorName ?? reverted.signature)
+    return new ChainRevertedError(revertReasonOf(raw), { ...details, rawReason: raw }, { cause: error })
+  }
+  if (error.walk((e) => e instanceof InsufficientFundsError) instanceof InsufficientFundsError) {
+    return new ChainRevertedError(RevertReason.insufficientBalance, details, { cause: error })
+  }
+  if (error.walk((e) => e instanceof WaitForTransactionReceiptTimeoutError) instanceof WaitForTransactionReceiptTimeoutError) {
+    return new ChainTransactionError('transaction not mined in time', details, { cause: error })
+  }
+  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null) {
+    return new ChainUnavailableError(`chain node unreachable: ${error.shortMessage}`, details, { cause: error })
+  }
+  return new ChainTransactionError(`chain refused the request: ${error.shortMessage}`, details, { cause: error })
+}
+
+/** The adjudicator's string when it is one we know; token balance failures in their several spellings. */
+function revertReasonOf(raw: string | undefined): RevertReason {
+  if (raw === undefined) return 'transaction reverted' as RevertReason
+  if (TOKEN_BALANCE_RE.test(raw)) return RevertReason.insufficientBalance
+  // Strings outside RevertReason pass through as they are (errors.ts's type lists the ones we map on).
+  return raw as RevertReason
+}
+
+function nonNegative(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`${field} must be a non-negative integer`, { field, value })
+  return value
+}
