@@ -1,0 +1,56 @@
+// Deterministic deployment of our contracts (issue 4): one deployer key, a fixed order, so a fresh local
+// chain always has the same addresses (CREATE addresses depend only on deployer and nonce). Deploying
+// onto a chain that already has them (a resumed anvil) finds them and deploys nothing.
+import { createPublicClient, createWalletClient, getContractAddress, http } from 'viem'
+import type { Abi, Address, Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { ConsensusApp, NitroAdjudicator, TestToken, VirtualPaymentApp } from './artifacts.js'
+import { toChainError } from './viemChainService.js'
+
+/** anvil's first well-known development account (public test mnemonic): the local chain's deployer. */
+export const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+
+export interface Deployment {
+  readonly adjudicator: Address
+  readonly consensusApp: Address
+  readonly virtualPaymentApp: Address
+  readonly testToken: Address
+}
+
+interface Artifact {
+  readonly abi: Abi
+  readonly bytecode: Hex
+}
+
+const ORDER: readonly [keyof Deployment, Artifact, readonly unknown[]][] = [
+  ['adjudicator', NitroAdjudicator as unknown as Artifact, []],
+  ['consensusApp', ConsensusApp as unknown as Artifact, []],
+  ['virtualPaymentApp', VirtualPaymentApp as unknown as Artifact, []],
+  ['testToken', TestToken as unknown as Artifact, ['Channels Test Token', 'CTT']],
+]
+
+/** The addresses a deployment from `deployer` starting at nonce 0 produces. */
+export function expectedDeployment(deployer: Address): Deployment {
+  return Object.fromEntries(ORDER.map(([name], nonce) => [name, getContractAddress({ from: deployer, nonce: BigInt(nonce) })])) as unknown as Deployment
+}
+
+export async function deployContracts(p: { rpcUrl: string; chainId: number; deployerKey?: Hex }): Promise<Deployment> {
+  const account = privateKeyToAccount(p.deployerKey ?? ANVIL_DEPLOYER_KEY)
+  const chain = { id: p.chainId, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } }
+  const publicClient = createPublicClient({ chain, transport: http(p.rpcUrl) })
+  const wallet = createWalletClient({ account, chain, transport: http(p.rpcUrl) })
+  const expected = expectedDeployment(account.address)
+  try {
+    for (const [index, [name, artifact, args]] of ORDER.entries()) {
+      if (await publicClient.getCode({ address: expected[name] })) continue
+      const nonce = await publicClient.getTransactionCount({ address: account.address })
+      if (nonce !== index) throw new Error(`deployer nonce is ${nonce}, expected ${index}: this chain's history differs from a fresh deployment`)
+      const hash = await wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: args as never, nonce })
+      const receipt = await publicClient.waitForTransactionReceipt({ hash })
+      if (receipt.contractAddress?.toLowerCase() !== expected[name].toLowerCase()) throw new Error(`${name} landed at ${receipt.contractAddress}`)
+    }
+  } catch (error) {
+    throw toChainError(error)
+  }
+  return expected
+}
