@@ -1,7 +1,9 @@
 // `npm start` (until the node issue gives it its full job): loads or creates this machine's channel key
-// under ./data, prints the node's address, and runs a self-check of the crypto backend and the store:
-// the native bindings must reproduce DESIGN §3's conformance vector and agree with @noble/curves, and an
-// event appended to the RocksDB journal must read back and verify.
+// under ./data, prints the node's address, runs a self-check of the crypto backend and the store (the
+// native bindings must reproduce DESIGN §3's conformance vector and agree with @noble/curves; an event
+// appended to the RocksDB journal must read back and verify), then brings up the local chain: anvil with
+// its state under ./data/chain and our contracts deployed at their deterministic addresses, and runs
+// until Ctrl-C. `--chain-url <url>` uses another JSON-RPC chain instead; `--once` exits after setting up.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
@@ -17,8 +19,22 @@ import { RocksStore } from '../store/rocksStore.js'
 import { appendEvents, loadVerifiedEvents } from '../store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../store/keys.js'
 import { JournalInputKind } from '../log/journal.js'
+import { parseArgs } from 'node:util'
+import { createPublicClient, http } from 'viem'
+import { startAnvil } from '../chain/anvil.js'
+import type { Anvil } from '../chain/anvil.js'
+import { ANVIL_DEPLOYER_KEY, deployContracts, expectedDeployment } from '../chain/deploy.js'
+import { ChannelsError } from '../core/errors.js'
 
-const dataDir = path.resolve(process.env.CHANNELS_DATA_DIR ?? 'data')
+const { values: args } = parseArgs({
+  options: {
+    'chain-url': { type: 'string' },
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    once: { type: 'boolean', default: false },
+  },
+})
+const dataDir = path.resolve(args['data-dir'] ?? process.env.CHANNELS_DATA_DIR ?? 'data')
 const nodeDir = path.join(dataDir, 'node')
 const keyFile = path.join(nodeDir, 'channel.key')
 
@@ -96,8 +112,50 @@ async function main(): Promise<number> {
   } finally {
     await store.close()
   }
-  console.log(ok ? '\nAll checks passed. (Later issues give `npm start` its full job: chain, nodes, dashboard.)' : '\nSelf-check FAILED')
-  return ok ? 0 : 1
+  console.log(ok ? '\nAll checks passed.' : '\nSelf-check FAILED')
+  if (!ok) return 1
+  return runChain()
+}
+
+/** Starts (or joins) the chain, deploys our contracts if they are not there, and waits for Ctrl-C. */
+async function runChain(): Promise<number> {
+  let anvil: Anvil | undefined
+  let url = args['chain-url']
+  try {
+    if (!url) {
+      const options = { stateDir: path.join(dataDir, 'chain'), logFile: path.join(dataDir, 'chain', 'anvil.log') }
+      // The usual local port if it is free (stable URLs for tools), else any free port.
+      anvil = await startAnvil({ ...options, port: Number(args.port ?? 8545) }).catch(() => startAnvil({ ...options, port: 0 }))
+      url = anvil.url
+    }
+    const client = createPublicClient({ transport: http(url) })
+    const chainId = await client.getChainId()
+    const resumed = Boolean(await client.getCode({ address: expectedDeployment(privateKeyToAddress(ANVIL_DEPLOYER_KEY)).adjudicator }))
+    const deployment = await deployContracts({ rpcUrl: url, chainId })
+    console.log(`\nChain${anvil ? ' (embedded anvil, state in ' + path.join(dataDir, 'chain') + ')' : ''}\n  url                ${url}\n  chain id           ${chainId}`)
+    for (const [name, address] of Object.entries(deployment)) console.log(`  ${name.padEnd(18)} ${address}`)
+    console.log(`  contracts          ${resumed ? 'found at their addresses (resumed chain)' : 'deployed now'}`)
+    if (args.once) {
+      console.log('\nDone (--once).')
+    } else {
+      // Listen before saying "Ready": a Ctrl-C right after it must find the handler in place.
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      console.log('\nReady. Ctrl-C stops the chain; the next `npm start` resumes it from ./data.')
+      await stop
+      console.log('\nStopping...')
+    }
+    return 0
+  } catch (error) {
+    // A failure here is reported plainly (what failed and why), never as a stack trace.
+    const reason = error instanceof ChannelsError ? `${error.code}: ${error.summary}` : String(error)
+    console.error(`\nThe chain could not be started: ${reason}`)
+    return 1
+  } finally {
+    await anvil?.stop()
+  }
 }
 
 process.exitCode = await main()

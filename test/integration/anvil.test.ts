@@ -99,7 +99,10 @@ async function lifecycle(asset: Address, deposits: readonly [bigint, bigint]) {
     const [a, b] = [addressToDestination(alice.signer.address), addressToDestination(bob.signer.address)]
     await alice.engine.waitForObjective(await alice.engine.updateLedger(ledgerId, { kind: 'add', target, left: a, right: b, leftAmount: 5n, rightAmount: 0n }))
     await alice.engine.waitForObjective(await bob.engine.updateLedger(ledgerId, { kind: 'remove', target, leftAmount: 2n }))
-    await eventually('alice sees the removal', () => alice.engine.getLedger(ledgerId)!.supported.vars.outcome.guarantees.length === 0 && alice.engine.getLedger(ledgerId)!.role === 'leader' && (alice.engine.getLedger(ledgerId) as { queue: unknown[] }).queue.length === 0)
+    await eventually('alice sees the removal', () => {
+      const ledger = alice.engine.getLedger(ledgerId)
+      return ledger?.role === 'leader' && ledger.queue.length === 0 && ledger.supported.vars.outcome.guarantees.length === 0
+    })
 
     const defundId = await bob.engine.directDefund(ledgerId)
     expect((await bob.engine.waitForObjective(defundId)).status).toBe('completed')
@@ -108,13 +111,13 @@ async function lifecycle(asset: Address, deposits: readonly [bigint, bigint]) {
 
     // channel addresses only receive: exactly their final ledger balances
     const channelAfter = await Promise.all([alice, bob].map((n) => balance(asset, n.signer.address)))
-    expect(channelAfter[0] - channelBefore[0]).toBe(deposits[0] - 3n)
-    expect(channelAfter[1] - channelBefore[1]).toBe(deposits[1] + 3n)
+    expect(channelAfter[0]! - channelBefore[0]!).toBe(deposits[0] - 3n)
+    expect(channelAfter[1]! - channelBefore[1]!).toBe(deposits[1] + 3n)
     // transaction accounts paid their deposits, and gas in ETH
     const txAfter = await Promise.all([alice, bob].map((n) => balance(asset, n.txAccount)))
     for (const i of [0, 1] as const) {
       const gas = asset === ETH ? await gasSpent([alice, bob][i]!.txAccount, startBlock) : 0n
-      expect(txBefore[i] - txAfter[i]).toBe(deposits[i] + gas)
+      expect(txBefore[i]! - txAfter[i]!).toBe(deposits[i] + gas)
     }
     expect([alice, bob].every((n) => Object.keys(n.engine.rejections.counts).length === 0)).toBe(true)
   } finally {
