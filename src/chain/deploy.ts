@@ -6,6 +6,7 @@ import type { Abi, Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { ConsensusApp, NitroAdjudicator, TestToken, VirtualPaymentApp } from './artifacts.js'
 import { toChainError } from './viemChainService.js'
+import { ChannelsError, OperatingError } from '../core/errors.js'
 
 /** anvil's first well-known development account (public test mnemonic): the local chain's deployer. */
 export const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -20,6 +21,12 @@ export interface Deployment {
 interface Artifact {
   readonly abi: Abi
   readonly bytecode: Hex
+  readonly deployedBytecode: Hex
+}
+
+/** The chain already has code at our deterministic address, but not ours (older contracts, another deployer). */
+export class ForeignDeploymentError extends OperatingError {
+  readonly code = 'foreign_deployment'
 }
 
 const ORDER: readonly [keyof Deployment, Artifact, readonly unknown[]][] = [
@@ -42,7 +49,13 @@ export async function deployContracts(p: { rpcUrl: string; chainId: number; depl
   const expected = expectedDeployment(account.address)
   try {
     for (const [index, [name, artifact, args]] of ORDER.entries()) {
-      if (await publicClient.getCode({ address: expected[name] })) continue
+      const code = await publicClient.getCode({ address: expected[name] })
+      if (code) {
+        if (code.toLowerCase() !== artifact.deployedBytecode.toLowerCase()) {
+          throw new ForeignDeploymentError(`${name} at ${expected[name]} is not the contract this build compiled (a chain kept from an older version?)`, { name, address: expected[name] })
+        }
+        continue
+      }
       const nonce = await publicClient.getTransactionCount({ address: account.address })
       if (nonce !== index) throw new Error(`deployer nonce is ${nonce}, expected ${index}: this chain's history differs from a fresh deployment`)
       const hash = await wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: args as never, nonce })
@@ -50,7 +63,7 @@ export async function deployContracts(p: { rpcUrl: string; chainId: number; depl
       if (receipt.contractAddress?.toLowerCase() !== expected[name].toLowerCase()) throw new Error(`${name} landed at ${receipt.contractAddress}`)
     }
   } catch (error) {
-    throw toChainError(error)
+    throw error instanceof ChannelsError ? error : toChainError(error)
   }
   return expected
 }

@@ -16,7 +16,7 @@
 import { decodeAbiParameters, decodeEventLog, decodeFunctionData, toEventSelector, toHex } from 'viem'
 import type { AbiEvent, PublicClient } from 'viem'
 import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
-import type { ChainEvent } from '../protocols/onchain.js'
+import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { VariablePart } from '../core/state.js'
 import type { Exit } from '../core/outcome.js'
 import { exitAbiParameter } from '../core/outcome.js'
@@ -71,7 +71,7 @@ export type DisputeEvent =
       readonly logIndex: number
     }
 
-export type WatchedEvent = ChainEvent | DisputeEvent
+export type WatchedEvent = ChainLogEvent | DisputeEvent
 
 /** Where a delivered event came from, beside the event (the ChainEvent shapes stay MemoryChain's). */
 export interface LogOrigin {

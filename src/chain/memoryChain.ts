@@ -18,7 +18,8 @@
 // Listeners are called asynchronously, in emission order, through `schedule` (a simulation passes its own).
 import { checksumAddress } from 'viem'
 import type { Address, Bytes32 } from '../core/types.js'
-import type { ChainEvent, ChainService, ChainTransaction } from './chainService.js'
+import type { ChainService, ChainTransaction } from './chainService.js'
+import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Payout } from '../protocols/outcome/transfer.js'
 import { CannotTransferGuaranteeError, computeTransferEffects } from '../protocols/outcome/transfer.js'
@@ -52,8 +53,8 @@ type Cursor = { readonly block: bigint; readonly logIndex: number }
 export type InjectedFailure = 'unavailable' | 'reverted'
 
 interface Subscriber {
-  readonly listener: (event: ChainEvent) => void
-  readonly queue: ChainEvent[]
+  readonly listener: (event: ChainLogEvent) => void
+  readonly queue: ChainLogEvent[]
   head: number
   scheduled: boolean
 }
@@ -64,7 +65,7 @@ interface ChannelStatus {
 }
 
 const key = (owner: string, asset: Address): string => `${asset.toLowerCase()}/${owner.toLowerCase()}`
-const isAfter = (event: ChainEvent, cursor: Cursor): boolean =>
+const isAfter = (event: ChainLogEvent, cursor: Cursor): boolean =>
   event.block > cursor.block || (event.block === cursor.block && event.logIndex > cursor.logIndex)
 
 export class MemoryChain implements ChainService {
@@ -77,7 +78,7 @@ export class MemoryChain implements ChainService {
   private readonly balances = new Map<string, bigint>()
   private readonly minted = new Map<string, bigint>()
   private readonly status = new Map<string, ChannelStatus>()
-  private readonly log: ChainEvent[] = []
+  private readonly log: ChainLogEvent[] = []
   private readonly subscribers = new Set<Subscriber>()
   /** Injected failures still to come, as runs of one kind, in the order failNext asked for them. */
   private readonly failures: { failure: InjectedFailure; count: number }[] = []
@@ -129,7 +130,7 @@ export class MemoryChain implements ChainService {
     return this.heldOf(channelId, asset)
   }
 
-  subscribe(listener: (event: ChainEvent) => void, cursor?: Cursor): () => void {
+  subscribe(listener: (event: ChainLogEvent) => void, cursor?: Cursor): () => void {
     if (cursor !== undefined) {
       checkUint(cursor.block, 'cursor.block', MAX_UINT256)
       if (!Number.isSafeInteger(cursor.logIndex) || cursor.logIndex < 0) {
@@ -174,7 +175,7 @@ export class MemoryChain implements ChainService {
   }
 
   /** Every event emitted so far, in order. */
-  events(): readonly ChainEvent[] {
+  events(): readonly ChainLogEvent[] {
     return [...this.log]
   }
 
@@ -327,7 +328,7 @@ export class MemoryChain implements ChainService {
     return this.block
   }
 
-  private emit(event: ChainEvent): void {
+  private emit(event: ChainLogEvent): void {
     this.log.push(event)
     for (const subscriber of this.subscribers) {
       subscriber.queue.push(event)

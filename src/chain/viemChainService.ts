@@ -154,17 +154,25 @@ export class ViemChainService implements ChainService {
   }
 
   subscribe(listener: (event: ChainEvent) => void, cursor?: { block: bigint; logIndex: number }): () => void {
-    return this.subscribeAll((event) => {
-      if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
-    }, cursor)
+    return this.subscribeAll(
+      (event) => {
+        if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
+      },
+      cursor,
+      ({ forkBlock }) => listener({ kind: 'reorg', forkBlock }),
+    )
   }
 
   /** Every adjudicator event, dispute events included, with the block hash and transaction it came from. */
-  subscribeAll(listener: (event: WatchedEvent, origin: LogOrigin) => void, cursor?: { block: bigint; logIndex: number }): () => void {
+  subscribeAll(
+    listener: (event: WatchedEvent, origin: LogOrigin) => void,
+    cursor?: { block: bigint; logIndex: number },
+    onReorg?: (reorg: { readonly forkBlock: bigint }) => void,
+  ): () => void {
     const { confirmations, pollingIntervalMs } = this
     const { fromBlock, chunkBlocks, assetsOf, onError } = this.options
     const source = viemLogSource(this.publicClient as PublicClient, this.adjudicator)
-    const watcher = new EventWatcher({ source, confirmations, pollingIntervalMs, fromBlock, chunkBlocks, assetsOf, onError }, listener, cursor)
+    const watcher = new EventWatcher({ source, confirmations, pollingIntervalMs, fromBlock, chunkBlocks, assetsOf, onError, onReorg }, listener, cursor)
     this.watchers.add(watcher)
     watcher.start()
     return () => {

@@ -292,6 +292,11 @@ function startFromPeer(ctx: StepContext, objective: Objective, from: Address, de
 function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps): void {
   const meta = ctx.meta.get('meta')!
   const cursor = meta.chainCursor
+  if (event.kind === 'reorg') {
+    // Accept the replacement events: move the cursor back to the last block both chains share.
+    if (cursor && cursor.block > event.forkBlock) ctx.meta.set('meta', { ...meta, chainCursor: { block: event.forkBlock, logIndex: Number.MAX_SAFE_INTEGER } })
+    return
+  }
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
   ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
   if (event.kind === 'concluded') return

@@ -20,7 +20,7 @@ export type ChainTransaction =
     }
 
 /** Chain events, in the order the chain emitted them. Amounts are absolute (assigned, not added), so a replayed event is harmless. */
-export type ChainEvent =
+export type ChainLogEvent =
   | { readonly kind: 'deposited'; readonly channelId: Bytes32; readonly asset: Address; readonly nowHeld: bigint; readonly block: bigint; readonly logIndex: number }
   | {
       readonly kind: 'allocationUpdated'
@@ -31,3 +31,12 @@ export type ChainEvent =
       readonly logIndex: number
     }
   | { readonly kind: 'concluded'; readonly channelId: Bytes32; readonly finalizesAt: bigint; readonly block: bigint; readonly logIndex: number }
+
+/** What a ChainService delivers: events from logs, and notice of a re-organisation. */
+export type ChainEvent =
+  | ChainLogEvent
+  /**
+   * The chain re-organised: blocks after `forkBlock` were replaced, and their events will be delivered
+   * again as the new chain has them. Consumers rewind whatever they recorded past `forkBlock`.
+   */
+  | { readonly kind: 'reorg'; readonly forkBlock: bigint }

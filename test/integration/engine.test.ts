@@ -16,6 +16,7 @@ import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { channelId } from '../../src/core/channelId.js'
 import { propose } from '../../src/protocols/ledger/consensusChannel.js'
 import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
+import type { ChainEvent, ChainService } from '../../src/chain/chainService.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
 
@@ -212,5 +213,37 @@ describe('chain failures', () => {
     expect(failed.failure?.code).toBe('chain_unavailable')
     await eventually('bob learns it failed', () => bob.engine.getObjective(id)?.objective.status === 'failed')
     expect(bob.engine.getObjective(id)!.objective.failure?.summary).toMatch(/^rejected by peer: deposit failed/)
+  })
+})
+
+describe('chain re-organisations', () => {
+  test('after a re-org notice the engine applies the replacement events for blocks it had already seen', async () => {
+    const { alice, ledgerId } = await openLedger()
+    // a scripted chain: the engine only ever sees what we emit
+    let emit: (event: ChainEvent) => void = () => {}
+    const scripted: ChainService = {
+      consensusApp: MEMORY_CONSENSUS_APP,
+      submit: async () => {},
+      holdings: async () => 0n,
+      subscribe: (listener) => {
+        emit = listener
+        return () => {}
+      },
+    }
+    const store = new MemoryStore()
+    const engine = await Engine.open({ store, signer: createSigner(ALICE_KEY), chain: scripted, consensusApp: MEMORY_CONSENSUS_APP })
+    const asset = '0x0000000000000000000000000000000000000000' as const
+    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 10n, block: 100n, logIndex: 0 })
+    await eventually('first deposit seen', () => engine.holdings(ledgerId) === 10n)
+    // the same position again (a replay) is ignored...
+    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 99n, block: 100n, logIndex: 0 })
+    await engine.idle()
+    expect(engine.holdings(ledgerId)).toBe(10n)
+    // ...until the chain says blocks after 99 were replaced
+    emit({ kind: 'reorg', forkBlock: 99n })
+    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 7n, block: 100n, logIndex: 0 })
+    await eventually('the replacement deposit applies', () => engine.holdings(ledgerId) === 7n)
+    await engine.close()
+    expect(alice.engine.holdings(ledgerId)).toBe(200n) // the real node, on its own chain, is unaffected
   })
 })
