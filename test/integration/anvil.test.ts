@@ -67,8 +67,9 @@ async function startNodes() {
     [0, 1].map(async (i) => {
       const signer = createSigner(CHANNEL_KEYS[i]!)
       const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp })
-      return { signer, chain, engine, txAccount: privateKeyToAccount(TX_KEYS[i]!).address }
+      const store = new MemoryStore()
+      const engine = await Engine.open({ store, signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp })
+      return { signer, chain, engine, store, txAccount: privateKeyToAccount(TX_KEYS[i]!).address }
     }),
   )
   return nodes as [(typeof nodes)[0], (typeof nodes)[0]]
@@ -140,5 +141,32 @@ describe('ledger channels on anvil', () => {
       await client().waitForTransactionReceipt({ hash })
     }
     await lifecycle(deployment.testToken, [500n, 700n])
+  }, 60_000)
+})
+
+describe('catching up after downtime', () => {
+  test('a node that was down while a deposit landed learns the new holdings when it restarts from its store', async () => {
+    const [alice, bob] = await startNodes()
+    const id = await alice.engine.directFund({ counterparty: bob.signer.address, asset: ETH, myDeposit: 3n, theirDeposit: 4n, nonce: 77n })
+    await alice.engine.waitForObjective(id)
+    const ledgerId = id.slice('directfund:'.length) as Bytes32
+    const store = alice.store
+    await alice.engine.close()
+    await alice.chain.close()
+    // while alice is down, bob tops the ledger up on chain
+    const hash = await bob.chain.deposit({ channelId: ledgerId, asset: ETH, expectedHeld: 7n, amount: 5n })
+    await client().waitForTransactionReceipt({ hash })
+    await client().request({ method: 'anvil_mine' as never, params: ['0x5'] as never })
+    const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[0], pollingIntervalMs: 20, chunkBlocks: 2n })
+    const restarted = await Engine.open({ store, signer: alice.signer, chain, consensusApp: deployment.consensusApp })
+    try {
+      expect(restarted.holdings(ledgerId)).toBe(7n) // what it knew before going down
+      await eventually('alice catches up from her cursor', () => restarted.holdings(ledgerId) === 12n)
+    } finally {
+      await restarted.close()
+      await chain.close()
+      await bob.engine.close()
+      await bob.chain.close()
+    }
   }, 60_000)
 })
