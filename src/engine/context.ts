@@ -6,6 +6,7 @@ import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
 import type { ChainTransaction } from '../protocols/onchain.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
+import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { Readable } from './table.js'
 import { Draft } from './table.js'
 
@@ -21,8 +22,11 @@ export interface StateTables {
   readonly peers: Readable<PeerState>
   readonly outbox: Readable<OutboxEntry>
   readonly meta: Readable<Meta>
+  readonly payments: Readable<PaymentChannel>
   /** Derived, not persisted: active ledger-update objective ids per ledger, in creation order. */
   readonly activeLedgerUpdates: Readable<readonly string[]>
+  /** Derived, not persisted: virtual objectives to crank when a ledger moves (key 'all'). */
+  readonly activeVirtual: Readable<readonly string[]>
 }
 
 export interface Rejection {
@@ -39,6 +43,8 @@ export class StepContext {
   readonly outbox: Draft<OutboxEntry>
   readonly meta: Draft<Meta>
   readonly activeLedgerUpdates: Draft<readonly string[]>
+  readonly payments: Draft<PaymentChannel>
+  readonly activeVirtual: Draft<readonly string[]>
   /** Payloads to put in new outbox entries, per peer (lowercase address). */
   readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
   readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
@@ -61,6 +67,8 @@ export class StepContext {
     this.outbox = new Draft(tables.outbox)
     this.meta = new Draft(tables.meta)
     this.activeLedgerUpdates = new Draft(tables.activeLedgerUpdates)
+    this.payments = new Draft(tables.payments)
+    this.activeVirtual = new Draft(tables.activeVirtual)
   }
 
   child(): StepContext {
@@ -75,6 +83,8 @@ export class StepContext {
     this.outbox.absorb(child.outbox)
     this.meta.absorb(child.meta)
     this.activeLedgerUpdates.absorb(child.activeLedgerUpdates)
+    this.payments.absorb(child.payments)
+    this.activeVirtual.absorb(child.activeVirtual)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
     for (const { to, seqs } of child.acks.values()) this.ack(to, ...seqs)
     this.retransmit.push(...child.retransmit)

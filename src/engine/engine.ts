@@ -13,6 +13,8 @@ import type { LogHead } from '../log/channelLog.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
+import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
+import type { Voucher } from '../core/voucher.js'
 import { ChannelsError } from '../core/errors.js'
 import { journalEntry } from '../log/journal.js'
 import { putEventOps, readEvents, readHead } from '../store/eventStore.js'
@@ -42,6 +44,8 @@ export interface EngineOptions {
   readonly transport?: Transport
   readonly chain?: ChainService
   readonly consensusApp: Address
+  /** The appDefinition of payment channels; defaults to the zero address (then they cannot be disputed on chain). */
+  readonly virtualPaymentApp?: Address
   readonly policy?: (objective: Objective) => boolean
   /** The shell's clock (ms). Its readings are journaled with each input. */
   readonly clock?: () => number
@@ -56,7 +60,7 @@ export interface ObjectiveView {
 
 interface Pending {
   readonly timed: TimedInput
-  readonly resolve: (result: string | undefined) => void
+  readonly resolve: (result: unknown) => void
   readonly reject: (error: unknown) => void
 }
 
@@ -72,7 +76,9 @@ export class Engine {
     peers: new Table<PeerState>(),
     outbox: new Table<OutboxEntry>(),
     meta: new Table<Meta>(),
+    payments: new Table<PaymentChannel>(),
     activeLedgerUpdates: new Table<readonly string[]>(),
+    activeVirtual: new Table<readonly string[]>(),
   }
   readonly #waitingFor = new Map<string, string>()
   readonly #queue: Pending[] = []
@@ -93,7 +99,12 @@ export class Engine {
   ) {
     this.#journalHead = journalHead
     this.#clock = options.clock ?? Date.now
-    this.#deps = { signer: options.signer, consensusApp: options.consensusApp, policy: options.policy ?? (() => true) }
+    this.#deps = {
+      signer: options.signer,
+      consensusApp: options.consensusApp,
+      virtualPaymentApp: options.virtualPaymentApp ?? '0x0000000000000000000000000000000000000000',
+      policy: options.policy ?? (() => true),
+    }
   }
 
   get address(): Address {
@@ -157,6 +168,46 @@ export class Engine {
 
   updateLedger(ledgerId: Bytes32, proposal: Proposal): Promise<string> {
     return this.#api({ op: 'ledgerUpdate', ledgerId, proposal })
+  }
+
+  /**
+   * Opens a payment channel to `counterparty` through `intermediaries` (none: over our direct ledger),
+   * funded with `amount` of mine. Resolves to the VirtualFund objective id (`virtualfund:<channelId>`).
+   */
+  createPaymentChannel(p: { counterparty: Address; intermediaries?: readonly Address[]; asset?: Address; amount: bigint; nonce: bigint; challengeDuration?: number }): Promise<string> {
+    return this.#api({
+      op: 'createPaymentChannel',
+      counterparty: p.counterparty,
+      intermediaries: p.intermediaries ?? [],
+      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      amount: p.amount,
+      nonce: p.nonce,
+      challengeDuration: p.challengeDuration ?? 86_400,
+    })
+  }
+
+  /** Closes a payment channel: the final state pays the payee what the vouchers say. Resolves to the VirtualDefund id. */
+  closePaymentChannel(channelId: Bytes32): Promise<string> {
+    return this.#api({ op: 'closePaymentChannel', channelId })
+  }
+
+  /** Pays `amount` more to the payee: a voucher for the new cumulative total, sent to the payee. */
+  pay(channelId: Bytes32, amount: bigint): Promise<Voucher> {
+    return this.#api<Voucher>({ op: 'pay', channelId, amount, send: true })
+  }
+
+  /** A voucher for `amount` more, returned instead of sent (for voucher-gated services, redeemed out of band). */
+  createVoucher(channelId: Bytes32, amount: bigint): Promise<Voucher> {
+    return this.#api<Voucher>({ op: 'pay', channelId, amount, send: false })
+  }
+
+  /** Payee: redeems a voucher received out of band. Resolves to the channel's state after it. */
+  receiveVoucher(voucher: Voucher): Promise<PaymentChannel> {
+    return this.#api<PaymentChannel>({ op: 'receiveVoucher', voucher })
+  }
+
+  getPaymentChannel(channelId: Bytes32): PaymentChannel | undefined {
+    return this.#tables.payments.get(channelId.toLowerCase())
   }
 
   /** Asks the counterparty for its view of the ledger (after data loss, or to unstick a suspected desync). */
@@ -245,11 +296,11 @@ export class Engine {
 
   // ---- the loop ----
 
-  async #api(request: ApiRequest): Promise<string> {
-    return (await this.#enqueue({ kind: 'api', request }))!
+  async #api<R = string>(request: ApiRequest): Promise<R> {
+    return (await this.#enqueue({ kind: 'api', request })) as R
   }
 
-  #enqueue(input: EngineInput): Promise<string | undefined> {
+  #enqueue(input: EngineInput): Promise<unknown> {
     return this.#submit({ at: this.#clock(), input })
   }
 
@@ -265,7 +316,7 @@ export class Engine {
     }
   }
 
-  #submit(timed: TimedInput): Promise<string | undefined> {
+  #submit(timed: TimedInput): Promise<unknown> {
     if (this.#stopped) return Promise.reject(this.#stopped)
     return new Promise((resolve, reject) => {
       this.#queue.push({ timed, resolve, reject })
@@ -295,7 +346,7 @@ export class Engine {
     const tables: StateTables = this.#tables
     const step = new StepContext(tables, batch[batch.length - 1]!.timed.at)
     const journal: ChannelEvent[] = []
-    const results: { pending: Pending; result?: string; error?: unknown }[] = []
+    const results: { pending: Pending; result?: unknown; error?: unknown }[] = []
     let head = this.#journalHead
     for (const pending of batch) {
       let entry: ChannelEvent
@@ -341,6 +392,7 @@ export class Engine {
     this.#journalHead = head
     for (const name of TABLES) (this.#tables[name] as Table<unknown>).apply(draftOf(step, name).changes())
     this.#tables.activeLedgerUpdates.apply(step.activeLedgerUpdates.changes())
+    this.#tables.activeVirtual.apply(step.activeVirtual.changes())
     for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
     for (const rejection of step.rejections) {
       this.#recentRejections.push(rejection)
@@ -396,10 +448,13 @@ export class Engine {
 
   #indexActiveLedgerUpdates(): void {
     const index = new Map<string, string[]>()
+    const virtuals: string[] = []
     for (const o of this.#tables.objectives.values()) {
       if (o.kind === 'ledgerUpdate' && isActive(o)) index.set(o.ledgerId, [...(index.get(o.ledgerId) ?? []), o.id])
+      if ((o.kind === 'virtualfund' || o.kind === 'virtualdefund') && isActive(o)) virtuals.push(o.id)
     }
     for (const [ledgerId, ids] of index) this.#tables.activeLedgerUpdates.set(ledgerId, ids)
+    this.#tables.activeVirtual.set('all', virtuals)
   }
 
   /** waitingFor is derived: after a restart, crank (purely) to recompute it. */
@@ -408,7 +463,7 @@ export class Engine {
       if (!isActive(objective)) continue
       if (objective.kind === 'directfund') this.#waitingFor.set(objective.id, directFund.crank(objective, this.options.signer).waitingFor)
       else if (objective.kind === 'directdefund') this.#waitingFor.set(objective.id, directDefund.crank(objective, this.options.signer).waitingFor)
-      else {
+      else if (objective.kind === 'ledgerUpdate') {
         const ledger = this.#tables.ledgers.get(objective.ledgerId)
         if (ledger) this.#waitingFor.set(objective.id, ledgerUpdate.crank(objective, ledger, this.options.signer).waitingFor)
       }

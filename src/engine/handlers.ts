@@ -29,17 +29,22 @@ import type { StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
 import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
+import * as virtual from './virtual.js'
+import type { Effect } from '../protocols/objective.js'
+import type { Proposal } from '../protocols/ledger/proposal.js'
 
 export interface HandlerDeps {
   readonly signer: Signer
   readonly consensusApp: Address
+  /** The appDefinition of payment channels (so they can be disputed on chain). */
+  readonly virtualPaymentApp: Address
   /** Approves objectives a peer started; the default approves everything. */
   readonly policy: (objective: Objective) => boolean
 }
 
 const lower = (a: string) => a.toLowerCase()
 
-export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerDeps): string | undefined {
+export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerDeps): unknown {
   switch (input.kind) {
     case 'api':
       return handleApi(ctx, input.request, deps)
@@ -60,7 +65,7 @@ export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerD
 
 // ---- API ----
 
-function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): string {
+function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): unknown {
   const me = deps.signer.address
   switch (request.op) {
     case 'directFund': {
@@ -104,6 +109,14 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): st
       crankLedger(ctx, ledger.id, deps)
       return objective.id
     }
+    case 'createPaymentChannel':
+      return virtual.createPaymentChannel(ctx, request, deps)
+    case 'closePaymentChannel':
+      return virtual.closePaymentChannel(ctx, request.channelId, deps)
+    case 'pay':
+      return virtual.pay(ctx, request.channelId, request.amount, request.send, deps)
+    case 'receiveVoucher':
+      return virtual.receiveVoucher(ctx, request.voucher)
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -172,6 +185,7 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
     case 'signedState': {
       const { state } = payload.signedState
       requireParticipant(state, from)
+      if (payload.objectiveId.startsWith('virtual')) return virtual.handleVirtualSignedState(ctx, from, payload.objectiveId, payload.signedState, deps)
       const existing = ctx.objectives.get(payload.objectiveId)
       if (existing) {
         if (existing.kind === 'directfund') crankObjective(ctx, directFund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
@@ -242,13 +256,23 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       crankLedger(ctx, ledger.id, deps)
       return
     }
+    case 'finalStateRequest':
+      virtual.handleFinalStateRequest(ctx, from, payload.channelId, deps)
+      return
+    case 'voucher': {
+      const channel = virtual.receiveVoucher(ctx, payload.voucher)
+      if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
+      return
+    }
     case 'objectiveRejected': {
       const objective = ctx.objectives.get(payload.objectiveId)
       if (!objective || !isActive(objective)) return
       if (!participantsOf(objective).some((p) => lower(p) === lower(from)) || lower(from) === lower(me)) {
         throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
       }
-      setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}` } })
+      setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}`.slice(0, 1000) } })
+      // Objectives built on this one (a VirtualFund on a failed guarantee) learn of it now.
+      if (objective.kind === 'ledgerUpdate') crankLedger(ctx, objective.ledgerId, deps)
       return
     }
   }
@@ -262,6 +286,10 @@ function participantsOf(objective: Objective): readonly Address[] {
       return objective.final.state.participants
     case 'ledgerUpdate':
       return [objective.counterparty]
+    case 'virtualfund':
+      return objective.prefund.state.participants
+    case 'virtualdefund':
+      return objective.funded.participants
   }
 }
 
@@ -272,7 +300,7 @@ function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): v
 }
 
 /** An objective a peer started: the policy decides; a rejection is reported back. */
-function startFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
+export function startFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
   if (!deps.policy(objective)) {
     setObjective(ctx, { ...objective, status: 'rejected' } as Objective)
     ctx.send(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: 'policy', summary: 'the counterparty declined' })
@@ -360,7 +388,7 @@ export function flushOutgoing(ctx: StepContext): void {
 
 // ---- cranking ----
 
-function setObjective(ctx: StepContext, objective: Objective): void {
+export function setObjective(ctx: StepContext, objective: Objective): void {
   const before = ctx.objectives.get(objective.id)
   if (!before || before.status !== objective.status) ctx.changedStatus.add(objective.id)
   ctx.objectives.set(objective.id, objective)
@@ -375,15 +403,34 @@ function indexLedgerUpdate(ctx: StepContext, ledgerId: Bytes32, objectiveId: str
   if (!active && present) ctx.activeLedgerUpdates.set(ledgerId, ids.filter((id) => id !== objectiveId))
 }
 
-function applyEffects(ctx: StepContext, objectiveId: string, effects: readonly { kind: string }[]): void {
-  for (const effect of effects as readonly import('../protocols/objective.js').Effect[]) {
+export function applyEffects(ctx: StepContext, objectiveId: string, effects: readonly Effect[], deps: HandlerDeps): void {
+  for (const effect of effects) {
     if (effect.kind === 'send') ctx.send(effect.to, effect.payload)
-    else ctx.transactions.push({ objectiveId, tx: effect.tx })
+    else if (effect.kind === 'submit') ctx.transactions.push({ objectiveId, tx: effect.tx })
+    else startLedgerUpdate(ctx, effect.counterparty, effect.proposal, deps)
   }
+}
+
+/**
+ * A change another objective needs on my ledger with `counterparty`: both sides derive it independently,
+ * so neither asks the other; the leader proposes, the follower countersigns what it expects.
+ */
+function startLedgerUpdate(ctx: StepContext, counterparty: Address, proposal: Proposal, deps: HandlerDeps): void {
+  const ledger = virtual.ledgerWith(ctx, deps.signer.address, counterparty)
+  if (!ledger) throw new NoSuchLedgerError(`no open ledger with ${counterparty}`)
+  const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty, proposal, initiator: false, status: 'approved' })
+  if (ctx.objectives.get(objective.id)) return
+  setObjective(ctx, objective)
+  crankLedger(ctx, ledger.id, deps)
 }
 
 /** Cranks a directfund or directdefund objective and applies what it asks. */
 export function crankObjective(ctx: StepContext, objective: Objective, deps: HandlerDeps): void {
+  if (objective.kind === 'virtualfund' || objective.kind === 'virtualdefund') {
+    virtual.trackVirtual(ctx, objective.id)
+    virtual.crankVirtual(ctx, objective, deps)
+    return
+  }
   if (objective.kind === 'ledgerUpdate') {
     setObjective(ctx, objective)
     crankLedger(ctx, objective.ledgerId, deps)
@@ -392,7 +439,7 @@ export function crankObjective(ctx: StepContext, objective: Objective, deps: Han
   const result = objective.kind === 'directfund' ? directFund.crank(objective, deps.signer) : directDefund.crank(objective, deps.signer)
   setObjective(ctx, result.objective)
   ctx.waitingFor.set(objective.id, result.waitingFor)
-  applyEffects(ctx, objective.id, result.effects)
+  applyEffects(ctx, objective.id, result.effects, deps)
   if (result.objective.status !== 'completed' || objective.status === 'completed') return
   if (result.objective.kind === 'directfund') {
     const ledger = createConsensusChannel(result.objective.postfund, deps.signer.address)
@@ -425,7 +472,9 @@ export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDe
       if (result.ledger !== ledger) progressed = true
       setObjective(ctx, result.objective)
       ctx.ledgers.set(id, result.ledger)
-      applyEffects(ctx, objective.id, result.effects)
+      applyEffects(ctx, objective.id, result.effects, deps)
     }
   }
+  const ledger = ctx.ledger(id)
+  if (ledger) virtual.crankVirtualsOn(ctx, ledger, deps)
 }

@@ -4,6 +4,7 @@
 import type { Address, Bytes32 } from '../core/types.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
+import type { Voucher } from '../core/voucher.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { JournalInputKind } from '../log/journal.js'
 import { assert } from '../core/errors.js'
@@ -21,6 +22,18 @@ export type ApiRequest =
   | { readonly op: 'directDefund'; readonly ledgerId: Bytes32 }
   | { readonly op: 'ledgerUpdate'; readonly ledgerId: Bytes32; readonly proposal: Proposal }
   | { readonly op: 'syncLedger'; readonly ledgerId: Bytes32 }
+  | {
+      readonly op: 'createPaymentChannel'
+      readonly counterparty: Address
+      readonly intermediaries: readonly Address[]
+      readonly asset: Address
+      readonly amount: bigint
+      readonly nonce: bigint
+      readonly challengeDuration: number
+    }
+  | { readonly op: 'closePaymentChannel'; readonly channelId: Bytes32 }
+  | { readonly op: 'pay'; readonly channelId: Bytes32; readonly amount: bigint; readonly send: boolean }
+  | { readonly op: 'receiveVoucher'; readonly voucher: Voucher }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

@@ -6,7 +6,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
 
-export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta'] as const
+export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments'] as const
 export type TableName = (typeof TABLES)[number]
 
 const PREFIX: Record<TableName, string> = {
@@ -16,6 +16,7 @@ const PREFIX: Record<TableName, string> = {
   peers: 'p/',
   outbox: 'x/',
   meta: 'm/',
+  payments: 'v/',
 }
 
 export function recordKey(table: TableName, key: string): Buffer {

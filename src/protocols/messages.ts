@@ -4,6 +4,8 @@
 import type { Bytes32, Destination, Signature } from '../core/types.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Proposal, SignedProposal } from './ledger/proposal.js'
+import type { Voucher } from '../core/voucher.js'
+import { voucherFromWire, voucherToWire } from '../core/wire.js'
 import { signedStateFromWire, signedStateToWire } from '../core/wire.js'
 import { bytesToHex, hexToBytes } from '../core/hex.js'
 import { checkChannelId } from '../core/channelId.js'
@@ -27,6 +29,9 @@ export type Payload =
   | { readonly kind: 'syncRequest'; readonly ledgerId: Bytes32 }
   | { readonly kind: 'sync'; readonly ledgerId: Bytes32; readonly supported: SignedState; readonly queue: readonly SignedProposal[] }
   | { readonly kind: 'objectiveRejected'; readonly objectiveId: string; readonly code: string; readonly summary: string }
+  /** To Alice: send me the final state of payment channel V (someone else started its defund). */
+  | { readonly kind: 'finalStateRequest'; readonly channelId: Bytes32 }
+  | { readonly kind: 'voucher'; readonly voucher: Voucher }
 
 const MAX_ID_LENGTH = 200
 const MAX_TEXT_LENGTH = 1000
@@ -109,6 +114,10 @@ export function payloadToWire(p: Payload): unknown {
       return [p.kind, bin(p.ledgerId, 'ledgerId'), signedStateToWire(p.supported), p.queue.map(signedProposalToWire)]
     case 'objectiveRejected':
       return [p.kind, p.objectiveId, p.code, p.summary]
+    case 'finalStateRequest':
+      return [p.kind, bin(p.channelId, 'channelId')]
+    case 'voucher':
+      return [p.kind, voucherToWire(p.voucher)]
   }
 }
 
@@ -150,6 +159,14 @@ export function payloadFromWire(value: unknown): Payload {
     case 'objectiveRejected': {
       const [, objectiveId, code, summary] = tuple(value, 'objectiveRejected', 4)
       return { kind: 'objectiveRejected', objectiveId: text(objectiveId, 'objectiveId', MAX_ID_LENGTH), code: text(code, 'code', 64), summary: text(summary, 'summary', MAX_TEXT_LENGTH) }
+    }
+    case 'finalStateRequest': {
+      const [, id] = tuple(value, 'finalStateRequest', 2)
+      return { kind: 'finalStateRequest', channelId: channel(id, 'channelId') }
+    }
+    case 'voucher': {
+      const [, voucher] = tuple(value, 'voucher', 2)
+      return { kind: 'voucher', voucher: voucherFromWire(voucher) }
     }
     default:
       throw new CodecError('unknown payload kind', { kind: String(value[0]).slice(0, 40) })

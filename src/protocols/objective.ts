@@ -3,6 +3,7 @@
 import type { Address } from '../core/types.js'
 import type { ChainTransaction } from './onchain.js'
 import type { Payload } from './messages.js'
+import type { Proposal } from './ledger/proposal.js'
 
 export type ObjectiveStatus = 'unapproved' | 'approved' | 'completed' | 'rejected' | 'failed'
 
@@ -20,6 +21,8 @@ export interface ObjectiveBase {
 export type Effect =
   | { readonly kind: 'send'; readonly to: Address; readonly payload: Payload }
   | { readonly kind: 'submit'; readonly tx: ChainTransaction }
+  /** Run this change on my ledger with `counterparty` (the engine starts a LedgerUpdate objective). */
+  | { readonly kind: 'updateLedger'; readonly counterparty: Address; readonly proposal: Proposal }
 
 export interface Cranked<O, W extends string> {
   readonly objective: O

@@ -2,6 +2,8 @@
 import type { DirectFund } from './directfund/directfund.js'
 import type { DirectDefund } from './directdefund/directdefund.js'
 import type { LedgerUpdate } from './ledgerupdate/ledgerUpdate.js'
+import type { VirtualFund } from './virtualfund/virtualfund.js'
+import type { VirtualDefund } from './virtualdefund/virtualdefund.js'
 
-export type Objective = DirectFund | DirectDefund | LedgerUpdate
+export type Objective = DirectFund | DirectDefund | LedgerUpdate | VirtualFund | VirtualDefund
 export type ObjectiveKind = Objective['kind']

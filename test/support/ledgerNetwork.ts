@@ -15,6 +15,8 @@ import { Engine } from '../../src/engine/engine.js'
 import type { Objective } from '../../src/protocols/objectives.js'
 
 export const ETH: Address = '0x0000000000000000000000000000000000000000'
+/** Any fixed address: the in-memory chain runs no apps. */
+export const MEMORY_VIRTUAL_PAYMENT_APP: Address = '0x00000000000000000000000000000000000f0a11'
 
 export interface TestNode {
   readonly name: string
@@ -52,6 +54,7 @@ export async function createTestNetwork(p: { network: MemoryNetworkOptions; dura
           transport: network.connect(signer.address),
           chain: chain.connect(signer.address),
           consensusApp: MEMORY_CONSENSUS_APP,
+          virtualPaymentApp: MEMORY_VIRTUAL_PAYMENT_APP,
           tickIntervalMs: p.tickIntervalMs ?? 20,
           ...(p.policy ? { policy: p.policy } : {}),
         })

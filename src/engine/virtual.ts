@@ -1,0 +1,273 @@
+// Virtual (payment) channels in the engine: VirtualFund and VirtualDefund objectives run on top of the
+// ledgers along the path (their guarantee changes become LedgerUpdate objectives), and vouchers update
+// the payer's and payee's payment-channel records. Deterministic, like every handler.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { Voucher } from '../core/voucher.js'
+import type { State } from '../core/state.js'
+import { addressToDestination } from '../core/outcome.js'
+import { RejectedInputError } from '../core/errors.js'
+import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
+import { isActive } from '../protocols/objective.js'
+import type { Objective } from '../protocols/objectives.js'
+import * as virtualFund from '../protocols/virtualfund/virtualfund.js'
+import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
+import * as virtualDefund from '../protocols/virtualdefund/virtualdefund.js'
+import * as payments from '../protocols/payments/paymentChannel.js'
+import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
+import type { StepContext } from './context.js'
+import type { HandlerDeps } from './handlers.js'
+import { applyEffects, setObjective, startFromPeer } from './handlers.js'
+import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
+
+const lower = (a: string) => a.toLowerCase()
+
+export class UnknownChannelError extends RejectedInputError {
+  readonly code = 'unknown_channel'
+}
+export class ChannelNotOpenError extends RejectedInputError {
+  readonly code = 'channel_not_open'
+}
+export class ChannelClosedError extends RejectedInputError {
+  readonly code = 'channel_closed'
+}
+
+/** My ledger with `counterparty` (the first by id that is not being closed), if any. */
+export function ledgerWith(ctx: StepContext, me: Address, counterparty: Address): ConsensusChannel | undefined {
+  const pair = [lower(me), lower(counterparty)].sort().join()
+  let found: ConsensusChannel | undefined
+  for (const ledger of ctx.ledgers.values()) {
+    if (ledger.closing || ledger.fixed.participants.map(lower).sort().join() !== pair) continue
+    if (!found || ledger.id < found.id) found = ledger
+  }
+  return found
+}
+
+function guaranteeSupported(ctx: StepContext, me: Address, neighbour: Address | undefined, target: Bytes32): boolean {
+  if (!neighbour) return true
+  const ledger = ledgerWith(ctx, me, neighbour)
+  return !!ledger && !!findGuarantee(ledger.supported.vars.outcome, target)
+}
+
+function neighbours(participants: readonly Address[], myIndex: number): { left?: Address; right?: Address } {
+  return { left: participants[myIndex - 1], right: participants[myIndex + 1] }
+}
+
+/** Cranks a virtual objective with the view of my ledgers it needs, and records what follows from it. */
+export function crankVirtual(ctx: StepContext, objective: Objective, deps: HandlerDeps): void {
+  const me = deps.signer.address
+  trackVirtual(ctx, objective.id)
+  if (objective.kind === 'virtualfund') {
+    const { left, right } = neighbours(objective.prefund.state.participants, objective.myIndex)
+    const missing = [left, right].find((n) => n && !ledgerWith(ctx, me, n))
+    if (missing && isActive(objective)) {
+      setObjective(ctx, { ...objective, status: 'failed', failure: { code: 'no_ledger', summary: `no open ledger with ${missing}` } })
+      return
+    }
+    const failed = failedGuarantee(ctx, me, objective)
+    if (failed && isActive(objective)) {
+      // A ledger on the path could not lock the funds (insufficient funds, a rejection): V cannot open.
+      const failure = { code: failed.code, summary: `funding failed: ${failed.summary}`.slice(0, 1000) }
+      setObjective(ctx, { ...objective, status: 'failed', failure })
+      for (const p of objective.prefund.state.participants) {
+        if (lower(p) !== lower(me)) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, ...failure })
+      }
+      return
+    }
+    const result = virtualFund.crank(objective, deps.signer, {
+      left: guaranteeSupported(ctx, me, left, objective.channelId),
+      right: guaranteeSupported(ctx, me, right, objective.channelId),
+    })
+    setObjective(ctx, result.objective)
+    ctx.waitingFor.set(objective.id, result.waitingFor)
+    applyEffects(ctx, objective.id, result.effects, deps)
+    if (result.objective.status === 'completed' && objective.status !== 'completed') openPaymentChannel(ctx, result.objective.postfund.state, objective.myIndex)
+    return
+  }
+  if (objective.kind === 'virtualdefund') {
+    const { left, right } = neighbours(objective.funded.participants, objective.myIndex)
+    const result = virtualDefund.crank(objective, deps.signer, {
+      leftReleased: !guaranteeSupported(ctx, me, left, objective.channelId) || !left,
+      rightReleased: !guaranteeSupported(ctx, me, right, objective.channelId) || !right,
+    })
+    setObjective(ctx, result.objective)
+    ctx.waitingFor.set(objective.id, result.waitingFor)
+    applyEffects(ctx, objective.id, result.effects, deps)
+  }
+}
+
+/** The failure of a guarantee this VirtualFund asked for on one of my ledgers, if one failed. */
+function failedGuarantee(ctx: StepContext, me: Address, o: virtualFund.VirtualFund): { code: string; summary: string } | undefined {
+  const v = o.prefund.state
+  const sides = [o.myIndex - 1, o.myIndex].filter((k) => k >= 0 && k + 1 < v.participants.length)
+  for (const k of sides) {
+    const ledger = ledgerWith(ctx, me, v.participants[k === o.myIndex ? k + 1 : k]!)
+    if (!ledger) continue
+    const update = ctx.objectives.get(ledgerUpdateId(ledger.id, virtualFund.guaranteeProposal(v, k)))
+    if (update && (update.status === 'failed' || update.status === 'rejected')) return update.failure ?? { code: 'rejected', summary: 'the ledger update was rejected' }
+  }
+  return undefined
+}
+
+function openPaymentChannel(ctx: StepContext, funded: State, myIndex: number): void {
+  if (myIndex !== 0 && myIndex !== funded.participants.length - 1) return // intermediaries see no payments
+  const channel = payments.newPaymentChannel(funded)
+  ctx.payments.set(channel.channelId, channel)
+}
+
+/** After a ledger changed: crank the active virtual objectives routed through it. */
+export function crankVirtualsOn(ctx: StepContext, ledger: ConsensusChannel, deps: HandlerDeps): void {
+  const counterparty = ledger.fixed.participants.find((p) => lower(p) !== lower(deps.signer.address))!
+  const tracked = ctx.activeVirtual.get('all') ?? []
+  const active = tracked.filter((id) => {
+    const o = ctx.objectives.get(id)
+    return o !== undefined && isActive(o)
+  })
+  if (active.length !== tracked.length) ctx.activeVirtual.set('all', active)
+  for (const id of active) {
+    const objective = ctx.objectives.get(id)
+    if (!objective || !isActive(objective) || (objective.kind !== 'virtualfund' && objective.kind !== 'virtualdefund')) continue
+    const participants = objective.kind === 'virtualfund' ? objective.prefund.state.participants : objective.funded.participants
+    const { left, right } = neighbours(participants, objective.myIndex)
+    if ([left, right].some((n) => n && lower(n) === lower(counterparty))) crankVirtual(ctx, objective, deps)
+  }
+}
+
+// ---- API ----
+
+export function createPaymentChannel(
+  ctx: StepContext,
+  p: { counterparty: Address; intermediaries: readonly Address[]; asset: Address; amount: bigint; nonce: bigint; challengeDuration: number },
+  deps: HandlerDeps,
+): string {
+  const me = deps.signer.address
+  const participants = [me, ...p.intermediaries, p.counterparty]
+  const prefund: State = {
+    participants,
+    channelNonce: p.nonce,
+    appDefinition: deps.virtualPaymentApp,
+    challengeDuration: p.challengeDuration,
+    appData: '0x',
+    outcome: [
+      {
+        asset: p.asset,
+        assetMetadata: { assetType: 0, metadata: '0x' },
+        allocations: [
+          { destination: addressToDestination(me), amount: p.amount, allocationType: 0, metadata: '0x' },
+          { destination: addressToDestination(p.counterparty), amount: 0n, allocationType: 0, metadata: '0x' },
+        ],
+      },
+    ],
+    turnNum: 0n,
+    isFinal: false,
+  }
+  const objective = virtualFund.newVirtualFund(prefund, me, 'approved')
+  if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('a payment channel with this nonce exists', { objectiveId: objective.id })
+  if (!ledgerWith(ctx, me, participants[1]!)) throw new NoSuchLedgerError(`no open ledger with ${participants[1]}`)
+  crankVirtual(ctx, objective, deps)
+  return objective.id
+}
+
+function fundedState(ctx: StepContext, channelId: Bytes32): State {
+  const funding = ctx.objectives.get(virtualFund.virtualFundId(channelId))
+  if (!funding || funding.kind !== 'virtualfund') throw new UnknownChannelError('no such payment channel', { channelId })
+  if (funding.status !== 'completed') throw new ChannelNotOpenError('the payment channel is not open yet', { channelId })
+  return funding.postfund.state
+}
+
+/** Starts (or finds) the defund of V; `status` 'approved' for a local request, 'unapproved' from a peer. */
+function defundObjective(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps) {
+  const id = virtualDefund.virtualDefundId(channelId)
+  const existing = ctx.objectives.get(id)
+  if (existing) return existing
+  const funded = fundedState(ctx, channelId)
+  const channel = ctx.payments.get(lower(channelId))
+  if (channel) ctx.payments.set(lower(channelId), { ...channel, closing: true })
+  return virtualDefund.newVirtualDefund({ funded, me: deps.signer.address, paid: channel?.paid ?? 0n, status: 'unapproved' })
+}
+
+export function closePaymentChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
+  const objective = defundObjective(ctx, channelId, deps)
+  if (objective.status !== 'unapproved') throw new ObjectiveExistsError('the payment channel is already closing', { objectiveId: objective.id })
+  crankVirtual(ctx, { ...objective, status: 'approved' } as Objective, deps)
+  trackVirtual(ctx, objective.id)
+  return objective.id
+}
+
+function paymentChannel(ctx: StepContext, channelId: Bytes32): PaymentChannel {
+  const channel = ctx.payments.get(lower(channelId))
+  if (channel) {
+    const defund = ctx.objectives.get(virtualDefund.virtualDefundId(channelId))
+    if (defund?.status === 'completed') throw new ChannelClosedError('the payment channel is closed', { channelId })
+    return channel
+  }
+  fundedState(ctx, channelId) // throws unknown / not open
+  throw new UnknownChannelError('I am not the payer or payee of this channel', { channelId })
+}
+
+/** Payer: a voucher for `amount` more; `send` delivers it to the payee, else it is returned for out-of-band use. */
+export function pay(ctx: StepContext, channelId: Bytes32, amount: bigint, send: boolean, deps: HandlerDeps): Voucher {
+  const channel = paymentChannel(ctx, channelId)
+  const { channel: next, voucher } = payments.pay(channel, amount, deps.signer)
+  ctx.payments.set(lower(channelId), next)
+  if (send) ctx.send(next.payee, { kind: 'voucher', voucher })
+  return voucher
+}
+
+export function receiveVoucher(ctx: StepContext, voucher: Voucher): PaymentChannel {
+  const channel = paymentChannel(ctx, voucher.channelId)
+  const next = payments.receiveVoucher(channel, voucher)
+  ctx.payments.set(lower(voucher.channelId), next)
+  return next
+}
+
+// ---- peer payloads ----
+
+export function handleVirtualSignedState(ctx: StepContext, from: Address, objectiveId: string, signed: import('../core/signedState.js').SignedState, deps: HandlerDeps): void {
+  const existing = ctx.objectives.get(objectiveId)
+  if (existing?.kind === 'virtualfund') return crankVirtual(ctx, virtualFund.update(existing, { kind: 'signedState', signed }), deps)
+  if (existing?.kind === 'virtualdefund') return crankVirtual(ctx, virtualDefund.update(existing, { kind: 'signedState', signed }), deps)
+  if (objectiveId.startsWith('virtualfund:')) {
+    const objective = virtualFund.newVirtualFund(signed.state, deps.signer.address, 'unapproved')
+    if (objective.id !== objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId })
+    if (lower(signed.state.appDefinition) !== lower(deps.virtualPaymentApp)) throw new NoSuchObjectiveError('a payment channel runs the virtual payment app')
+    // Any participant may deliver the prefund first (messages race), but only the payer opens a channel:
+    // her signature must be on it (update() below checks every signature it carries).
+    if (signed.signatures[0] == null) throw new NoSuchObjectiveError('a payment channel is opened by its payer, whose signature is missing')
+    startVirtualFromPeer(ctx, virtualFund.update(objective, { kind: 'signedState', signed }), from, deps)
+    return
+  }
+  if (objectiveId.startsWith('virtualdefund:')) {
+    const channelId = objectiveId.slice('virtualdefund:'.length) as Bytes32
+    const objective = defundObjective(ctx, channelId, deps)
+    if (objective.kind !== 'virtualdefund') throw new NoSuchObjectiveError('not a payment channel defund', { objectiveId })
+    startVirtualFromPeer(ctx, virtualDefund.update(objective, { kind: 'signedState', signed }), from, deps)
+    return
+  }
+  throw new NoSuchObjectiveError('unknown objective', { objectiveId })
+}
+
+/** Alice is asked for V's final state: start the defund here too (the policy decides), which sends it. */
+export function handleFinalStateRequest(ctx: StepContext, from: Address, channelId: Bytes32, deps: HandlerDeps): void {
+  const funded = fundedState(ctx, channelId)
+  if (!funded.participants.some((p) => lower(p) === lower(from))) throw new NoSuchObjectiveError('the sender is not in this channel', { from })
+  if (lower(funded.participants[0]!) !== lower(deps.signer.address)) throw new NoSuchObjectiveError('only the payer writes the final state')
+  const objective = defundObjective(ctx, channelId, deps)
+  if (objective.status === 'unapproved') startVirtualFromPeer(ctx, objective, from, deps)
+}
+
+function startVirtualFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
+  trackVirtual(ctx, objective.id)
+  startFromPeer(ctx, objective, from, deps)
+}
+
+/** Keeps the derived list of virtual objectives to crank when a ledger moves. */
+export function trackVirtual(ctx: StepContext, id: string): void {
+  const ids = ctx.activeVirtual.get('all') ?? []
+  if (!ids.includes(id)) ctx.activeVirtual.set('all', [...ids, id])
+}
+
+export function isVirtual(o: Objective): boolean {
+  return o.kind === 'virtualfund' || o.kind === 'virtualdefund'
+}
+
