@@ -116,7 +116,7 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
     case 'pay':
       return virtual.pay(ctx, request.channelId, request.amount, request.send, deps)
     case 'receiveVoucher':
-      return virtual.receiveVoucher(ctx, request.voucher)
+      return virtual.receiveVoucher(ctx, request.voucher, deps)
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -260,7 +260,7 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       virtual.handleFinalStateRequest(ctx, from, payload.channelId, deps)
       return
     case 'voucher': {
-      const channel = virtual.receiveVoucher(ctx, payload.voucher)
+      const channel = virtual.receiveVoucher(ctx, payload.voucher, deps)
       if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
       return
     }

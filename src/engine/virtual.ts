@@ -214,10 +214,15 @@ export function pay(ctx: StepContext, channelId: Bytes32, amount: bigint, send: 
   return voucher
 }
 
-export function receiveVoucher(ctx: StepContext, voucher: Voucher): PaymentChannel {
+export function receiveVoucher(ctx: StepContext, voucher: Voucher, deps: HandlerDeps): PaymentChannel {
   const channel = paymentChannel(ctx, voucher.channelId)
   const next = payments.receiveVoucher(channel, voucher)
   ctx.payments.set(lower(voucher.channelId), next)
+  // Closing already: the final state I sign must pay me this voucher too.
+  const defund = ctx.objectives.get(virtualDefund.virtualDefundId(voucher.channelId))
+  if (defund?.kind === 'virtualdefund' && isActive(defund) && next.paid > defund.minimumPayment) {
+    crankVirtual(ctx, virtualDefund.update(defund, { kind: 'voucher', amount: next.paid }), deps)
+  }
   return next
 }
 

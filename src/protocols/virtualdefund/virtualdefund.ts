@@ -45,7 +45,10 @@ export interface DefundingView {
   readonly rightReleased: boolean
 }
 
-export type VirtualDefundInput = { readonly kind: 'signedState'; readonly signed: SignedState }
+export type VirtualDefundInput =
+  | { readonly kind: 'signedState'; readonly signed: SignedState }
+  /** The payee received a larger voucher while closing: the final state must pay at least this. */
+  | { readonly kind: 'voucher'; readonly amount: bigint }
 
 export function virtualDefundId(id: Bytes32): string {
   return `virtualdefund:${id.toLowerCase()}`
@@ -85,8 +88,11 @@ function checkFinal(o: VirtualDefund, state: State): void {
 }
 
 export function update(o: VirtualDefund, input: VirtualDefundInput): VirtualDefund {
+  if (input.kind === 'voucher') return input.amount > o.minimumPayment ? { ...o, minimumPayment: input.amount } : o
   const state = input.signed.state
   if (o.final === null) {
+    // Only Alice writes the final state: the first one taken must carry her signature.
+    if (input.signed.signatures[0] == null) throw new UnexpectedStateError('a final state without the payer\'s signature')
     checkFinal(o, state)
     return { ...o, final: mergePeerSignatures(unsigned(state), input.signed) }
   }
@@ -109,7 +115,13 @@ export function crank(o: VirtualDefund, signer: Signer, view: DefundingView): Cr
     }
     return pause(next, 'finalStateFromAlice')
   }
+  assert(signer.address.toLowerCase() === participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
   if (!isSignedBy(next.final, o.myIndex)) {
+    // A voucher may have raised what I must be paid since the final state arrived.
+    const paid = o.funded.outcome[0]!.allocations[0]!.amount - next.final.state.outcome[0]!.allocations[0]!.amount
+    if (paid < next.minimumPayment) {
+      return pause({ ...next, status: 'failed', failure: { code: 'underpaid', summary: `the final state pays ${paid}, the vouchers ${next.minimumPayment}` } }, 'nothing')
+    }
     next = { ...next, final: signBy(next.final, signer) }
     for (const to of participants.filter((_, i) => i !== o.myIndex)) effects.push(send(to, { kind: 'signedState', objectiveId: o.id, signedState: next.final! }))
   }

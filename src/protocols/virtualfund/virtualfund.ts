@@ -17,6 +17,7 @@ import type { Cranked, Effect, ObjectiveBase, ObjectiveStatus } from '../objecti
 import { send } from '../objective.js'
 import { mergePeerSignatures } from '../signedStates.js'
 import { UnexpectedStateError, UnsupportedChannelError } from '../errors.js'
+import { assert } from '../../core/errors.js'
 import type { Proposal } from '../ledger/proposal.js'
 
 export type VirtualFundWaitingFor = 'approval' | 'prefund' | 'funding' | 'postfund' | 'nothing'
@@ -61,6 +62,8 @@ export function newVirtualFund(prefund: State, me: Address, status: ObjectiveSta
     throw new UnsupportedChannelError('a payment channel pays Alice (first) and Bob (last)')
   }
   if (a.allocationType !== 0 || b.allocationType !== 0) throw new UnsupportedChannelError('payment channel allocations are simple')
+  // The VirtualPaymentApp settles a voucher as Bob's whole final amount: he must start at 0.
+  if (b.amount !== 0n) throw new UnsupportedChannelError('the payee starts a payment channel with nothing')
   const id = channelId(fixedPart(prefund))
   return {
     id: virtualFundId(id),
@@ -104,6 +107,7 @@ export function crank(o: VirtualFund, signer: Signer, funding: FundingView): Cra
   const pause = (objective: VirtualFund, waitingFor: VirtualFundWaitingFor) => ({ objective, effects, waitingFor })
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
+  assert(signer.address.toLowerCase() === o.prefund.state.participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
   const last = o.prefund.state.participants.length - 1
   let next = o
   if (!isSignedBy(next.prefund, o.myIndex)) {
