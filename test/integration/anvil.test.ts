@@ -170,3 +170,55 @@ describe('catching up after downtime', () => {
     }
   }, 60_000)
 })
+
+describe('a payment channel through a hub, settled on anvil', () => {
+  test('ledgers funded on chain, virtual open, 1,000 payments, virtual close, ledgers closed: balances exact to the wei', async () => {
+    const network = new MemoryNetwork({ seed: 7 })
+    const keys = [`0x${'c1'.repeat(32)}`, `0x${'c2'.repeat(32)}`, `0x${'c3'.repeat(32)}`] as const
+    const txKeys = [TX_KEYS[0], TX_KEYS[1], '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6'] as const // anvil accounts 1, 2, 3
+    const nodes = await Promise.all(
+      keys.map(async (k, i) => {
+        const signer = createSigner(k)
+        const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: txKeys[i]!, pollingIntervalMs: 20 })
+        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, virtualPaymentApp: deployment.virtualPaymentApp })
+        return { signer, chain, engine }
+      }),
+    )
+    const [alice, hub, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+    try {
+      const before = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
+      const open = async (leader: typeof alice, follower: typeof alice, nonce: bigint) => {
+        const id = await leader.engine.directFund({ counterparty: follower.signer.address, myDeposit: 10n ** 16n, theirDeposit: 10n ** 16n, nonce })
+        expect((await leader.engine.waitForObjective(id)).status).toBe('completed')
+        const ledgerId = id.slice('directfund:'.length) as Bytes32
+        await eventually('follower funded', () => follower.engine.getLedger(ledgerId) !== undefined)
+        return ledgerId
+      }
+      const ledgerAH = await open(alice, hub, BigInt(Date.now()))
+      const ledgerHB = await open(hub, bob, BigInt(Date.now()) + 1n)
+      const fund = await alice.engine.createPaymentChannel({ counterparty: bob.signer.address, intermediaries: [hub.signer.address], amount: 5000n, nonce: 1n })
+      expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
+      const channelId = fund.slice('virtualfund:'.length) as Bytes32
+      await eventually('bob can be paid', () => bob.engine.getPaymentChannel(channelId) !== undefined)
+      for (let i = 0; i < 1000; i++) await alice.engine.pay(channelId, 3n)
+      await eventually('bob holds all 1,000 payments', () => bob.engine.getPaymentChannel(channelId)?.paid === 3000n)
+      const close = await alice.engine.closePaymentChannel(channelId)
+      expect((await alice.engine.waitForObjective(close)).status).toBe('completed')
+      await eventually('everyone defunded V', () => nodes.every((n) => n.engine.getObjective(close)?.objective.status === 'completed'))
+      for (const [closer, ledgerId, other] of [[alice, ledgerAH, hub], [hub, ledgerHB, bob]] as const) {
+        await eventually('the ledger settled everywhere', () => other.engine.getLedger(ledgerId)?.supported.vars.turnNum === closer.engine.getLedger(ledgerId)?.supported.vars.turnNum)
+        const id = await closer.engine.directDefund(ledgerId)
+        expect((await closer.engine.waitForObjective(id)).status).toBe('completed')
+        await eventually('the other side completes', () => other.engine.getObjective(id)?.objective.status === 'completed')
+      }
+      // channel keys only receive: alice −3000, bob +3000, the hub exactly what it put in (net-zero)
+      const after = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
+      expect(after.map((a, i) => a - before[i]!)).toEqual([10n ** 16n - 3000n, 2n * 10n ** 16n, 10n ** 16n + 3000n])
+    } finally {
+      for (const n of nodes) {
+        await n.engine.close()
+        await n.chain.close()
+      }
+    }
+  }, 120_000)
+})
