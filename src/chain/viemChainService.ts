@@ -105,6 +105,8 @@ export class ViemChainService implements ChainService {
   private readonly maxQueued: number
   private readonly watchers = new Set<EventWatcher>()
   private queueTail: Promise<unknown> = Promise.resolve()
+  /** Per token: the tail of the deposits in progress (see deposit). */
+  private readonly tokenLocks = new Map<string, Promise<void>>()
   private queued = 0
   /** The next nonce to use; undefined: ask the node (at start and after any failed send). */
   private nonce: number | undefined
@@ -200,12 +202,28 @@ export class ViemChainService implements ChainService {
     if (amount === 0n) throw new ChainRevertedError(RevertReason.zeroDeposit, { channelId })
     const deposit: Call = { to: this.adjudicator, abi: adjudicatorAbi, functionName: 'deposit', args: [asset, channelId, expectedHeld, amount] }
     if (asset.toLowerCase() === zeroAddress) return this.transact({ ...deposit, value: amount })
-    // As MemoryChain, and before approving anything: the adjudicator would only say 'Token transfer failed'.
-    const balance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'balanceOf', args: [this.account] }))
-    if (balance < amount) throw new ChainRevertedError(RevertReason.insufficientBalance, { from: this.account, balance, amount })
-    const allowance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'allowance', args: [this.account, this.adjudicator] }))
-    if (allowance < amount) await this.transact({ to: asset, abi: erc20Abi, functionName: 'approve', args: [this.adjudicator, amount] })
-    return this.transact(deposit)
+    // One token deposit at a time per token, from reading the allowance to the deposit: two concurrent ones
+    // would each approve only their own amount, the later approve overwriting the earlier.
+    const key = asset.toLowerCase()
+    const erc20Deposit = async (): Promise<Hex> => {
+      // As MemoryChain, and before approving anything: the adjudicator would only say 'Token transfer failed'.
+      const balance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'balanceOf', args: [this.account] }))
+      if (balance < amount) throw new ChainRevertedError(RevertReason.insufficientBalance, { from: this.account, balance, amount })
+      const allowance = await this.call(() => this.publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'allowance', args: [this.account, this.adjudicator] }))
+      if (allowance < amount) await this.transact({ to: asset, abi: erc20Abi, functionName: 'approve', args: [this.adjudicator, amount] })
+      return this.transact(deposit)
+    }
+    const run = (this.tokenLocks.get(key) ?? Promise.resolve()).then(erc20Deposit, erc20Deposit)
+    // The lock only orders deposits; each caller gets its own result or error from `run`.
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.tokenLocks.set(key, settled)
+    void settled.then(() => {
+      if (this.tokenLocks.get(key) === settled) this.tokenLocks.delete(key)
+    })
+    return run
   }
 
   /** concludeAndTransferAllAssets(fixedPart, candidate): a final state signed by every participant pays out. */
