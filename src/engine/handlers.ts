@@ -28,6 +28,7 @@ import type { ApiRequest, EngineInput } from './inputs.js'
 import type { StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
 import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer } from './outbox.js'
+import type { OutboxEntry } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
 import type { Effect } from '../protocols/objective.js'
@@ -359,15 +360,16 @@ export function outboxKey(peer: Address, seq: bigint): string {
   return `${lower(peer)}:${seq.toString(16).padStart(16, '0')}`
 }
 
+/** Retransmits each peer's due outbox entries (the window is per peer) and schedules their next attempt. */
 function handleTick(ctx: StepContext): void {
-  const byPeer = new Map<string, ReturnType<typeof ctx.outbox.get>[]>()
+  const byPeer = new Map<string, OutboxEntry[]>()
   for (const entry of ctx.outbox.values()) {
-    const list = byPeer.get(lower(entry.to)) ?? []
-    list.push(entry)
-    byPeer.set(lower(entry.to), list)
+    const list = byPeer.get(lower(entry.to))
+    if (list) list.push(entry)
+    else byPeer.set(lower(entry.to), [entry])
   }
   for (const entries of byPeer.values()) {
-    for (const entry of dueEntries(entries.filter((e) => e !== undefined), ctx.now)) {
+    for (const entry of dueEntries(entries, ctx.now)) {
       const bumped = bumpAttempt(entry, ctx.now)
       ctx.outbox.set(outboxKey(entry.to, entry.seq), bumped)
       ctx.retransmit.push(bumped)
