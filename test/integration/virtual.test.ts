@@ -48,7 +48,7 @@ async function openChannel(alice: TestNode, bob: TestNode, hubs: TestNode[], amo
 }
 
 describe('virtual payment channels', () => {
-  test.each([0, 1, 3])('%i intermediaries: open, 20 payments, payee closes; ledgers settle exactly, hubs net-zero', async (hops) => {
+  test.each([0, 1, 3, 8])('%i intermediaries: open, 20 payments, payee closes; ledgers settle exactly, hubs net-zero', async (hops) => {
     const { nodes, ledgers, alice, bob } = await path(hops, { seed: 10 + hops })
     const hubs = nodes.slice(1, -1)
     const channelId = await openChannel(alice, bob, hubs, 300n, 1n)
@@ -90,6 +90,25 @@ describe('virtual payment channels', () => {
     expect((await alice.engine.waitForObjective(close)).status).toBe('completed')
     await eventually('bob defunded', () => bob.engine.getObjective(close)?.objective.status === 'completed')
     await expect(bob.engine.receiveVoucher(v5)).rejects.toMatchObject({ code: 'channel_closed' })
+  }, 60_000)
+
+  test('a voucher for a channel that is not open yet is refused, and accepted once it is', async () => {
+    const { alice, bob, nodes } = await path(1, { seed: 22 })
+    const hub = nodes[1]!
+    // the hub goes quiet: V's prefund reaches bob, but its guarantees cannot land, so V never opens
+    net!.network.partition(alice.address, hub.address, true)
+    net!.network.partition(hub.address, bob.address, true)
+    const id = await alice.engine.createPaymentChannel({ counterparty: bob.address, intermediaries: [hub.address], amount: 10n, nonce: 3n })
+    const channelId = id.slice('virtualfund:'.length) as Bytes32
+    await eventually('bob knows of V', () => bob.engine.getObjective(id) !== undefined)
+    await expect(alice.engine.createVoucher(channelId, 1n)).rejects.toMatchObject({ code: 'channel_not_open' }) // nor can the payer pay
+    await expect(bob.engine.receiveVoucher({ channelId, amount: 1n, signature: `0x${'11'.repeat(64)}1b` })).rejects.toMatchObject({ code: 'channel_not_open' })
+    net!.network.partition(alice.address, hub.address, false)
+    net!.network.partition(hub.address, bob.address, false)
+    expect((await alice.engine.waitForObjective(id)).status).toBe('completed')
+    await eventually('bob opened V', () => bob.engine.getPaymentChannel(channelId) !== undefined)
+    const voucher = await alice.engine.createVoucher(channelId, 1n)
+    expect((await bob.engine.receiveVoucher(voucher)).paid).toBe(1n)
   }, 60_000)
 
   test('a channel the path cannot fund fails everywhere with the ledger\'s reason', async () => {
