@@ -398,7 +398,14 @@ export class Engine {
       this.#recentRejections.push(rejection)
       if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
     }
-    this.#runEffects(step)
+    this.#notify(step)
+    try {
+      this.#runEffects(step)
+    } catch (error) {
+      // After the commit nothing is lost: unsent frames are retransmitted from the outbox. Keep the evidence.
+      this.#recentRejections.push({ code: 'effect_failed', summary: error instanceof Error ? error.message : String(error) })
+      if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
+    }
     for (const { pending, result, error } of results) {
       // API callers learn why their request was refused; other inputs' refusals are in `rejections`.
       if (error !== undefined && pending.timed.input.kind === 'api') pending.reject(error)
@@ -427,6 +434,9 @@ export class Engine {
         })
       }
     }
+  }
+
+  #notify(step: StepContext): void {
     for (const id of step.changedStatus) {
       const objective = this.#tables.objectives.get(id)
       if (objective) for (const listener of [...this.#listeners]) listener(objective)

@@ -17,6 +17,7 @@ import { channelId } from '../../src/core/channelId.js'
 import { propose } from '../../src/protocols/ledger/consensusChannel.js'
 import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import type { ChainEvent, ChainService } from '../../src/chain/chainService.js'
+import type { Transport } from '../../src/transport/transport.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
 
@@ -245,5 +246,28 @@ describe('chain re-organisations', () => {
     await eventually('the replacement deposit applies', () => engine.holdings(ledgerId) === 7n)
     await engine.close()
     expect(alice.engine.holdings(ledgerId)).toBe(200n) // the real node, on its own chain, is unaffected
+  })
+})
+
+describe('side effects after the commit', () => {
+  test('a transport that throws does not lose the step: the objective is stored, waiters are told, the failure is recorded', async () => {
+    let sent = 0
+    const throwing: Transport = {
+      address: createSigner(ALICE_KEY).address,
+      send: () => {
+        sent++
+        throw new Error('socket closed')
+      },
+      onMessage: () => {},
+      close: async () => {},
+    }
+    const store = new MemoryStore()
+    const engine = await Engine.open({ store, signer: createSigner(ALICE_KEY), transport: throwing, consensusApp: MEMORY_CONSENSUS_APP, tickIntervalMs: 0 })
+    const id = await engine.directFund({ counterparty: mallory.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })
+    expect(sent).toBe(1)
+    expect(engine.getObjective(id)?.waitingFor).toBe('prefund')
+    expect(engine.rejections.recent.at(-1)).toMatchObject({ code: 'effect_failed', summary: 'socket closed' })
+    expect(engine.unacknowledged).toBe(1) // still in the outbox: it will be retransmitted
+    await engine.close()
   })
 })
