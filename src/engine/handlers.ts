@@ -3,8 +3,6 @@
 // RejectedInputErrors that the engine records; they never stop the node.
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Signer } from '../core/signer.js'
-import type { State } from '../core/state.js'
-import { addressToDestination } from '../core/outcome.js'
 import { ChannelsError } from '../core/errors.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
@@ -31,6 +29,7 @@ import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer }
 import type { OutboxEntry } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
+import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 
@@ -70,25 +69,14 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
   const me = deps.signer.address
   switch (request.op) {
     case 'directFund': {
-      const prefund: State = {
+      const prefund = openingState({
         participants: [me, request.counterparty],
         channelNonce: request.nonce,
         appDefinition: deps.consensusApp,
         challengeDuration: request.challengeDuration,
-        appData: '0x',
-        outcome: [
-          {
-            asset: request.asset,
-            assetMetadata: { assetType: 0, metadata: '0x' },
-            allocations: [
-              { destination: addressToDestination(me), amount: request.myDeposit, allocationType: 0, metadata: '0x' },
-              { destination: addressToDestination(request.counterparty), amount: request.theirDeposit, allocationType: 0, metadata: '0x' },
-            ],
-          },
-        ],
-        turnNum: 0n,
-        isFinal: false,
-      }
+        asset: request.asset,
+        amounts: [request.myDeposit, request.theirDeposit],
+      })
       const objective = directFund.newDirectFund(prefund, me, 'approved')
       if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('a ledger with this nonce exists', { objectiveId: objective.id })
       crankObjective(ctx, objective, deps)
@@ -241,19 +229,16 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       return
     }
     case 'sync': {
-      let ledger = requireLedger(ctx, payload.ledgerId)
+      const ledger = requireLedger(ctx, payload.ledgerId)
       requireParticipant(ledger.fixed, from)
       const { state, signatures } = payload.supported
       const vars = { turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
       if (!signatures[0] || !signatures[1]) throw new NotAParticipantInputError('a sync state must carry both signatures')
-      ledger = adoptSupported(ledger, vars, [signatures[0], signatures[1]])
+      ctx.ledgers.set(ledger.id, adoptSupported(ledger, vars, [signatures[0], signatures[1]]))
+      // A follower also takes the leader's queue; each proposal is refused or kept on its own.
       if (ledger.role === 'follower') {
-        for (const signed of payload.queue) {
-          const current: ConsensusChannel = ledger
-          handleIsolated(ctx, () => void (ledger = receiveProposal(current, signed)), from)
-        }
+        for (const signed of payload.queue) handleIsolated(ctx, (c) => c.ledgers.set(ledger.id, receiveProposal(c.ledger(ledger.id)!, signed)), from)
       }
-      ctx.ledgers.set(ledger.id, ledger)
       crankLedger(ctx, ledger.id, deps)
       return
     }

@@ -4,13 +4,13 @@
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Voucher } from '../core/voucher.js'
 import type { State } from '../core/state.js'
-import { addressToDestination } from '../core/outcome.js'
 import { RejectedInputError } from '../core/errors.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
 import { isActive } from '../protocols/objective.js'
 import type { Objective } from '../protocols/objectives.js'
 import * as virtualFund from '../protocols/virtualfund/virtualfund.js'
+import { openingState } from '../protocols/openingState.js'
 import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
 import * as virtualDefund from '../protocols/virtualdefund/virtualdefund.js'
 import * as payments from '../protocols/payments/paymentChannel.js'
@@ -142,25 +142,14 @@ export function createPaymentChannel(
 ): string {
   const me = deps.signer.address
   const participants = [me, ...p.intermediaries, p.counterparty]
-  const prefund: State = {
+  const prefund = openingState({
     participants,
     channelNonce: p.nonce,
     appDefinition: deps.virtualPaymentApp,
     challengeDuration: p.challengeDuration,
-    appData: '0x',
-    outcome: [
-      {
-        asset: p.asset,
-        assetMetadata: { assetType: 0, metadata: '0x' },
-        allocations: [
-          { destination: addressToDestination(me), amount: p.amount, allocationType: 0, metadata: '0x' },
-          { destination: addressToDestination(p.counterparty), amount: 0n, allocationType: 0, metadata: '0x' },
-        ],
-      },
-    ],
-    turnNum: 0n,
-    isFinal: false,
-  }
+    asset: p.asset,
+    amounts: [p.amount, 0n],
+  })
   const objective = virtualFund.newVirtualFund(prefund, me, 'approved')
   if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('a payment channel with this nonce exists', { objectiveId: objective.id })
   if (!ledgerWith(ctx, me, participants[1]!)) throw new NoSuchLedgerError(`no open ledger with ${participants[1]}`)
@@ -175,7 +164,7 @@ function fundedState(ctx: StepContext, channelId: Bytes32): State {
   return funding.postfund.state
 }
 
-/** Starts (or finds) the defund of V; `status` 'approved' for a local request, 'unapproved' from a peer. */
+/** The defund of V: the existing objective, or a new 'unapproved' one (which marks my payment channel closing: no more payments). */
 function defundObjective(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps) {
   const id = virtualDefund.virtualDefundId(channelId)
   const existing = ctx.objectives.get(id)
