@@ -66,6 +66,12 @@ interface Pending {
 
 type Listener = (objective: Objective) => void
 
+/** What a commit changed, for subscribers (the RPC's notifications). */
+export type EngineChange =
+  | { readonly kind: 'ledger'; readonly ledger: ConsensusChannel }
+  | { readonly kind: 'payment'; readonly channel: PaymentChannel }
+type ChangeListener = (change: EngineChange) => void
+
 const INITIAL_META: Meta = { chainCursor: null, rejections: {} }
 
 export class Engine {
@@ -83,6 +89,7 @@ export class Engine {
   readonly #waitingFor = new Map<string, string>()
   readonly #queue: Pending[] = []
   readonly #listeners = new Set<Listener>()
+  readonly #changeListeners = new Set<ChangeListener>()
   readonly #recentRejections: Rejection[] = []
   #journalHead: LogHead
   #running = false
@@ -280,6 +287,16 @@ export class Engine {
     return () => this.#listeners.delete(listener)
   }
 
+  /** Ledgers and payment channels changed by each commit, after it is durable. */
+  onChange(listener: ChangeListener): () => void {
+    this.#changeListeners.add(listener)
+    return () => this.#changeListeners.delete(listener)
+  }
+
+  paymentChannels(): PaymentChannel[] {
+    return [...this.#tables.payments.values()]
+  }
+
   /** Resolves when no input is queued or being handled. */
   idle(): Promise<void> {
     if (!this.#running && this.#queue.length === 0) return Promise.resolve()
@@ -439,8 +456,13 @@ export class Engine {
   #notify(step: StepContext): void {
     for (const id of step.changedStatus) {
       const objective = this.#tables.objectives.get(id)
-      if (objective) for (const listener of [...this.#listeners]) listener(objective)
+      if (objective) for (const listener of [...this.#listeners]) safely(() => listener(objective))
     }
+    if (this.#changeListeners.size === 0) return
+    const changes: EngineChange[] = []
+    for (const [, ledger] of step.ledgers.changes()) if (ledger) changes.push({ kind: 'ledger', ledger })
+    for (const [, channel] of step.payments.changes()) if (channel) changes.push({ kind: 'payment', channel })
+    for (const change of changes) for (const listener of [...this.#changeListeners]) safely(() => listener(change))
   }
 
   /** After a restart every unacknowledged entry is due again: the peer may have missed it. */
@@ -478,6 +500,15 @@ export class Engine {
         if (ledger) this.#waitingFor.set(objective.id, ledgerUpdate.crank(objective, ledger, this.options.signer).waitingFor)
       }
     }
+  }
+}
+
+/** A subscriber's bug must not stop the loop after a commit. */
+function safely(call: () => void): void {
+  try {
+    call()
+  } catch {
+    // the subscriber owns its errors
   }
 }
 
