@@ -1,161 +1,153 @@
-// `npm start` (until the node issue gives it its full job): loads or creates this machine's channel key
-// under ./data, prints the node's address, runs a self-check of the crypto backend and the store (the
-// native bindings must reproduce DESIGN §3's conformance vector and agree with @noble/curves; an event
-// appended to the RocksDB journal must read back and verify), then brings up the local chain: anvil with
-// its state under ./data/chain and our contracts deployed at their deterministic addresses, and runs
-// until Ctrl-C. `--chain-url <url>` uses another JSON-RPC chain instead; `--once` exits after setting up.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+// `npm start`: a local Channels network on embedded defaults. Brings up anvil with our contracts (state under
+// ./data/chain), three node processes — Alice, Hub, Bob — each with its own data dir, channel key and a funded
+// chain key (anvil's development accounts), opens the Alice–Hub and Hub–Bob ledger channels if they are not
+// open yet, prints how to use them, and runs until Ctrl-C, which stops the nodes gracefully and then the
+// chain. The next `npm start` resumes the same network from ./data.
+//
+// Flags: --data-dir <dir> (default ./data), --chain-url <url> (use that chain instead of the embedded anvil;
+// the contracts must be deployable or deployed there), --port <n> (anvil's port; default 8545, else any),
+// --deposit <wei> (each side of each ledger; default 10^18), --once (set up, print, stop).
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
-import { secp256k1 as noble } from '@noble/curves/secp256k1.js'
-import type { Hex } from '../core/types.js'
-import type { State } from '../core/state.js'
-import { channelId } from '../core/channelId.js'
-import { hashState } from '../core/hashState.js'
-import { signState, recoverStateSigner } from '../core/signState.js'
-import { ethSignedMessageDigest, parsePrivateKey, privateKeyToAddress } from '../core/signatures.js'
-import { RocksStore } from '../store/rocksStore.js'
-import { appendEvents, loadVerifiedEvents } from '../store/eventStore.js'
-import { JOURNAL_LOG_ID } from '../store/keys.js'
-import { JournalInputKind } from '../log/journal.js'
 import { parseArgs } from 'node:util'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, formatEther, http } from 'viem'
+import type { Address } from '../core/types.js'
+import { ChannelsError } from '../core/errors.js'
 import { startAnvil } from '../chain/anvil.js'
 import type { Anvil } from '../chain/anvil.js'
-import { ANVIL_DEPLOYER_KEY, deployContracts, expectedDeployment } from '../chain/deploy.js'
-import { ChannelsError } from '../core/errors.js'
+import { ANVIL_DEV_KEYS, deployContracts } from '../chain/deploy.js'
+import type { Deployment } from '../chain/deploy.js'
+import type { NodeProcess, PreparedNode } from '../node/launcher.js'
+import { loadOrCreateKey } from '../node/keys.js'
+import { launchLocalNetwork } from '../node/localNetwork.js'
+import type { LocalNetwork } from '../node/localNetwork.js'
+import { ChannelsClient } from '../client/client.js'
+import { selfCheck } from './selfCheck.js'
 
 const { values: args } = parseArgs({
   options: {
     'chain-url': { type: 'string' },
     'data-dir': { type: 'string' },
     port: { type: 'string' },
+    deposit: { type: 'string' },
     once: { type: 'boolean', default: false },
   },
 })
 const dataDir = path.resolve(args['data-dir'] ?? process.env.CHANNELS_DATA_DIR ?? 'data')
-const nodeDir = path.join(dataDir, 'node')
-const keyFile = path.join(nodeDir, 'channel.key')
-
-function loadOrCreateKey(): Hex {
-  mkdirSync(nodeDir, { recursive: true })
-  if (!existsSync(keyFile)) writeFileSync(keyFile, `0x${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
-  const key = readFileSync(keyFile, 'utf8').trim() as Hex
-  parsePrivateKey(key) // a corrupt key file is reported, not used
-  return key
-}
-
-// DESIGN §3's conformance vector.
-const vector: State = {
-  participants: ['0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'],
-  channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
-  challengeDuration: 60,
-  appData: '0x',
-  outcome: [
-    {
-      asset: '0x0000000000000000000000000000000000000000',
-      assetMetadata: { assetType: 0, metadata: '0x' },
-      allocations: [
-        { destination: '0x000000000000000000000000F5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', amount: 5n, allocationType: 0, metadata: '0x' },
-        { destination: '0x000000000000000000000000Ee18fF1575055691009aa246aE608132C57a422c', amount: 5n, allocationType: 0, metadata: '0x' },
-      ],
-    },
-  ],
-  turnNum: 5n,
-  isFinal: false,
-}
-const vectorKey: Hex = '0xcaab404f975b4620747174a75f08d98b4e5a7053b691b41bcfc0d839d48b7634'
-const expectedSignature =
-  '0x2873c05a6ecebca3d2fde93ea3332b4423bbd2a60a973ec61b8abfe16294f69e59ddb5b57c79924b57db6d928a0f3ef657c6e0e9879d2bf387364ace6d3284fd1b'
-
-function check(name: string, ok: boolean, detail = ''): boolean {
-  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `  (${detail})` : ''}`)
-  return ok
-}
+const deposit = BigInt(args.deposit ?? 10n ** 18n)
+const NAMES = ['alice', 'hub', 'bob'] as const
+type Name = (typeof NAMES)[number]
+/** Stable RPC ports when free, so the printed URLs stay the same across starts. */
+const PREFERRED_RPC_PORTS: Record<Name, number> = { alice: 4001, hub: 4002, bob: 4003 }
 
 async function main(): Promise<number> {
-  const key = loadOrCreateKey()
-  const address = privateKeyToAddress(key)
-  console.log(`Channels node\n  address   ${address}\n  data dir  ${dataDir}\n  key file  ${keyFile}\n`)
-  console.log('Self-check:')
-  let ok = true
-  ok &&= check('channel id matches the Nitro vector', channelId(vector) === '0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2')
-  ok &&= check('state hash matches the Nitro vector', hashState(vector) === '0x8e20f2e5f2cd3b3d4805eb3b98d2cf2945631042f4cb69fc629425dd28efe184')
-  ok &&= check('native signature matches the Nitro vector', signState(vector, vectorKey) === expectedSignature)
-
-  const myState = { ...vector, participants: [address, vector.participants[1]!] }
-  const mine = signState(myState, key)
-  const reference = noble.sign(ethSignedMessageDigest(hashState(myState)), parsePrivateKey(key), { prehash: false, format: 'recovered' })
-  const referenceHex = `0x${Buffer.from(reference.subarray(1)).toString('hex')}${(27 + reference[0]!).toString(16)}`
-  ok &&= check('native signature equals @noble/curves on this node\'s key', mine === referenceHex)
-  ok &&= check('signature recovers to this node\'s address', recoverStateSigner(myState, mine) === address)
-
-  const iterations = 2000
-  const hash = hashState(myState)
-  let t = performance.now()
-  for (let i = 0; i < iterations; i++) signState({ ...myState, turnNum: BigInt(i) }, key)
-  const signRate = iterations / ((performance.now() - t) / 1000)
-  t = performance.now()
-  for (let i = 0; i < 200; i++) noble.sign(ethSignedMessageDigest(hash), parsePrivateKey(key), { prehash: false })
-  const nobleRate = 200 / ((performance.now() - t) / 1000)
-  check('native backend in use', signRate > nobleRate * 3, `hash+sign ${Math.round(signRate)}/s native vs sign ${Math.round(nobleRate)}/s noble`)
-
-  const store = await RocksStore.open(path.join(nodeDir, 'store'))
-  try {
-    const [entry] = await appendEvents(store, JOURNAL_LOG_ID, [
-      { kind: JournalInputKind.api, payload: new TextEncoder().encode(`start ${process.pid}`), author: address },
-    ])
-    const journal = await loadVerifiedEvents(store, JOURNAL_LOG_ID)
-    ok &&= check('journal append is durable and the chain verifies', journal.at(-1)?.hash === entry!.hash, `${journal.length} entries`)
-  } finally {
-    await store.close()
-  }
-  console.log(ok ? '\nAll checks passed.' : '\nSelf-check FAILED')
-  if (!ok) return 1
-  return runChain()
-}
-
-/** Starts (or joins) the chain, deploys our contracts if they are not there, and waits for Ctrl-C. */
-async function runChain(): Promise<number> {
   let anvil: Anvil | undefined
-  let url = args['chain-url']
+  let network: LocalNetwork | undefined
+  // Listen before anything: a Ctrl-C during setup still stops what was started.
+  let interrupted = false
+  const stop = new Promise<void>((resolve) => {
+    const on = () => {
+      interrupted = true
+      resolve()
+    }
+    process.once('SIGINT', on)
+    process.once('SIGTERM', on)
+  })
   try {
+    mkdirSync(dataDir, { recursive: true })
+    console.log('Self-check:')
+    if (!selfCheck(loadOrCreateKey(path.join(dataDir, 'alice', 'channel.key')))) return fail('the self-check failed')
+
+    let url = args['chain-url']
     if (!url) {
       const options = { stateDir: path.join(dataDir, 'chain'), logFile: path.join(dataDir, 'chain', 'anvil.log') }
-      // The usual local port if it is free (stable URLs for tools), else any free port.
       anvil = await startAnvil({ ...options, port: Number(args.port ?? 8545) }).catch(() => startAnvil({ ...options, port: 0 }))
       url = anvil.url
     }
-    const client = createPublicClient({ transport: http(url) })
-    const chainId = await client.getChainId()
-    const resumed = Boolean(await client.getCode({ address: expectedDeployment(privateKeyToAddress(ANVIL_DEPLOYER_KEY)).adjudicator }))
+    const publicClient = createPublicClient({ transport: http(url) })
+    const chainId = await publicClient.getChainId()
     const deployment = await deployContracts({ rpcUrl: url, chainId })
-    console.log(`\nChain${anvil ? ' (embedded anvil, state in ' + path.join(dataDir, 'chain') + ')' : ''}\n  url                ${url}\n  chain id           ${chainId}`)
-    for (const [name, address] of Object.entries(deployment)) console.log(`  ${name.padEnd(18)} ${address}`)
-    console.log(`  contracts          ${resumed ? 'found at their addresses (resumed chain)' : 'deployed now'}`)
-    if (args.once) {
-      console.log('\nDone (--once).')
-    } else {
-      // Listen before saying "Ready": a Ctrl-C right after it must find the handler in place.
-      const stop = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
-      console.log('\nReady. Ctrl-C stops the chain; the next `npm start` resumes it from ./data.')
+    printChain(url, chainId, deployment, anvil !== undefined)
+    if (interrupted) return 0
+
+    console.log('\nNodes:')
+    network = await launchLocalNetwork({
+      dataDir,
+      names: NAMES,
+      chainKeys: ANVIL_DEV_KEYS,
+      chain: { url, chainId, deployment, pollingIntervalMs: anvil ? 100 : 1_000 },
+      preferredRpcPorts: PREFERRED_RPC_PORTS,
+      onStarted: (node, p) => console.log(`  ${node.name.padEnd(6)} ${p.address}  rpc ${node.info.rpcUrl}  log ${path.join(p.dataDir, 'node.log')}`),
+    })
+    const prepared = Object.fromEntries(network.prepared) as Record<Name, PreparedNode>
+    const nodes = NAMES.map((n) => network!.node(n))
+    if (interrupted) return 0
+    console.log('\nLedger channels:')
+    for (const name of ['alice', 'bob'] as const) {
+      const client = await ChannelsClient.connect({ url: nodes[NAMES.indexOf(name)]!.info.rpcUrl, secret: prepared[name].secret })
+      try {
+        await ensureLedger(client, name, prepared.hub.address, 'hub')
+      } finally {
+        await client.close()
+      }
+    }
+    printUsage(prepared, nodes)
+
+    if (args.once) console.log('\nDone (--once).')
+    else {
+      console.log('\nReady. Ctrl-C stops the nodes and the chain; the next `npm start` resumes them from ./data.')
       await stop
-      console.log('\nStopping...')
     }
     return 0
   } catch (error) {
-    // A failure here is reported plainly (what failed and why), never as a stack trace.
-    const reason = error instanceof ChannelsError ? `${error.code}: ${error.summary}` : String(error)
-    console.error(`\nThe chain could not be started: ${reason}`)
-    return 1
+    return fail(error instanceof ChannelsError ? `${error.summary} (${error.code})` : error instanceof Error ? error.message : String(error))
   } finally {
+    if (network) console.log('\nStopping...')
+    // Graceful: each node drains its outbox, then the chain goes (its state is dumped on exit).
+    await network?.stop()
     await anvil?.stop()
   }
+}
+
+/** Opens a ledger between `client`'s node and `counterparty` unless one is open already; shows progress. */
+async function ensureLedger(client: ChannelsClient, name: string, counterparty: Address, counterpartyName: string): Promise<void> {
+  const existing = (await client.getAllLedgerChannels()).find((l) => l.participants.some((p) => p.toLowerCase() === counterparty.toLowerCase()) && l.status === 'open')
+  const label = `${name}–${counterpartyName}`.padEnd(10)
+  if (existing) {
+    console.log(`  ${label} ${existing.channelId}  open (resumed)`)
+    return
+  }
+  process.stdout.write(`  ${label} opening (deposits ${formatEther(deposit)} ETH each side on chain)...`)
+  const { objectiveId, channelId } = await client.createLedgerChannel({ counterparty, myDeposit: deposit, theirDeposit: deposit })
+  await client.waitForObjective(objectiveId, { timeoutMs: 120_000 })
+  process.stdout.write(`\r  ${label} ${channelId}  open${' '.repeat(40)}\n`)
+}
+
+function printChain(url: string, chainId: number, deployment: Deployment, embedded: boolean): void {
+  console.log(`\nChain${embedded ? ` (embedded anvil, state in ${path.join(dataDir, 'chain')})` : ''}\n  url                ${url}\n  chain id           ${chainId}`)
+  for (const [name, address] of Object.entries(deployment)) console.log(`  ${name.padEnd(18)} ${address}`)
+}
+
+function printUsage(prepared: Record<Name, PreparedNode>, nodes: NodeProcess[]): void {
+  const rel = (name: Name) => path.relative(process.cwd(), prepared[name].dataDir) || '.'
+  const cli = (name: Name) => `npm run -s channels -- --data-dir ${rel(name)}`
+  console.log(`
+Try it (in another terminal):
+  ${cli('alice')} ledger list
+  ${cli('alice')} payment open --to ${prepared.bob.address} --via ${prepared.hub.address} --amount 1000000
+  ${cli('alice')} pay <channel id> 1000
+  ${cli('bob')} payment show <channel id>
+  ${cli('alice')} payment close <channel id>
+  ${cli('bob')} watch
+
+JSON-RPC (every call needs "Authorization: Bearer <secret>"; the secret is in <data dir>/rpc.secret):
+${nodes.map((n) => `  ${n.name.padEnd(6)} ${n.info.rpcUrl}   ws ${n.info.wsUrl}`).join('\n')}
+  curl -s ${nodes[0]!.info.rpcUrl} -H "Authorization: Bearer $(cat ${rel('alice')}/rpc.secret)" -d '{"jsonrpc":"2.0","id":1,"method":"get_address"}'`)
+}
+
+function fail(reason: string): number {
+  console.error(`\nnpm start failed: ${reason}`)
+  return 1
 }
 
 process.exitCode = await main()

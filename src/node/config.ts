@@ -1,0 +1,221 @@
+// A node's configuration from three sources, strongest first: command-line flags, environment variables
+// (CHANNELS_*), and a JSON config file (`--config`, else `<data dir>/config.json` when present); then the
+// defaults. The merged result is validated once here, so the daemon only ever sees a well-formed config.
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import type { Address } from '../core/types.js'
+import { RejectedInputError } from '../core/errors.js'
+import type { KeySource } from './keys.js'
+
+export class ConfigError extends RejectedInputError {
+  readonly code = 'config'
+}
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address is 0x and 40 hex digits')
+const port = z.number().int().min(0).max(65_535)
+
+/** The config file's shape (every field optional); also what the merged config is checked against. */
+export const configFileSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    dataDir: z.string().min(1),
+    rpc: z.object({ host: z.string().min(1), port }).partial().strict(),
+    p2p: z
+      .object({
+        listen: z.array(z.string().startsWith('/')),
+        /** The address book: Ethereum address → multiaddrs ending in /p2p/<peer id>. */
+        peers: z.record(address, z.array(z.string().startsWith('/'))),
+      })
+      .partial()
+      .strict(),
+    chain: z
+      .object({
+        url: z.string().url(),
+        chainId: z.number().int().positive(),
+        adjudicator: address,
+        consensusApp: address,
+        virtualPaymentApp: address,
+        confirmations: z.number().int().min(0).max(64),
+        pollingIntervalMs: z.number().int().min(1).max(60_000),
+      })
+      .partial()
+      .strict(),
+    keys: z
+      .object({
+        channelKey: z.string(),
+        chainKey: z.string(),
+        channelKeystore: z.string(),
+        chainKeystore: z.string(),
+      })
+      .partial()
+      .strict(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    shutdownTimeoutMs: z.number().int().min(0).max(600_000),
+  })
+  .partial()
+  .strict()
+export type ConfigFile = z.infer<typeof configFileSchema>
+
+export interface NodeConfig {
+  readonly name: string
+  readonly dataDir: string
+  readonly rpc: { readonly host: string; readonly port: number }
+  readonly p2p: { readonly listen: readonly string[]; readonly peers: Readonly<Record<string, readonly string[]>> }
+  readonly chain: {
+    readonly url: string
+    readonly chainId?: number
+    readonly adjudicator?: Address
+    readonly consensusApp?: Address
+    readonly virtualPaymentApp?: Address
+    readonly confirmations: number
+    readonly pollingIntervalMs: number
+  }
+  readonly channelKey: KeySource
+  readonly chainKey: KeySource
+  readonly logLevel: string
+  /** How long a graceful shutdown waits for the outbox to drain (peers to acknowledge) before closing anyway. */
+  readonly shutdownTimeoutMs: number
+}
+
+export const DEFAULTS = {
+  rpcHost: '127.0.0.1',
+  rpcPort: 4_000,
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  chainUrl: 'http://127.0.0.1:8545',
+  pollingIntervalMs: 500,
+  logLevel: 'info',
+  shutdownTimeoutMs: 5_000,
+} as const
+
+export const NODE_FLAGS = {
+  config: { type: 'string' },
+  name: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'rpc-host': { type: 'string' },
+  'rpc-port': { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  peer: { type: 'string', multiple: true },
+  'chain-url': { type: 'string' },
+  'chain-id': { type: 'string' },
+  adjudicator: { type: 'string' },
+  'consensus-app': { type: 'string' },
+  'virtual-payment-app': { type: 'string' },
+  'channel-key': { type: 'string' },
+  'chain-key': { type: 'string' },
+  'channel-keystore': { type: 'string' },
+  'chain-keystore': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const
+
+/** Merges flags, environment and config file over the defaults; throws ConfigError naming the bad field. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  let flags: ReturnType<typeof parseArgs<{ options: typeof NODE_FLAGS; args: string[]; strict: true; allowPositionals: false }>>['values']
+  try {
+    flags = parseArgs({ args: [...argv], options: NODE_FLAGS, strict: true, allowPositionals: false }).values
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error))
+  }
+  const dataDirGuess = path.resolve(flags['data-dir'] ?? env.CHANNELS_DATA_DIR ?? 'data')
+  const configPath = flags.config ?? env.CHANNELS_CONFIG ?? path.join(dataDirGuess, 'config.json')
+  const file = readConfigFile(configPath, flags.config !== undefined || env.CHANNELS_CONFIG !== undefined)
+
+  const num = (value: string | undefined, field: string): number | undefined => {
+    if (value === undefined) return undefined
+    if (!/^\d+$/.test(value)) throw new ConfigError(`${field} must be a whole number`, { field, value })
+    return Number(value)
+  }
+  const list = (value: string | undefined) => value?.split(',').map((s) => s.trim()).filter(Boolean)
+  const peers: Record<string, string[]> = { ...(file.p2p?.peers ?? {}) }
+  for (const entry of [...(list(env.CHANNELS_PEERS) ?? []), ...(flags.peer ?? [])]) {
+    const at = entry.indexOf('=')
+    if (at < 0) throw new ConfigError('a peer is given as <address>=<multiaddr>', { value: entry })
+    const who = entry.slice(0, at).toLowerCase()
+    peers[who] = [...(peers[who] ?? []), entry.slice(at + 1)]
+  }
+
+  const merged: ConfigFile = {
+    name: flags.name ?? env.CHANNELS_NAME ?? file.name ?? 'node',
+    dataDir: path.resolve(flags['data-dir'] ?? env.CHANNELS_DATA_DIR ?? file.dataDir ?? 'data'),
+    rpc: {
+      host: flags['rpc-host'] ?? env.CHANNELS_RPC_HOST ?? file.rpc?.host ?? DEFAULTS.rpcHost,
+      port: num(flags['rpc-port'], 'rpc-port') ?? num(env.CHANNELS_RPC_PORT, 'CHANNELS_RPC_PORT') ?? file.rpc?.port ?? DEFAULTS.rpcPort,
+    },
+    p2p: { listen: flags.listen ?? list(env.CHANNELS_LISTEN) ?? file.p2p?.listen ?? [...DEFAULTS.listen], peers },
+    chain: {
+      ...file.chain,
+      url: flags['chain-url'] ?? env.CHANNELS_CHAIN_URL ?? file.chain?.url ?? DEFAULTS.chainUrl,
+      ...defined({
+        chainId: num(flags['chain-id'], 'chain-id') ?? num(env.CHANNELS_CHAIN_ID, 'CHANNELS_CHAIN_ID'),
+        adjudicator: flags.adjudicator ?? env.CHANNELS_ADJUDICATOR,
+        consensusApp: flags['consensus-app'] ?? env.CHANNELS_CONSENSUS_APP,
+        virtualPaymentApp: flags['virtual-payment-app'] ?? env.CHANNELS_VIRTUAL_PAYMENT_APP,
+      }),
+    },
+    keys: {
+      ...file.keys,
+      ...defined({
+        channelKey: flags['channel-key'] ?? env.CHANNELS_CHANNEL_KEY,
+        chainKey: flags['chain-key'] ?? env.CHANNELS_CHAIN_KEY,
+        channelKeystore: flags['channel-keystore'] ?? env.CHANNELS_CHANNEL_KEYSTORE,
+        chainKeystore: flags['chain-keystore'] ?? env.CHANNELS_CHAIN_KEYSTORE,
+      }),
+    },
+    logLevel: (flags['log-level'] ?? env.CHANNELS_LOG_LEVEL ?? file.logLevel ?? DEFAULTS.logLevel) as ConfigFile['logLevel'],
+    shutdownTimeoutMs: file.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+  }
+  const checked = check(merged, 'the merged configuration')
+  const keySource = (hex: string | undefined, keystore: string | undefined): KeySource => {
+    if (hex !== undefined && keystore !== undefined) throw new ConfigError('give a key as hex or as a keystore, not both')
+    if (hex !== undefined) return { kind: 'hex', key: hex }
+    if (keystore !== undefined) {
+      const password = env.CHANNELS_KEYSTORE_PASSWORD
+      if (password === undefined) throw new ConfigError('a keystore needs its password in CHANNELS_KEYSTORE_PASSWORD')
+      return { kind: 'keystore', file: path.resolve(keystore), password }
+    }
+    return { kind: 'generate' }
+  }
+  return {
+    name: checked.name!,
+    dataDir: checked.dataDir!,
+    rpc: { host: checked.rpc!.host!, port: checked.rpc!.port! },
+    p2p: { listen: checked.p2p!.listen!, peers: checked.p2p!.peers! },
+    chain: {
+      ...checked.chain,
+      url: checked.chain!.url!,
+      confirmations: checked.chain!.confirmations ?? 0,
+      pollingIntervalMs: checked.chain!.pollingIntervalMs ?? DEFAULTS.pollingIntervalMs,
+    } as NodeConfig['chain'],
+    channelKey: keySource(checked.keys?.channelKey, checked.keys?.channelKeystore),
+    chainKey: keySource(checked.keys?.chainKey, checked.keys?.chainKeystore),
+    logLevel: checked.logLevel!,
+    shutdownTimeoutMs: checked.shutdownTimeoutMs!,
+  }
+}
+
+function readConfigFile(file: string, required: boolean): ConfigFile {
+  if (!existsSync(file)) {
+    if (required) throw new ConfigError(`no config file at ${file}`, { file })
+    return {}
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`the config file ${file} is not valid JSON`, { file }, { cause: error })
+  }
+  return check(json, `the config file ${file}`)
+}
+
+function check(value: unknown, where: string): ConfigFile {
+  const result = configFileSchema.safeParse(value)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const field = issue.path.join('.')
+  throw new ConfigError(`${where}: ${field ? field + ': ' : ''}${issue.message}`, { field })
+}
+
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
