@@ -1,7 +1,10 @@
 // The `channels` command: `channels node …` runs a node daemon; every other command talks to a running
-// node over its JSON-RPC API (src/cli/commands.ts).
-import { runNodeCommand } from './nodeCommand.js'
-import { runCommand } from './commands.js'
-
+// node over its JSON-RPC API (src/cli/commands.ts). Each side loads only its own modules.
 const [command, ...rest] = process.argv.slice(2)
-process.exitCode = command === 'node' ? await runNodeCommand(rest) : await runCommand(process.argv.slice(2))
+if (command === 'node') {
+  const { runNodeCommand } = await import('./nodeCommand.js')
+  process.exitCode = await runNodeCommand(rest)
+} else {
+  const { runCommand } = await import('./commands.js')
+  process.exitCode = await runCommand(process.argv.slice(2))
+}
