@@ -117,10 +117,13 @@ async function ensureLedger(client: ChannelsClient, name: string, counterparty: 
     console.log(`  ${label} ${existing.channelId}  open (resumed)`)
     return
   }
-  process.stdout.write(`  ${label} opening (deposits ${formatEther(deposit)} ETH each side on chain)...`)
+  const opening = `  ${label} opening (deposits ${formatEther(deposit)} ETH each side on chain)...`
+  // On a terminal the progress line is replaced by the result; in a log both lines stay.
+  process.stdout.write(process.stdout.isTTY ? opening : `${opening}\n`)
   const { objectiveId, channelId } = await client.createLedgerChannel({ counterparty, myDeposit: deposit, theirDeposit: deposit })
   await client.waitForObjective(objectiveId, { timeoutMs: 120_000 })
-  process.stdout.write(`\r  ${label} ${channelId}  open${' '.repeat(40)}\n`)
+  const done = `  ${label} ${channelId}  open`
+  process.stdout.write(process.stdout.isTTY ? `\r${done.padEnd(opening.length)}\n` : `${done}\n`)
 }
 
 function printChain(url: string, chainId: number, deployment: Deployment, embedded: boolean): void {
@@ -129,7 +132,10 @@ function printChain(url: string, chainId: number, deployment: Deployment, embedd
 }
 
 function printUsage(prepared: Record<Name, PreparedNode>, nodes: NodeProcess[]): void {
-  const rel = (name: Name) => path.relative(process.cwd(), prepared[name].dataDir) || '.'
+  const rel = (name: Name) => {
+    const relative = path.relative(process.cwd(), prepared[name].dataDir)
+    return relative.startsWith('..') ? prepared[name].dataDir : relative
+  }
   const cli = (name: Name) => `npm run -s channels -- --data-dir ${rel(name)}`
   console.log(`
 Try it (in another terminal):
