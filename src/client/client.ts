@@ -1,0 +1,541 @@
+// A typed client for the node's JSON-RPC API (docs/api.md, docs/openrpc.json): bigint in and out, params
+// encoded and answers decoded with the same zod codecs the server uses (src/rpc/schemas.ts), so a bad
+// answer is a typed error rather than a wrong number. Calls go over HTTP (global fetch); subscriptions
+// over a WebSocket (`ws`: Node 20 has no global WebSocket), opened on the first subscribe.
+import WebSocket from 'ws'
+import { z } from 'zod'
+import type { Bytes32 } from '../core/types.js'
+import { ChannelsError } from '../core/errors.js'
+import { RpcErrorCode, formatPath, invalidParams } from '../rpc/errors.js'
+import type { MethodName, NotificationResult, ObjectiveInfo, ParamsOf, ResultOf, Topic, Voucher } from '../rpc/schemas.js'
+import { NOTIFICATION_RESULTS, RPC_METHODS, TOPICS } from '../rpc/schemas.js'
+
+/** How long one call may take; the engine answers within milliseconds, a stuck network must not hang a caller. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+/** How long waitFor* wait unless told: bounded, so a wait on a misspelt id ends. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 60_000
+/** The largest WebSocket message accepted from the node (a ledger view with 1,000 guarantees is ~250 KB). */
+const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024
+/** Notifications held while a subscribe answer is on its way (they can overtake it), then dropped. */
+const MAX_EARLY_NOTIFICATIONS = 1_000
+
+/** The node answered with a JSON-RPC error. `code` is one of RpcErrorCode; for refusals `data` is `{ code, summary, details? }`. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message)
+    this.name = 'RpcError'
+  }
+}
+
+/** The node's answer is not JSON-RPC, or not what the API promises. */
+export class InvalidResponseError extends ChannelsError {
+  readonly code = 'invalid_response'
+}
+/** The call did not get an answer: network error, timeout, or the WebSocket closed. */
+export class RequestFailedError extends ChannelsError {
+  readonly code = 'request_failed'
+}
+/** waitForObjective: the objective ended failed or rejected; `objective.failure` says why. */
+export class ObjectiveFailedError extends ChannelsError {
+  readonly code = 'objective_failed'
+  constructor(readonly objective: ObjectiveInfo) {
+    super(`objective ${objective.id} ${objective.status}${objective.failure ? `: ${objective.failure.summary}` : ''}`, { objectiveId: objective.id, failure: objective.failure })
+  }
+}
+/** A waitFor* did not see its condition in time. */
+export class WaitTimeoutError extends ChannelsError {
+  readonly code = 'wait_timeout'
+}
+
+export type Notification = { [T in Topic]: { readonly topic: T; readonly subscription: string; readonly result: NotificationResult<T> } }[Topic]
+
+export interface ConnectOptions {
+  /** The node's RPC URL, http://host:port (RpcServer.url). */
+  readonly url: string
+  /** The node's secret (`<data dir>/rpc.secret`). */
+  readonly secret: string
+  /** Open the WebSocket now (default: on the first subscribe). */
+  readonly ws?: boolean
+  readonly requestTimeoutMs?: number
+  /** Errors no call can report: a malformed notification, a listener that threw. Default: process.emitWarning. */
+  readonly onError?: (error: Error) => void
+}
+
+export interface WaitOptions {
+  readonly timeoutMs?: number
+}
+
+type Listener = (notification: Notification) => void
+
+export class ChannelsClient {
+  readonly #url: string
+  readonly #wsUrl: string
+  readonly #secret: string
+  readonly #requestTimeoutMs: number
+  readonly #onError: (error: Error) => void
+  readonly #listeners = new Map<string, Listener>()
+  readonly #early: Notification[] = []
+  readonly #closeHooks = new Set<() => void>()
+  #subscribing = 0
+  #lastId = 0
+  #socket: Promise<SocketLink> | undefined
+  #closed = false
+
+  private constructor(options: ConnectOptions) {
+    this.#url = options.url
+    this.#wsUrl = options.url.replace(/^http/, 'ws')
+    this.#secret = options.secret
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.#onError = options.onError ?? ((error) => process.emitWarning(error))
+  }
+
+  /**
+   * Connects to a node and checks the URL and secret with one call (or by opening the WebSocket).
+   * @example const client = await ChannelsClient.connect({ url: 'http://127.0.0.1:4100', secret })
+   * @throws RpcError -32001 for a wrong secret; RequestFailedError if nothing answers.
+   */
+  static async connect(options: ConnectOptions): Promise<ChannelsClient> {
+    const client = new ChannelsClient(options)
+    if (options.ws) await client.#link()
+    else await client.version()
+    return client
+  }
+
+  /** The node's channel address. */
+  getAddress(): Promise<ResultOf<'get_address'>> {
+    return this.#call('get_address', {})
+  }
+
+  /** The node's software version. */
+  version(): Promise<string> {
+    return this.#call('version', {})
+  }
+
+  /** Address, version, chain id and transport identity (null without a chain or libp2p). */
+  getNodeInfo(): Promise<ResultOf<'get_node_info'>> {
+    return this.#call('get_node_info', {})
+  }
+
+  /**
+   * Opens and funds a ledger channel with `counterparty`; resolves once the DirectFund started.
+   * @example const { objectiveId, channelId } = await client.createLedgerChannel({ counterparty: hub, myDeposit: 10n ** 18n, theirDeposit: 10n ** 18n })
+   * @throws RpcError -32602 (bad params), -32003 (refused, e.g. `objective_exists`), -32005 (unavailable).
+   */
+  createLedgerChannel(p: ParamsOf<'create_ledger_channel'>): Promise<ResultOf<'create_ledger_channel'>> {
+    return this.#call('create_ledger_channel', p)
+  }
+
+  /** Closes a ledger channel (DirectDefund). @throws RpcError -32002 (unknown ledger), -32003 (`ledger_not_empty`, …). */
+  closeLedgerChannel(channelId: Bytes32): Promise<ResultOf<'close_ledger_channel'>> {
+    return this.#call('close_ledger_channel', { channelId })
+  }
+
+  /** A ledger channel's status, balances and guarantees. @throws RpcError -32002 if unknown. */
+  getLedgerChannel(channelId: Bytes32): Promise<ResultOf<'get_ledger_channel'>> {
+    return this.#call('get_ledger_channel', { channelId })
+  }
+
+  /** Every ledger channel the node has or had. */
+  getAllLedgerChannels(): Promise<ResultOf<'get_all_ledger_channels'>> {
+    return this.#call('get_all_ledger_channels', {})
+  }
+
+  /**
+   * Opens a payment channel to `counterparty` through `intermediaries`, funded with `amount` of mine.
+   * @example const { objectiveId, channelId } = await client.createPaymentChannel({ counterparty: bob, intermediaries: [hub], amount: 1000n })
+   * @throws RpcError -32002 (`no_such_ledger`: no ledger with the first hop), -32003 (refused).
+   */
+  createPaymentChannel(p: ParamsOf<'create_payment_channel'>): Promise<ResultOf<'create_payment_channel'>> {
+    return this.#call('create_payment_channel', p)
+  }
+
+  /** Closes a payment channel (payer or payee). @throws RpcError -32002 (unknown), -32003 (`objective_exists`, `channel_not_open`). */
+  closePaymentChannel(channelId: Bytes32): Promise<ResultOf<'close_payment_channel'>> {
+    return this.#call('close_payment_channel', { channelId })
+  }
+
+  /**
+   * Payer: pays `amount` more; resolves to the voucher (cumulative amount) the node sent to the payee.
+   * @example const voucher = await client.pay(channelId, 5n) // voucher.amount: the total paid so far
+   * @throws RpcError -32003 (`payment_refused`, `channel_closing`, `channel_closed`, `channel_not_open`), -32002 (unknown).
+   */
+  pay(channelId: Bytes32, amount: bigint): Promise<Voucher> {
+    return this.#call('pay', { channelId, amount })
+  }
+
+  /** Payer: a voucher for `amount` more, not sent (hand it over out of band). Errors as `pay`. */
+  createVoucher(channelId: Bytes32, amount: bigint): Promise<Voucher> {
+    return this.#call('create_voucher', { channelId, amount })
+  }
+
+  /** Payee: redeems a voucher; resolves to the channel after it. @throws RpcError -32003 (`voucher_refused`, …), -32002. */
+  receiveVoucher(voucher: Voucher): Promise<ResultOf<'receive_voucher'>> {
+    return this.#call('receive_voucher', { voucher })
+  }
+
+  /** A payment channel as this node sees it. @throws RpcError -32002 if unknown. */
+  getPaymentChannel(channelId: Bytes32): Promise<ResultOf<'get_payment_channel'>> {
+    return this.#call('get_payment_channel', { channelId })
+  }
+
+  /** Payment channels whose guarantee is or was in ledger `ledgerId`. @throws RpcError -32002 if the ledger is unknown. */
+  getPaymentChannelsByLedger(ledgerId: Bytes32): Promise<ResultOf<'get_payment_channels_by_ledger'>> {
+    return this.#call('get_payment_channels_by_ledger', { ledgerId })
+  }
+
+  /** An objective's status, where it waits and why it failed. @throws RpcError -32002 if unknown. */
+  getObjective(objectiveId: string): Promise<ObjectiveInfo> {
+    return this.#call('get_objective', { objectiveId })
+  }
+
+  /** The API's OpenRPC document. */
+  discover(): Promise<ResultOf<'rpc.discover'>> {
+    return this.#call('rpc.discover', {})
+  }
+
+  /**
+   * Calls `listener` with each notification of `topics` (opening the WebSocket if needed); resolves to a
+   * function that unsubscribes. Subscriptions end if the socket closes.
+   * @example const stop = await client.subscribe(['payment_channel_updated'], (n) => console.log(n.result.paid))
+   * @throws RpcError -32004 (too many subscriptions), RequestFailedError.
+   */
+  async subscribe(topics: readonly Topic[], listener: Listener): Promise<() => Promise<void>> {
+    const link = await this.#link()
+    this.#subscribing++
+    let id: string
+    try {
+      id = await this.#callOver(link, 'subscribe', { topics: [...topics] })
+      this.#listeners.set(id, listener)
+    } finally {
+      this.#subscribing--
+    }
+    for (const n of this.#early.splice(0)) this.#dispatch(n)
+    return async () => {
+      if (!this.#listeners.delete(id) || link.closed) return
+      await this.#callOver(link, 'unsubscribe', { subscription: id })
+    }
+  }
+
+  /**
+   * Resolves when the objective completes; rejects with ObjectiveFailedError if it fails or is rejected,
+   * WaitTimeoutError after `timeoutMs`. Subscribes before it looks, so no change is missed; an objective
+   * the node does not know yet (a peer starts it) is waited for.
+   */
+  waitForObjective(objectiveId: string, options: WaitOptions = {}): Promise<ObjectiveInfo> {
+    return this.#waitFor<ObjectiveInfo>({
+      what: `objective ${objectiveId}`,
+      topics: ['objective_completed', 'objective_failed'],
+      current: () => this.#ifKnown(this.getObjective(objectiveId)),
+      pick: (n) => (n.topic === 'objective_completed' || n.topic === 'objective_failed') && n.result.id === objectiveId ? n.result : undefined,
+      verdict: (o) => (o.status === 'completed' ? 'done' : o.status === 'failed' || o.status === 'rejected' ? new ObjectiveFailedError(o) : 'wait'),
+      timeoutMs: options.timeoutMs,
+    })
+  }
+
+  /** Resolves with the payment channel once `predicate` holds for it (checked now and on every update). */
+  waitForPaymentChannel(channelId: Bytes32, predicate: (pc: ResultOf<'get_payment_channel'>) => boolean, options: WaitOptions = {}): Promise<ResultOf<'get_payment_channel'>> {
+    const id = channelId.toLowerCase()
+    return this.#waitFor({
+      what: `payment channel ${channelId}`,
+      topics: ['payment_channel_updated'],
+      current: () => this.#ifKnown(this.getPaymentChannel(channelId)),
+      pick: (n) => (n.topic === 'payment_channel_updated' && n.result.channelId === id ? n.result : undefined),
+      verdict: (pc) => (predicate(pc) ? 'done' : 'wait'),
+      timeoutMs: options.timeoutMs,
+    })
+  }
+
+  /** Resolves with the ledger channel once `predicate` holds for it (checked now and on every update). */
+  waitForLedgerChannel(channelId: Bytes32, predicate: (l: ResultOf<'get_ledger_channel'>) => boolean, options: WaitOptions = {}): Promise<ResultOf<'get_ledger_channel'>> {
+    const id = channelId.toLowerCase()
+    return this.#waitFor({
+      what: `ledger channel ${channelId}`,
+      topics: ['ledger_channel_updated'],
+      current: () => this.#ifKnown(this.getLedgerChannel(channelId)),
+      pick: (n) => (n.topic === 'ledger_channel_updated' && n.result.channelId === id ? n.result : undefined),
+      verdict: (l) => (predicate(l) ? 'done' : 'wait'),
+      timeoutMs: options.timeoutMs,
+    })
+  }
+
+  /** Closes the WebSocket (ending subscriptions and waits); HTTP holds no connection of ours. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const socket = this.#socket
+    this.#socket = undefined
+    if (socket) await socket.then((link) => link.close(), () => undefined)
+  }
+
+  // ---- calls ----
+
+  async #call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    const id = ++this.#lastId
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: encodeParams(method, params) })
+    let response: Response
+    let text: string
+    try {
+      response = await fetch(this.#url, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${this.#secret}`, 'Content-Type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.#requestTimeoutMs),
+      })
+      text = await response.text()
+    } catch (cause) {
+      throw new RequestFailedError(`${method}: no answer from ${this.#url}`, { method }, { cause })
+    }
+    let answer: unknown
+    try {
+      answer = JSON.parse(text)
+    } catch (cause) {
+      throw new InvalidResponseError(`${method}: HTTP ${response.status} with a body that is not JSON`, { method, status: response.status }, { cause })
+    }
+    return decodeResult(method, unwrap(answer, id, method))
+  }
+
+  async #callOver<M extends MethodName>(link: SocketLink, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    const id = ++this.#lastId
+    const answer = await link.request(JSON.stringify({ jsonrpc: '2.0', id, method, params: encodeParams(method, params) }), id, this.#requestTimeoutMs)
+    return decodeResult(method, unwrap(answer, id, method))
+  }
+
+  /** A not-found answer means "not yet"; any other error stands. */
+  async #ifKnown<T>(call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call
+    } catch (error) {
+      if (error instanceof RpcError && error.code === RpcErrorCode.notFound) return undefined
+      throw error
+    }
+  }
+
+  // ---- the WebSocket ----
+
+  #link(): Promise<SocketLink> {
+    if (this.#closed) return Promise.reject(new RequestFailedError('the client is closed'))
+    this.#socket ??= SocketLink.open(this.#wsUrl, this.#secret, {
+      onMessage: (message) => this.#onNotification(message),
+      onError: this.#onError,
+      onClose: () => {
+        this.#socket = undefined
+        this.#listeners.clear()
+        for (const hook of [...this.#closeHooks]) hook()
+      },
+    }).catch((error: unknown) => {
+      this.#socket = undefined
+      throw error
+    })
+    return this.#socket
+  }
+
+  #onNotification(message: Record<string, unknown>): void {
+    const topic = message.method as Topic
+    if (!TOPICS.includes(topic)) return this.#onError(new InvalidResponseError('a notification of an unknown topic', { method: String(message.method).slice(0, 100) }))
+    const parsed = z.object({ subscription: z.string(), result: NOTIFICATION_RESULTS[topic] }).safeParse(message.params)
+    if (!parsed.success) return this.#onError(new InvalidResponseError(`a ${topic} notification does not match the API`, { issues: issuesOf(parsed.error) }))
+    this.#dispatch({ topic, subscription: parsed.data.subscription, result: parsed.data.result } as Notification)
+  }
+
+  #dispatch(n: Notification): void {
+    const listener = this.#listeners.get(n.subscription)
+    if (!listener) {
+      // It may have overtaken its subscribe answer; otherwise it is for a subscription just ended.
+      if (this.#subscribing > 0 && this.#early.length < MAX_EARLY_NOTIFICATIONS) this.#early.push(n)
+      return
+    }
+    try {
+      listener(n)
+    } catch (error) {
+      this.#onError(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  #waitFor<T>(p: {
+    what: string
+    topics: Topic[]
+    current: () => Promise<T | undefined>
+    pick: (n: Notification) => T | undefined
+    verdict: (value: T) => 'done' | 'wait' | Error
+    timeoutMs: number | undefined
+  }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let finished = false
+      let unsubscribe: (() => Promise<void>) | undefined
+      const finish = (settle: () => void) => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        this.#closeHooks.delete(onClose)
+        unsubscribe?.().catch(this.#onError)
+        settle()
+      }
+      const consider = (value: T | undefined) => {
+        if (value === undefined) return
+        const verdict = p.verdict(value)
+        if (verdict === 'done') finish(() => resolve(value))
+        else if (verdict instanceof Error) finish(() => reject(verdict))
+      }
+      const timeoutMs = p.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
+      const timer = setTimeout(() => finish(() => reject(new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${p.what}`, { timeoutMs }))), timeoutMs)
+      const onClose = () => finish(() => reject(new RequestFailedError(`the WebSocket closed while waiting for ${p.what}`)))
+      this.#closeHooks.add(onClose)
+      void (async () => {
+        const stop = await this.subscribe(p.topics, (n) => consider(p.pick(n)))
+        if (finished) return stop()
+        unsubscribe = stop
+        consider(await p.current())
+      })().catch((error: unknown) => finish(() => reject(error)))
+    })
+  }
+}
+
+// ---- wire helpers ----
+
+function encodeParams<M extends MethodName>(method: M, params: ParamsOf<M>): unknown {
+  const schema = RPC_METHODS[method].params as unknown as z.ZodType<ParamsOf<M>, unknown>
+  try {
+    return z.encode(schema, params)
+  } catch (error) {
+    if (!(error instanceof z.ZodError)) throw error
+    const local = invalidParams(error)
+    throw new RpcError(local.code, `${method}: ${local.message}`, local.data)
+  }
+}
+
+function decodeResult<M extends MethodName>(method: M, result: unknown): ResultOf<M> {
+  const parsed = (RPC_METHODS[method].result as z.ZodType).safeParse(result)
+  if (!parsed.success) throw new InvalidResponseError(`${method}: the answer does not match the API`, { method, issues: issuesOf(parsed.error) })
+  return parsed.data as ResultOf<M>
+}
+
+const responseSchema = z.union([
+  z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]), result: z.unknown() }).refine((r) => 'result' in r, 'a result'),
+  z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]), error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }) }),
+])
+
+/** The result of a JSON-RPC response to call `id`, or its error thrown as an RpcError. */
+function unwrap(answer: unknown, id: number, method: string): unknown {
+  const parsed = responseSchema.safeParse(answer)
+  if (!parsed.success) throw new InvalidResponseError(`${method}: the answer is not a JSON-RPC 2.0 response`, { method, issues: issuesOf(parsed.error) })
+  const response = parsed.data
+  if ('error' in response) throw new RpcError(response.error.code, response.error.message, response.error.data)
+  if (response.id !== id) throw new InvalidResponseError(`${method}: the answer is for another call`, { method, expected: id, got: response.id })
+  return response.result
+}
+
+function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.slice(0, 20).map((i) => ({ path: formatPath(i.path), message: i.message }))
+}
+
+// ---- one WebSocket ----
+
+interface LinkHandlers {
+  readonly onMessage: (notification: Record<string, unknown>) => void
+  readonly onError: (error: Error) => void
+  readonly onClose: () => void
+}
+
+/** A WebSocket to the node: requests matched to answers by id, notifications handed on. */
+class SocketLink {
+  readonly #pending = new Map<number, { resolve: (answer: unknown) => void; reject: (error: Error) => void }>()
+  #closed = false
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly handlers: LinkHandlers,
+  ) {
+    ws.on('message', (data: WebSocket.RawData) => this.#onMessage(data))
+    ws.on('close', () => {
+      this.#closed = true
+      for (const { reject } of this.#pending.values()) reject(new RequestFailedError('the WebSocket closed before the answer'))
+      this.#pending.clear()
+      handlers.onClose()
+    })
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Opens a socket with the secret on the upgrade request. A refusal (401, …) rejects with the node's RpcError. */
+  static open(url: string, secret: string, handlers: LinkHandlers): Promise<SocketLink> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${secret}` }, maxPayload: MAX_SOCKET_MESSAGE_BYTES })
+      let settled = false
+      const fail = (error: Error) => {
+        if (settled) return handlers.onError(error)
+        settled = true
+        reject(error)
+      }
+      ws.once('unexpected-response', (req, res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => {
+          fail(refusalOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
+          req.destroy()
+        })
+      })
+      ws.on('error', (error) => fail(new RequestFailedError(`WebSocket ${url}: ${error.message}`, {}, { cause: error })))
+      ws.once('open', () => {
+        settled = true
+        resolve(new SocketLink(ws, handlers))
+      })
+    })
+  }
+
+  request(text: string, id: number, timeoutMs: number): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new RequestFailedError('the WebSocket is closed'))
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        reject(new RequestFailedError(`no answer within ${timeoutMs} ms`, { timeoutMs }))
+      }, timeoutMs)
+      const done = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
+        clearTimeout(timer)
+        this.#pending.delete(id)
+        f(...a)
+      }
+      this.#pending.set(id, { resolve: done(resolve), reject: done(reject) })
+      this.ws.send(text, (error) => error && this.#pending.get(id)?.reject(new RequestFailedError('the WebSocket send failed', {}, { cause: error })))
+    })
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve())
+      this.ws.close(1000)
+    })
+  }
+
+  #onMessage(data: WebSocket.RawData): void {
+    let message: unknown
+    try {
+      message = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8'))
+    } catch (cause) {
+      this.handlers.onError(new InvalidResponseError('a WebSocket message is not JSON', {}, { cause }))
+      return
+    }
+    for (const item of Array.isArray(message) ? message : [message]) {
+      if (typeof item !== 'object' || item === null) continue
+      const record = item as Record<string, unknown>
+      if (typeof record.method === 'string' && !Object.hasOwn(record, 'id')) this.handlers.onMessage(record)
+      else if (typeof record.id === 'number' && this.#pending.has(record.id)) this.#pending.get(record.id)!.resolve(record)
+      else this.handlers.onError(new InvalidResponseError('a WebSocket answer matches no call', { id: String(record.id).slice(0, 40) }))
+    }
+  }
+}
+
+/** The node's JSON-RPC error from a refused upgrade, or a description of what came back instead. */
+function refusalOf(status: number, body: string): Error {
+  try {
+    const parsed = z.object({ error: z.object({ code: z.number(), message: z.string(), data: z.unknown().optional() }) }).parse(JSON.parse(body))
+    return new RpcError(parsed.error.code, parsed.error.message, parsed.error.data)
+  } catch {
+    return new RequestFailedError(`the WebSocket upgrade was refused with HTTP ${status}`, { status })
+  }
+}

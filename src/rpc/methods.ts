@@ -1,0 +1,303 @@
+// The node's JSON-RPC methods and the envelope that calls them (JSON-RPC 2.0, §4-§6: calls, notifications,
+// batches). For each name: its documentation, the error codes it may answer with and its handler. Params
+// and result schemas come from the wire contract (schemas.ts); `invoke` decodes the params with the
+// method's schema, runs the handler and encodes the result with the result schema, so a handler sees only
+// typed values (bigint, checksummed addresses) and cannot answer outside the contract.
+import type { Bytes32 } from '../core/types.js'
+import type { Engine } from '../engine/engine.js'
+import { assert } from '../core/errors.js'
+import { NoSuchLedgerError, NoSuchObjectiveError } from '../engine/errors.js'
+import { UnknownChannelError } from '../engine/virtual.js'
+import type { MethodName, ParamsOf, ResultOf, Topic } from './schemas.js'
+import { RPC_METHODS } from './schemas.js'
+import type { RpcErrorCodeValue, RpcErrorObject } from './errors.js'
+import { RpcErrorCode, RpcMethodError, invalidParams, toRpcError } from './errors.js'
+import { MAX_BATCH_SIZE } from './limits.js'
+import { allLedgerChannels, ledgerChannelInfo, objectiveInfo, paymentChannelInfo, paymentChannelsByLedger, toWire } from './serialize.js'
+import type { OpenRpcDocument, OpenRpcMethodSource } from './openrpc.js'
+import { buildOpenRpcDocument } from './openrpc.js'
+
+/** What the server needs of the node; the daemon passes an object with these. */
+export interface RpcNode {
+  readonly engine: Engine
+  /** The node's software version. */
+  readonly version: string
+  readonly chainId?: number
+  /** The transport's identity, if it has one (libp2p). */
+  readonly peerInfo?: () => { peerId: string; multiaddrs: string[] }
+  /** A fresh channel nonce when the caller gives none (random in the daemon, a counter in tests). */
+  readonly newNonce: () => bigint
+}
+
+/** pino's shape: `logger.warn({ ...facts }, 'message')`. A pino logger fits. */
+export interface RpcLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** A WebSocket connection's subscriptions; absent over HTTP. */
+export interface SocketSession {
+  subscribe(topics: readonly Topic[]): string
+  unsubscribe(subscription: string): boolean
+}
+
+export interface CallContext {
+  readonly node: RpcNode
+  readonly socket: SocketSession | undefined
+}
+
+type Handler<M extends MethodName> = (ctx: CallContext, params: ParamsOf<M>) => ResultOf<M> | Promise<ResultOf<M>>
+
+interface MethodEntry<M extends MethodName> {
+  readonly summary: string
+  readonly description?: string
+  /** Application errors this method may answer with, besides unauthorized, invalid params and internal. */
+  readonly errors: readonly RpcErrorCodeValue[]
+  readonly handler: Handler<M>
+}
+
+const { notFound, refused, unavailable, limitExceeded, wrongTransport } = RpcErrorCode
+const ENGINE_CALL = [notFound, refused, unavailable]
+
+const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
+  get_address: {
+    summary: 'The node\'s channel address (the key that signs states and vouchers).',
+    errors: [],
+    handler: ({ node }) => node.engine.address,
+  },
+  version: { summary: 'The node\'s software version.', errors: [], handler: ({ node }) => node.version },
+  get_node_info: {
+    summary: 'The node\'s address, version, chain id and transport identity.',
+    description: 'chainId and peerId are null when the node runs without a chain or a peer-to-peer transport.',
+    errors: [],
+    handler: ({ node }) => {
+      const peer = node.peerInfo?.()
+      return { address: node.engine.address, version: node.version, chainId: node.chainId ?? null, peerId: peer?.peerId ?? null, multiaddrs: peer?.multiaddrs ?? [] }
+    },
+  },
+  create_ledger_channel: {
+    summary: 'Opens and funds a two-party ledger channel with `counterparty` (DirectFund); this node leads.',
+    description: 'Returns once the objective has started; wait for its `objective_completed` notification (or poll `get_objective`).',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => {
+      const objectiveId = await node.engine.directFund({ ...p, nonce: p.nonce ?? node.newNonce() })
+      return { objectiveId, channelId: channelOf(node.engine, objectiveId) }
+    },
+  },
+  close_ledger_channel: {
+    summary: 'Closes a ledger channel (DirectDefund): both sign a final state, then each withdraws. The ledger must fund no payment channel.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.directDefund(p.channelId) }),
+  },
+  get_ledger_channel: {
+    summary: 'A ledger channel: status, balances, guarantees, holdings.',
+    errors: [notFound],
+    handler: ({ node }, p) => ledgerChannelInfo(node.engine, p.channelId) ?? notFoundLedger(p.channelId),
+  },
+  get_all_ledger_channels: {
+    summary: 'Every ledger channel this node has or had (funding, open, closing, closed, failed), by id.',
+    errors: [],
+    handler: ({ node }) => allLedgerChannels(node.engine),
+  },
+  create_payment_channel: {
+    summary: 'Opens a virtual payment channel to `counterparty` through `intermediaries`, funded with `amount` of mine (VirtualFund).',
+    description: 'Needs a funded ledger channel with the first hop (the counterparty when there are no intermediaries).',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => {
+      const objectiveId = await node.engine.createPaymentChannel({ ...p, nonce: p.nonce ?? node.newNonce() })
+      return { objectiveId, channelId: channelOf(node.engine, objectiveId) }
+    },
+  },
+  close_payment_channel: {
+    summary: 'Closes a payment channel (VirtualDefund): the final state pays the payee what the vouchers say. Payer or payee.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.closePaymentChannel(p.channelId) }),
+  },
+  pay: {
+    summary: 'Payer: pays `amount` more; the voucher for the new cumulative total is sent to the payee and returned.',
+    errors: ENGINE_CALL,
+    handler: ({ node }, p) => node.engine.pay(p.channelId, p.amount),
+  },
+  create_voucher: {
+    summary: 'Payer: a voucher for `amount` more, returned and not sent (hand it to the payee out of band).',
+    errors: ENGINE_CALL,
+    handler: ({ node }, p) => node.engine.createVoucher(p.channelId, p.amount),
+  },
+  receive_voucher: {
+    summary: 'Payee: redeems a voucher received out of band; answers with the payment channel after it.',
+    description: 'A voucher for no more than what was already received is a no-op.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => {
+      await node.engine.receiveVoucher(p.voucher)
+      const info = paymentChannelInfo(node.engine, p.voucher.channelId)
+      assert(info, 'a channel that took a voucher has a VirtualFund')
+      return info
+    },
+  },
+  get_payment_channel: {
+    summary: 'A payment channel: status, my role, what the payer put in, paid, remaining, the latest voucher.',
+    errors: [notFound],
+    handler: ({ node }, p) => paymentChannelInfo(node.engine, p.channelId) ?? notFoundPayment(p.channelId),
+  },
+  get_payment_channels_by_ledger: {
+    summary: 'Payment channels whose guarantee is or was in this ledger channel.',
+    errors: [notFound],
+    handler: ({ node }, p) => paymentChannelsByLedger(node.engine, p.ledgerId) ?? notFoundLedger(p.ledgerId),
+  },
+  get_objective: {
+    summary: 'An objective: kind, status, where it waits, why it failed.',
+    errors: [notFound],
+    handler: ({ node }, p) => {
+      const view = node.engine.getObjective(p.objectiveId)
+      if (!view) throw new NoSuchObjectiveError('no such objective', { objectiveId: p.objectiveId })
+      return objectiveInfo(node.engine, view.objective)
+    },
+  },
+  subscribe: {
+    summary: 'WebSocket only: notifications for `topics`; answers with a subscription id.',
+    description:
+      'Each notification is a JSON-RPC notification whose method is the topic and whose params are { subscription, result }. ' +
+      'objective_completed and objective_failed carry an ObjectiveInfo (failed covers failed and rejected); ledger_channel_updated a ' +
+      'LedgerChannelInfo; payment_channel_updated a PaymentChannelInfo. Subscriptions end with the socket.',
+    errors: [wrongTransport, limitExceeded],
+    handler: (ctx, p) => requireSocket(ctx).subscribe(p.topics),
+  },
+  unsubscribe: {
+    summary: 'WebSocket only: ends a subscription of this socket; false if there is none with that id.',
+    errors: [wrongTransport],
+    handler: (ctx, p) => requireSocket(ctx).unsubscribe(p.subscription),
+  },
+  'rpc.discover': {
+    summary: 'This API\'s OpenRPC 1.2 document.',
+    errors: [],
+    handler: () => openRpcDocument(),
+  },
+}
+
+export interface RpcMethod extends OpenRpcMethodSource {
+  invoke(ctx: CallContext, params: unknown): Promise<unknown>
+}
+
+function entry<M extends MethodName>(name: M): RpcMethod {
+  const { params, result } = RPC_METHODS[name]
+  const { summary, description, errors, handler } = ENTRIES[name] as MethodEntry<M>
+  return {
+    name,
+    summary,
+    ...(description !== undefined ? { description } : {}),
+    errors,
+    params,
+    result,
+    async invoke(ctx, raw) {
+      const parsed = params.safeParse(byName(raw))
+      if (!parsed.success) throw invalidParams(parsed.error)
+      const value = await handler(ctx, parsed.data as ParamsOf<M>)
+      return toWire(result, value as never)
+    },
+  }
+}
+
+/** The method table, by name (a Map: a caller's '__proto__' or 'constructor' finds nothing). */
+export const METHOD_TABLE: ReadonlyMap<string, RpcMethod> = new Map((Object.keys(RPC_METHODS) as MethodName[]).map((name) => [name, entry(name)]))
+
+let document: OpenRpcDocument | undefined
+export function openRpcDocument(): OpenRpcDocument {
+  document ??= buildOpenRpcDocument([...METHOD_TABLE.values()])
+  return document
+}
+
+/** Params are passed by name; omitted params and an empty array mean no params. */
+function byName(raw: unknown): unknown {
+  if (raw === undefined) return {}
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return {}
+    throw new RpcMethodError(RpcErrorCode.invalidParams, 'invalid params: pass params by name, as an object', { issues: [{ path: '', message: 'params must be an object' }] })
+  }
+  return raw
+}
+
+function requireSocket(ctx: CallContext): SocketSession {
+  if (!ctx.socket) throw new RpcMethodError(RpcErrorCode.wrongTransport, 'subscriptions need a WebSocket: connect to the ws:// URL with the same Authorization header')
+  return ctx.socket
+}
+
+function channelOf(engine: Engine, objectiveId: string): Bytes32 {
+  const objective = engine.getObjective(objectiveId)?.objective
+  assert(objective && objective.kind !== 'ledgerUpdate', 'a started channel objective is in the engine', { objectiveId })
+  return objective.channelId.toLowerCase() as Bytes32
+}
+
+function notFoundLedger(id: Bytes32): never {
+  throw new NoSuchLedgerError('no such ledger channel', { channelId: id })
+}
+
+function notFoundPayment(id: Bytes32): never {
+  throw new UnknownChannelError('no such payment channel', { channelId: id })
+}
+
+// ---- the JSON-RPC envelope ----
+
+type JsonRpcId = string | number | null
+type JsonRpcResponse = { jsonrpc: '2.0'; id: JsonRpcId } & ({ result: unknown } | { error: RpcErrorObject })
+
+/** One HTTP body or WebSocket message: a call or a batch. Undefined when nothing is to be answered (notifications only). */
+export async function handleText(text: string, ctx: CallContext, logger: RpcLogger): Promise<string | undefined> {
+  let payload: unknown
+  try {
+    payload = JSON.parse(text)
+  } catch {
+    return stringify(errorResponse(null, RpcErrorCode.parseError, 'parse error: the body is not JSON'))
+  }
+  if (!Array.isArray(payload)) {
+    const response = await handleCall(payload, ctx, logger)
+    return response && stringify(response)
+  }
+  if (payload.length === 0) return stringify(errorResponse(null, RpcErrorCode.invalidRequest, 'invalid request: an empty batch'))
+  if (payload.length > MAX_BATCH_SIZE) {
+    return stringify(errorResponse(null, RpcErrorCode.limitExceeded, `a batch holds at most ${MAX_BATCH_SIZE} calls`, { limit: 'batch', max: MAX_BATCH_SIZE }))
+  }
+  // Concurrently: the engine folds calls that arrive together into one commit.
+  const responses = (await Promise.all(payload.map((call) => handleCall(call, ctx, logger)))).filter((r) => r !== undefined)
+  return responses.length > 0 ? stringify(responses) : undefined
+}
+
+async function handleCall(call: unknown, ctx: CallContext, logger: RpcLogger): Promise<JsonRpcResponse | undefined> {
+  if (typeof call !== 'object' || call === null || Array.isArray(call)) return errorResponse(null, RpcErrorCode.invalidRequest, 'invalid request: a call is an object')
+  const request = call as Record<string, unknown>
+  const isNotification = !Object.hasOwn(request, 'id')
+  const id = request.id
+  if (!isNotification && !isValidId(id)) return errorResponse(null, RpcErrorCode.invalidRequest, 'invalid request: id is a string, a number or null')
+  const replyId = isNotification ? null : (id as JsonRpcId)
+  if (request.jsonrpc !== '2.0') return errorResponse(replyId, RpcErrorCode.invalidRequest, 'invalid request: jsonrpc must be "2.0"')
+  if (typeof request.method !== 'string') return errorResponse(replyId, RpcErrorCode.invalidRequest, 'invalid request: method is a string')
+  const params = request.params
+  if (params !== undefined && (typeof params !== 'object' || params === null)) {
+    return errorResponse(replyId, RpcErrorCode.invalidRequest, 'invalid request: params is an object or an array')
+  }
+  const method = METHOD_TABLE.get(request.method)
+  if (!method) {
+    return isNotification ? undefined : errorResponse(replyId, RpcErrorCode.methodNotFound, 'method not found', { method: request.method.slice(0, 100) })
+  }
+  logger.debug({ method: method.name, socket: ctx.socket !== undefined }, 'rpc call')
+  try {
+    const result = await method.invoke(ctx, params)
+    return isNotification ? undefined : { jsonrpc: '2.0', id: replyId, result }
+  } catch (error) {
+    const rpcError = toRpcError(error, logger, method.name)
+    return isNotification ? undefined : { jsonrpc: '2.0', id: replyId, error: rpcError }
+  }
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
+}
+
+export function errorResponse(id: JsonRpcId, code: number, message: string, data?: unknown): JsonRpcResponse {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } }
+}
+
+function stringify(value: unknown): string {
+  return JSON.stringify(value)
+}

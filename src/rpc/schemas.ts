@@ -1,0 +1,274 @@
+// The wire contract of the node's JSON-RPC API, shared by the server (src/rpc), the typed client
+// (src/client) and the OpenRPC document: for each method, a zod schema of its params and of its result.
+// Each schema is a codec between the JSON form and our types (STYLE §4, §8): amounts, nonces and turn
+// numbers are decimal strings on the wire and bigint in code (a JSON number is refused, never rounded);
+// addresses are EIP-55 checksummed; channel ids are lowercase. The server decodes params and encodes
+// results with the same schema the client uses to encode params and decode results.
+import { z } from 'zod'
+import { getAddress, isAddress } from 'viem'
+import type { Address, Bytes32, Signature } from '../core/types.js'
+import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
+import { MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
+
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
+const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
+const SIGNATURE_RE = /^0x[0-9a-fA-F]{130}$/
+const DECIMAL_RE = /^(?:0|[1-9][0-9]*)$/
+
+/** A message naming what was expected, and saying so plainly when a JSON number came instead of a string. */
+function expectedString(what: string) {
+  return (issue: { input?: unknown }) => {
+    if (issue.input === undefined) return 'required'
+    if (typeof issue.input === 'number') return `expected ${what}, got a JSON number (send a string: numbers lose precision above 2^53)`
+    return `expected ${what}`
+  }
+}
+
+// ---- primitives ----
+
+export const addressSchema = z
+  .codec(
+    z
+      .string({ error: expectedString('a 0x-prefixed 20-byte hex address') })
+      .regex(ADDRESS_RE, 'must be a 0x-prefixed 20-byte hex address')
+      .refine((s) => !ADDRESS_RE.test(s) || isAddress(s), 'has an invalid EIP-55 checksum (use all lowercase or the checksummed form)'),
+    z.custom<Address>((v) => typeof v === 'string' && ADDRESS_RE.test(v) && isAddress(v), 'must be an address'),
+    { decode: (s) => getAddress(s), encode: (a) => getAddress(a) },
+  )
+  .describe('A 20-byte address as 0x-prefixed hex; lowercase or EIP-55 checksummed. Answers are checksummed.')
+
+function hexCodec<T extends `0x${string}`>(re: RegExp, what: string) {
+  return z.codec(
+    z.string({ error: expectedString(what) }).regex(re, `must be ${what}`),
+    z.custom<T>((v) => typeof v === 'string' && re.test(v), `must be ${what}`),
+    { decode: (s) => s.toLowerCase() as T, encode: (h) => h.toLowerCase() as T },
+  )
+}
+
+export const bytes32Schema = hexCodec<Bytes32>(BYTES32_RE, '0x-prefixed 32-byte hex').describe(
+  'A channel id (or another 32-byte value) as 0x-prefixed hex, 64 digits. Answers are lowercase.',
+)
+export const signatureSchema = hexCodec<Signature>(SIGNATURE_RE, 'a 0x-prefixed 65-byte signature (r, s, v)').describe(
+  'A 65-byte secp256k1 signature r ‖ s ‖ v as 0x-prefixed hex, v ∈ {27, 28}.',
+)
+
+/** An unsigned integer as a canonical decimal string: digits only, no sign, point, exponent or leading zero. */
+function decimalCodec(max: bigint, what: string) {
+  const maxDigits = max.toString().length
+  return z.codec(
+    z
+      .string({ error: expectedString('a decimal string') })
+      .max(maxDigits, `${what} has more than ${maxDigits} digits`)
+      .regex(DECIMAL_RE, `${what} must be a decimal integer: digits only, no sign, point, exponent or leading zeros`)
+      .refine((s) => s.length > maxDigits || !DECIMAL_RE.test(s) || BigInt(s) <= max, `${what} must be at most ${max}`),
+    z.bigint().min(0n).max(max),
+    { decode: (s) => BigInt(s), encode: (n) => n.toString() },
+  )
+}
+
+export const amountSchema = decimalCodec(MAX_UINT256, 'amount').describe(
+  'An amount in base units (wei, token units) as a decimal string, 0 ≤ amount < 2^256. JSON numbers are refused.',
+)
+export const nonceSchema = decimalCodec(MAX_UINT64, 'nonce').describe('A channel nonce as a decimal string, 0 ≤ nonce < 2^64.')
+export const turnNumSchema = decimalCodec(MAX_UINT48, 'turnNum').describe('A turn number as a decimal string, 0 ≤ turnNum < 2^48.')
+export const challengeDurationSchema = z
+  .number({ error: 'challengeDuration must be a number of seconds' })
+  .int('challengeDuration must be an integer')
+  .min(1, 'challengeDuration must be at least 1 second')
+  .max(Number(MAX_UINT48), 'challengeDuration must be below 2^48')
+  .describe('Seconds a challenge on chain stays open (default 86400). A JSON number: it is not an on-chain value of any size.')
+export const objectiveIdSchema = z
+  .string({ error: expectedString('an objective id') })
+  .min(1, 'an objective id is not empty')
+  .max(MAX_OBJECTIVE_ID_LENGTH, `an objective id has at most ${MAX_OBJECTIVE_ID_LENGTH} characters`)
+  .describe('An objective id, e.g. `directfund:<channelId>` or `virtualfund:<channelId>`.')
+
+export const TOPICS = ['objective_completed', 'objective_failed', 'ledger_channel_updated', 'payment_channel_updated'] as const
+export type Topic = (typeof TOPICS)[number]
+export const topicSchema = z.enum(TOPICS).describe('A notification topic.')
+export const subscriptionIdSchema = z
+  .string({ error: expectedString('a subscription id') })
+  .min(1)
+  .max(MAX_SUBSCRIPTION_ID_LENGTH)
+  .describe('The id `subscribe` returned.')
+
+// ---- views ----
+
+/** Strict inside params (a misspelt field is an error); lenient in answers (a newer server may add fields). */
+const voucherShape = { channelId: bytes32Schema, amount: amountSchema, signature: signatureSchema }
+export const voucherSchema = z.object(voucherShape).describe('A voucher: the payer\'s signature on the cumulative amount paid in a payment channel.')
+const voucherParamSchema = z.strictObject(voucherShape).describe('A voucher as `pay` or `create_voucher` returned it.')
+
+export const guaranteeSchema = z
+  .object({ target: bytes32Schema, amount: amountSchema, left: bytes32Schema, right: bytes32Schema })
+  .describe('Funds of a ledger channel locked for a payment channel (`target`), between the `left` and `right` destinations.')
+
+export const LEDGER_STATUSES = ['funding', 'open', 'closing', 'closed', 'failed'] as const
+export const ledgerChannelInfoSchema = z
+  .object({
+    channelId: bytes32Schema,
+    status: z.enum(LEDGER_STATUSES),
+    participants: z.array(addressSchema).describe('[leader, follower]'),
+    leader: addressSchema,
+    follower: addressSchema,
+    myRole: z.enum(['leader', 'follower']),
+    counterparty: addressSchema,
+    asset: addressSchema,
+    nonce: nonceSchema,
+    challengeDuration: z.number(),
+    turnNum: turnNumSchema,
+    myBalance: amountSchema,
+    theirBalance: amountSchema,
+    guarantees: z.array(guaranteeSchema),
+    holdings: amountSchema.describe('What the adjudicator holds for this channel, as this node last saw on chain.'),
+  })
+  .describe('A ledger channel as this node sees it: the supported state while open; the prefund while funding; the final state once closed.')
+
+export const PAYMENT_STATUSES = ['opening', 'open', 'closing', 'closed', 'failed'] as const
+export const paymentChannelInfoSchema = z
+  .object({
+    channelId: bytes32Schema,
+    status: z.enum(PAYMENT_STATUSES),
+    role: z.enum(['payer', 'payee', 'intermediary']),
+    payer: addressSchema,
+    payee: addressSchema,
+    intermediaries: z.array(addressSchema),
+    asset: addressSchema,
+    startingBalance: amountSchema.describe('What the payer put in: the most the vouchers can add up to.'),
+    paid: amountSchema.describe('Largest cumulative voucher sent (payer) or received (payee); intermediaries learn it at close.'),
+    remaining: amountSchema,
+    voucher: voucherSchema.nullable(),
+  })
+  .describe('A virtual payment channel as this node sees it.')
+
+export const OBJECTIVE_STATUSES = ['unapproved', 'approved', 'completed', 'rejected', 'failed'] as const
+export const objectiveInfoSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string().describe('directfund, directdefund, ledgerUpdate, virtualfund or virtualdefund.'),
+    status: z.enum(OBJECTIVE_STATUSES),
+    waitingFor: z.string().nullable().describe('Where the objective stopped (derived); null when unknown or done.'),
+    failure: z.object({ code: z.string(), summary: z.string() }).nullable(),
+    channelId: bytes32Schema.describe('The channel the objective works on (for a ledgerUpdate, its ledger).'),
+  })
+  .describe('One protocol run toward a goal, and how far it got.')
+
+export const nodeInfoSchema = z
+  .object({
+    address: addressSchema,
+    version: z.string(),
+    chainId: z.number().int().nullable(),
+    peerId: z.string().nullable(),
+    multiaddrs: z.array(z.string()),
+  })
+  .describe('Who this node is: its channel address, software version, chain and transport identity.')
+
+export const channelStartedSchema = z
+  .object({ objectiveId: z.string(), channelId: bytes32Schema })
+  .describe('The objective that opens the channel, and the channel\'s id.')
+export const objectiveStartedSchema = z.object({ objectiveId: z.string() }).describe('The objective that was started.')
+
+export const openRpcDocumentSchema = z
+  .looseObject({ openrpc: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), methods: z.array(z.looseObject({ name: z.string() })) })
+  .describe('An OpenRPC 1.2 document.')
+
+export type Voucher = z.output<typeof voucherSchema>
+export type LedgerChannelInfo = z.output<typeof ledgerChannelInfoSchema>
+export type PaymentChannelInfo = z.output<typeof paymentChannelInfoSchema>
+export type ObjectiveInfo = z.output<typeof objectiveInfoSchema>
+export type NodeInfo = z.output<typeof nodeInfoSchema>
+export type LedgerStatus = LedgerChannelInfo['status']
+export type PaymentChannelStatus = PaymentChannelInfo['status']
+
+// ---- methods ----
+
+const noParams = () => z.strictObject({})
+const channelIdParams = () => z.strictObject({ channelId: bytes32Schema })
+const channelAmountParams = () =>
+  z.strictObject({ channelId: bytes32Schema, amount: amountSchema.refine((n) => n > 0n, 'amount must be positive').describe('How much more to pay (not cumulative).') })
+
+/** Every method: its params (by name) and its result. The server's table (methods.ts) adds handlers. */
+export const RPC_METHODS = {
+  get_address: { params: noParams(), result: addressSchema },
+  version: { params: noParams(), result: z.string() },
+  get_node_info: { params: noParams(), result: nodeInfoSchema },
+  create_ledger_channel: {
+    params: z.strictObject({
+      counterparty: addressSchema,
+      asset: addressSchema.optional().describe('The asset: 0x0000000000000000000000000000000000000000 (ETH, the default) or an ERC20 token.'),
+      myDeposit: amountSchema,
+      theirDeposit: amountSchema,
+      nonce: nonceSchema.optional().describe('The channel nonce; by default a fresh one from the node.'),
+      challengeDuration: challengeDurationSchema.optional(),
+    }),
+    result: channelStartedSchema,
+  },
+  close_ledger_channel: { params: channelIdParams(), result: objectiveStartedSchema },
+  get_ledger_channel: { params: channelIdParams(), result: ledgerChannelInfoSchema },
+  get_all_ledger_channels: { params: noParams(), result: z.array(ledgerChannelInfoSchema) },
+  create_payment_channel: {
+    params: z.strictObject({
+      counterparty: addressSchema,
+      intermediaries: z.array(addressSchema).max(MAX_INTERMEDIARIES).optional().describe('The hubs between us, in path order; none: over our direct ledger.'),
+      asset: addressSchema.optional().describe('The asset; default ETH (the zero address).'),
+      amount: amountSchema,
+      nonce: nonceSchema.optional().describe('The channel nonce; by default a fresh one from the node.'),
+      challengeDuration: challengeDurationSchema.optional(),
+    }),
+    result: channelStartedSchema,
+  },
+  close_payment_channel: { params: channelIdParams(), result: objectiveStartedSchema },
+  pay: { params: channelAmountParams(), result: voucherSchema },
+  create_voucher: { params: channelAmountParams(), result: voucherSchema },
+  receive_voucher: { params: z.strictObject({ voucher: voucherParamSchema }), result: paymentChannelInfoSchema },
+  get_payment_channel: { params: channelIdParams(), result: paymentChannelInfoSchema },
+  get_payment_channels_by_ledger: { params: z.strictObject({ ledgerId: bytes32Schema }), result: z.array(paymentChannelInfoSchema) },
+  get_objective: { params: z.strictObject({ objectiveId: objectiveIdSchema }), result: objectiveInfoSchema },
+  subscribe: {
+    params: z.strictObject({
+      topics: z
+        .array(topicSchema)
+        .min(1, 'name at least one topic')
+        .max(TOPICS.length)
+        .refine((topics) => new Set(topics).size === topics.length, 'topics must be distinct'),
+    }),
+    result: subscriptionIdSchema,
+  },
+  unsubscribe: { params: z.strictObject({ subscription: subscriptionIdSchema }), result: z.boolean().describe('false if no such subscription') },
+  'rpc.discover': { params: noParams(), result: openRpcDocumentSchema },
+} as const
+
+export type MethodName = keyof typeof RPC_METHODS
+export type ParamsOf<M extends MethodName> = z.output<(typeof RPC_METHODS)[M]['params']>
+export type ResultOf<M extends MethodName> = z.output<(typeof RPC_METHODS)[M]['result']>
+
+/** What each topic's notifications carry in `params.result`. */
+export const NOTIFICATION_RESULTS = {
+  objective_completed: objectiveInfoSchema,
+  objective_failed: objectiveInfoSchema,
+  ledger_channel_updated: ledgerChannelInfoSchema,
+  payment_channel_updated: paymentChannelInfoSchema,
+} as const satisfies Record<Topic, z.ZodType>
+export type NotificationResult<T extends Topic> = z.output<(typeof NOTIFICATION_RESULTS)[T]>
+
+/** The schemas worth a name in the OpenRPC document's components. */
+export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  Address: addressSchema,
+  Bytes32: bytes32Schema,
+  Signature: signatureSchema,
+  Amount: amountSchema,
+  Nonce: nonceSchema,
+  TurnNum: turnNumSchema,
+  ChallengeDuration: challengeDurationSchema,
+  Topic: topicSchema,
+  SubscriptionId: subscriptionIdSchema,
+  ObjectiveId: objectiveIdSchema,
+  Voucher: voucherSchema,
+  Guarantee: guaranteeSchema,
+  LedgerChannelInfo: ledgerChannelInfoSchema,
+  PaymentChannelInfo: paymentChannelInfoSchema,
+  ObjectiveInfo: objectiveInfoSchema,
+  NodeInfo: nodeInfoSchema,
+  ChannelStarted: channelStartedSchema,
+  ObjectiveStarted: objectiveStartedSchema,
+}
