@@ -35,7 +35,7 @@ import { TABLES, loadTable, tableOps } from './records.js'
 import type { TableName } from './records.js'
 import { encodeFrame } from './frames.js'
 import { EngineStoppedError } from './errors.js'
-import { MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
+import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
 export interface EngineOptions {
   readonly store: Store
@@ -95,6 +95,9 @@ export class Engine {
   #running = false
   #stopped: Error | undefined
   #timer: NodeJS.Timeout | undefined
+  /** Acknowledgements not yet sent: they ride on the next frame to that peer, or go alone after ACK_DELAY_MS. */
+  readonly #pendingAcks = new Map<string, { to: Address; seqs: bigint[] }>()
+  #ackTimer: NodeJS.Timeout | undefined
   #unsubscribe: (() => void) | undefined
   #idleWaiters: (() => void)[] = []
   readonly #deps: HandlerDeps
@@ -309,6 +312,8 @@ export class Engine {
     clearInterval(this.#timer)
     this.#unsubscribe?.()
     await this.idle()
+    clearTimeout(this.#ackTimer)
+    this.#flushAcks()
   }
 
   // ---- the loop ----
@@ -400,7 +405,7 @@ export class Engine {
     const ops: BatchOp[] = putEventOps(JOURNAL_LOG_ID, journal)
     for (const name of TABLES) ops.push(...tableOps(name, draftOf(step, name).changes()))
     try {
-      await this.options.store.commit(ops)
+      await this.options.store.commit(ops, { sync: this.#needsSync(step) })
     } catch (error) {
       this.#stopped = error instanceof Error ? error : new EngineStoppedError('commit failed', {}, { cause: error })
       for (const { pending } of results) pending.reject(this.#stopped)
@@ -433,14 +438,20 @@ export class Engine {
   #runEffects(step: StepContext): void {
     const { transport, chain } = this.options
     if (transport) {
-      const acks = new Map([...step.acks.values()].map(({ to, seqs }) => [to.toLowerCase(), { to, seqs }]))
+      for (const { to, seqs } of step.acks.values()) {
+        const pending = this.#pendingAcks.get(to.toLowerCase()) ?? { to, seqs: [] }
+        pending.seqs.push(...seqs)
+        this.#pendingAcks.set(to.toLowerCase(), pending)
+      }
       const fresh = [...step.outbox.changes().values()].filter((e): e is OutboxEntry => e !== undefined && e.attempts === 1)
       for (const entry of [...fresh, ...step.retransmit]) {
-        const ack = acks.get(entry.to.toLowerCase())
-        acks.delete(entry.to.toLowerCase())
+        const ack = this.#pendingAcks.get(entry.to.toLowerCase())
+        this.#pendingAcks.delete(entry.to.toLowerCase())
         transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: ack?.seqs ?? [] }))
       }
-      for (const { to, seqs } of acks.values()) transport.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs }))
+      // An ack with nothing to ride on waits a little: the next frame to that peer (the next update of a
+      // busy channel) usually carries it, which saves the peer a step and a frame per update.
+      if (this.#pendingAcks.size > 0) this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS)
     }
     if (chain) {
       for (const { objectiveId, tx } of step.transactions) {
@@ -451,6 +462,31 @@ export class Engine {
         })
       }
     }
+  }
+
+  #flushAcks(): void {
+    this.#ackTimer = undefined
+    const transport = this.options.transport
+    for (const { to, seqs } of this.#pendingAcks.values()) transport?.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs }))
+    this.#pendingAcks.clear()
+  }
+
+  /**
+   * Whether losing this step in a crash could lose something: only steps that merely drop acknowledged
+   * outbox entries, bump retransmission counters or record ack-only frames may skip the fsync (they become
+   * durable with the next synced commit; if lost, the peer's frames are retransmitted and deduplicated).
+   * A step that acknowledges a frame must be durable first, or the peer would forget a frame we lost.
+   */
+  #needsSync(step: StepContext): boolean {
+    if (step.acks.size > 0 || step.transactions.length > 0) return true
+    for (const name of TABLES) {
+      if (name === 'peers') continue // changes only with a frame's seq, which is acknowledged (above)
+      const changes = draftOf(step, name).changes()
+      if (name === 'outbox') {
+        for (const entry of changes.values()) if (entry !== undefined && (entry as OutboxEntry).attempts === 1) return true
+      } else if (changes.size > 0) return true
+    }
+    return false
   }
 
   #notify(step: StepContext): void {

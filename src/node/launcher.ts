@@ -93,14 +93,22 @@ export interface NodeProcess {
 }
 
 /** Spawns `channels node --data-dir <dir> ...args`, logs to `<dir>/node.log`, resolves once it is serving. */
-export async function spawnNode(p: { name: string; dataDir: string; args?: readonly string[]; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number }): Promise<NodeProcess> {
-  const [command, ...prefix] = channelsCommand()
+export async function spawnNode(p: {
+  name: string
+  dataDir: string
+  args?: readonly string[]
+  env?: NodeJS.ProcessEnv
+  readyTimeoutMs?: number
+  /** Another program that takes `node <flags>` like `channels` (the network bench's instrumented node); it gets an IPC channel. */
+  command?: readonly string[]
+}): Promise<NodeProcess> {
+  const [command, ...prefix] = p.command ?? channelsCommand()
   const logFile = path.join(p.dataDir, 'node.log')
   mkdirSync(p.dataDir, { recursive: true })
   const log = createWriteStream(logFile, { flags: 'a' })
   const child = spawn(command!, [...prefix, 'node', '--data-dir', p.dataDir, '--name', p.name, ...(p.args ?? [])], {
     env: { ...process.env, ...p.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: p.command ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.pipe(log)
   child.stderr!.pipe(log)

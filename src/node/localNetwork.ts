@@ -17,6 +17,8 @@ export interface LocalNetworkOptions {
   /** RPC ports to use when free; others get any free port. */
   readonly preferredRpcPorts?: Readonly<Record<string, number>>
   readonly logLevel?: string
+  /** Run this instead of `channels` (see spawnNode). */
+  readonly command?: readonly string[]
   /** Called as each node comes up (progress output). */
   readonly onStarted?: (node: NodeProcess, prepared: PreparedNode) => void
 }
@@ -57,7 +59,7 @@ export async function launchLocalNetwork(options: LocalNetworkOptions): Promise<
 
   const running = new Map<string, NodeProcess>()
   const start = async (name: string) => {
-    const node = await spawnNode({ name, dataDir: prepared.get(name)!.dataDir })
+    const node = await spawnNode({ name, dataDir: prepared.get(name)!.dataDir, ...(options.command ? { command: options.command } : {}) })
     running.set(name, node)
     options.onStarted?.(node, prepared.get(name)!)
     return node

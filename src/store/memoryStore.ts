@@ -1,6 +1,7 @@
 // In-memory Store for unit tests and simulation. Same contract as RocksStore (store.compliance.ts), minus
-// durability; `snapshot()` hands a simulated crash the last committed contents.
-import type { BatchOp, Key, Range, Store } from './store.js'
+// durability; `snapshot()` hands a simulated crash the durable contents: every synced commit and all before
+// it, but not the unsynced commits after the last synced one (which a real crash may lose).
+import type { BatchOp, CommitOptions, Key, Range, Store } from './store.js'
 import { compareKeys } from './store.js'
 import { StoreError } from '../core/errors.js'
 
@@ -9,6 +10,8 @@ export class MemoryStore implements Store {
   #keys: Buffer[] = []
   #values = new Map<string, Uint8Array>()
   #closed = false
+  /** Previous values overwritten by unsynced commits since the last synced one, to undo in a crash. */
+  #unsynced: [hex: string, previous: Uint8Array | undefined][] = []
 
   constructor(contents?: ReadonlyMap<string, Uint8Array>) {
     if (contents) {
@@ -33,8 +36,10 @@ export class MemoryStore implements Store {
     for (const entry of values) yield entry
   }
 
-  async commit(ops: readonly BatchOp[]): Promise<void> {
+  async commit(ops: readonly BatchOp[], options: CommitOptions = {}): Promise<void> {
     this.#checkOpen()
+    if (options.sync ?? true) this.#unsynced = []
+    else for (const op of ops) this.#unsynced.push([Buffer.from(op.key).toString('hex'), this.#values.get(Buffer.from(op.key).toString('hex'))])
     for (const op of ops) {
       if (op.type === 'put') this.#put(Buffer.from(op.key), Uint8Array.from(op.value))
       else this.#del(Buffer.from(op.key))
@@ -45,9 +50,14 @@ export class MemoryStore implements Store {
     this.#closed = true
   }
 
-  /** The committed contents, to reopen as a new MemoryStore after a simulated crash. */
+  /** The durable contents, to reopen as a new MemoryStore after a simulated crash. */
   snapshot(): ReadonlyMap<string, Uint8Array> {
-    return new Map(this.#values)
+    const contents = new Map(this.#values)
+    for (const [hex, previous] of [...this.#unsynced].reverse()) {
+      if (previous === undefined) contents.delete(hex)
+      else contents.set(hex, previous)
+    }
+    return contents
   }
 
   #checkOpen(): void {

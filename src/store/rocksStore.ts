@@ -1,7 +1,7 @@
 // RocksDB Store (ADR 0002), on @nxtedition/rocksdb. That binding ignores `sync` on put (DESIGN §9), so
 // every write goes through `batch(..., { sync: true })`: one atomic, fsync'd WAL write per commit.
 import { RocksLevel } from '@nxtedition/rocksdb'
-import type { BatchOp, Key, Range, Store } from './store.js'
+import type { BatchOp, Key, Range, Store, CommitOptions } from './store.js'
 import { StoreError } from '../core/errors.js'
 import { asBuffer } from '../core/hex.js'
 
@@ -46,7 +46,7 @@ export class RocksStore implements Store {
     }
   }
 
-  async commit(ops: readonly BatchOp[]): Promise<void> {
+  async commit(ops: readonly BatchOp[], options: CommitOptions = {}): Promise<void> {
     if (ops.length === 0) return
     const batch = ops.map((op) =>
       op.type === 'put'
@@ -54,7 +54,7 @@ export class RocksStore implements Store {
         : { type: 'del' as const, key: asBuffer(op.key) },
     )
     try {
-      await this.db.batch(batch, { sync: true })
+      await this.db.batch(batch, { sync: options.sync ?? true })
     } catch (cause) {
       throw new StoreError('RocksDB batch write failed', { ops: ops.length }, { cause })
     }

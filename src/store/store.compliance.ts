@@ -66,6 +66,19 @@ export function storeCompliance(name: string, harness: StoreHarness): void {
       await store.close()
     })
 
+    test('an unsynced commit is readable at once and durable once a later synced commit lands', async () => {
+      let store = await harness.open()
+      await store.commit([{ type: 'put', key: b(1), value: b(1) }], { sync: false })
+      expect([...(await store.get(b(1)))!]).toEqual([1])
+      await store.commit([{ type: 'put', key: b(2), value: b(2) }])
+      store = await harness.reopen(store)
+      expect(await entries(store, {})).toEqual([
+        [[1], [1]],
+        [[2], [2]],
+      ])
+      await store.close()
+    })
+
     test('the store keeps its own copy: mutating a committed buffer changes nothing', async () => {
       const store = await harness.open()
       const value = b(7)

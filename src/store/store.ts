@@ -17,12 +17,21 @@ export interface Range {
   readonly limit?: number
 }
 
+export interface CommitOptions {
+  /** Default true. */
+  readonly sync?: boolean
+}
+
 export interface Store {
   get(key: Key): Promise<Uint8Array | undefined>
   /** Entries in key order (byte-wise), or reverse order. */
   scan(range: Range): AsyncIterable<readonly [Key, Uint8Array]>
-  /** Applies every op or none, durably (fsync'd) before resolving. */
-  commit(ops: readonly BatchOp[]): Promise<void>
+  /**
+   * Applies every op or none, durably (fsync'd) before resolving. With `sync: false` the batch is written
+   * in order but not fsync'd: it becomes durable with the next synced commit (writes are ordered), and a
+   * crash before that loses it whole. For changes whose loss is harmless (an outbox entry acknowledged).
+   */
+  commit(ops: readonly BatchOp[], options?: CommitOptions): Promise<void>
   close(): Promise<void>
 }
 

@@ -1,6 +1,6 @@
 // Engine properties (issue 3): determinism (replaying a journal rebuilds a byte-identical store) and
 // robustness (hostile or broken peer input is refused with a typed, counted rejection; the node goes on).
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { Address, Bytes32, Hex } from '../../src/core/types.js'
 import type { Store } from '../../src/store/store.js'
 import { MemoryStore } from '../../src/store/memoryStore.js'
@@ -84,6 +84,31 @@ describe('determinism', () => {
     const replayStore = new MemoryStore()
     await (await Engine.replay({ store: replayStore, signer: mallory, consensusApp: MEMORY_CONSENSUS_APP }, journal)).close()
     expect(await dump(replayStore)).not.toEqual(await dump(alice.store))
+  })
+})
+
+describe('group commits', () => {
+  test('a step that only drops acknowledged outbox entries skips the fsync; one that acknowledges a frame does not; a crash that loses the former loses nothing', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    await eventually('both outboxes drained', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    const commits = vi.spyOn(bob.store, 'commit')
+    const id = await alice.engine.updateLedger(ledgerId, add(1, alice, bob))
+    expect((await alice.engine.waitForObjective(id)).status).toBe('completed')
+    // Alice has nothing to send after the countersignature, so her ack goes alone after a short delay.
+    await eventually('bob hears the ack', () => bob.engine.unacknowledged === 0)
+    const syncs = commits.mock.calls.map(([, options]) => options?.sync ?? true)
+    expect(syncs[0]).toBe(true) // the proposal: countersigned and acknowledged, so durable first
+    expect(syncs.at(-1)).toBe(false) // the ack-only frame
+    commits.mockRestore()
+
+    // Bob crashes: the unsynced step is lost, his countersignature is back in his outbox and is resent;
+    // Alice deduplicates it and acknowledges again. Nothing else changed.
+    const turn = bob.engine.getLedger(ledgerId)!.supported.vars.turnNum
+    await bob.restart()
+    expect(bob.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(turn)
+    await eventually('bob hears the ack again', () => bob.engine.unacknowledged === 0)
+    const next = await alice.engine.updateLedger(ledgerId, add(2, alice, bob))
+    expect((await alice.engine.waitForObjective(next)).status).toBe('completed')
   })
 })
 

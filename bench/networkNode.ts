@@ -1,0 +1,99 @@
+// The network bench's node: the real daemon (startNode: RocksDB, libp2p, chain, RPC) in its own process,
+// plus an IPC channel through which the bench asks it to run timed work against its own engine, so the
+// figures are the node's, without HTTP in the measured path. Started by launchLocalNetwork like `channels node`.
+import { performance } from 'node:perf_hooks'
+import type { Bytes32 } from '../src/core/types.js'
+import { addressToDestination } from '../src/core/outcome.js'
+import { loadConfig } from '../src/node/config.js'
+import { startNode } from '../src/node/node.js'
+
+export type Command =
+  | { readonly id: number; readonly kind: 'updates'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
+  | { readonly id: number; readonly kind: 'burst'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
+  | { readonly id: number; readonly kind: 'pay'; readonly channelId: Bytes32; readonly count: number; readonly window: number }
+  | { readonly id: number; readonly kind: 'waitPaid'; readonly channelId: Bytes32; readonly total: string }
+
+/** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one machine. */
+export const now = () => performance.timeOrigin + performance.now()
+
+const argv = process.argv.slice(2)
+const node = await startNode(loadConfig(argv[0] === 'node' ? argv.slice(1) : argv))
+const { engine } = node
+
+const target = (salt: number, i: number) => `0x${salt.toString(16).padStart(8, '0')}${i.toString(16).padStart(8, '0')}${'be'.repeat(24)}` as Bytes32
+
+function sides(ledgerId: Bytes32) {
+  const ledger = engine.getLedger(ledgerId)
+  if (!ledger) throw new Error(`no ledger ${ledgerId}`)
+  const [a, b] = ledger.fixed.participants
+  return { left: addressToDestination(a!), right: addressToDestination(b!) }
+}
+
+async function handle(command: Command): Promise<unknown> {
+  switch (command.kind) {
+    case 'updates': {
+      // One update at a time: propose, the follower countersigns, supported here (both durable). Each added
+      // guarantee is removed by the next update, so the ledger stays the same size throughout.
+      const { left, right } = sides(command.ledgerId)
+      const times: number[] = []
+      for (let i = 0; i < command.count; i++) {
+        const t = target(command.salt, i >> 1)
+        const start = performance.now()
+        const id = await engine.updateLedger(command.ledgerId, i % 2 === 0 ? { kind: 'add', target: t, left, right, leftAmount: 1n, rightAmount: 1n } : { kind: 'remove', target: t, leftAmount: 1n })
+        const done = await engine.waitForObjective(id)
+        times.push(performance.now() - start)
+        if (done.status !== 'completed') throw new Error(`update ${id} ended ${done.status}`)
+      }
+      return times
+    }
+    case 'burst': {
+      // Pipelined: `count` guarantees proposed at once, then removed at once; the time until all are supported.
+      const { left, right } = sides(command.ledgerId)
+      const timed = async (build: (i: number) => Parameters<typeof engine.updateLedger>[1]) => {
+        const start = performance.now()
+        const ids = await Promise.all(Array.from({ length: command.count }, (_, i) => engine.updateLedger(command.ledgerId, build(i))))
+        await Promise.all(ids.map((id) => engine.waitForObjective(id)))
+        return performance.now() - start
+      }
+      const add = await timed((i) => ({ kind: 'add', target: target(command.salt, i), left, right, leftAmount: 1n, rightAmount: 1n }))
+      const remove = await timed((i) => ({ kind: 'remove', target: target(command.salt, i), leftAmount: 1n }))
+      return { add, remove }
+    }
+    case 'pay': {
+      // A streaming payer: up to `window` payments in flight; each is signed, committed and sent.
+      const start = now()
+      const inFlight: Promise<unknown>[] = []
+      for (let i = 0; i < command.count; i++) {
+        inFlight.push(engine.pay(command.channelId, 1n))
+        if (inFlight.length >= command.window) await inFlight.shift()
+      }
+      await Promise.all(inFlight)
+      return { start, end: now() }
+    }
+    case 'waitPaid': {
+      const total = BigInt(command.total)
+      await new Promise<void>((resolve) => {
+        const check = () => (engine.getPaymentChannel(command.channelId)?.paid ?? 0n) >= total
+        if (check()) return resolve()
+        const off = engine.onChange((c) => {
+          if (c.kind === 'payment' && check()) {
+            off()
+            resolve()
+          }
+        })
+      })
+      return { end: now() }
+    }
+  }
+}
+
+process.on('message', (command: Command) => {
+  handle(command).then(
+    (result) => process.send!({ id: command.id, result }),
+    (error: unknown) => process.send!({ id: command.id, error: String(error) }),
+  )
+})
+const stop = () => void node.stop().then(() => process.exit(0))
+process.once('SIGTERM', stop)
+process.once('SIGINT', stop)
+process.once('disconnect', stop)
