@@ -2,54 +2,22 @@
 // encoded and answers decoded with the same zod codecs the server uses (src/rpc/schemas.ts), so a bad
 // answer is a typed error rather than a wrong number. Calls go over HTTP (global fetch); subscriptions
 // over a WebSocket (`ws`: Node 20 has no global WebSocket), opened on the first subscribe.
-import WebSocket from 'ws'
 import { z } from 'zod'
 import type { Bytes32 } from '../core/types.js'
-import { ChannelsError } from '../core/errors.js'
 import { RpcErrorCode, formatPath, invalidParams } from '../rpc/errors.js'
 import type { MethodName, NotificationResult, ObjectiveInfo, ParamsOf, ResultOf, Topic, Voucher } from '../rpc/schemas.js'
 import { NOTIFICATION_RESULTS, RPC_METHODS, TOPICS } from '../rpc/schemas.js'
+import { InvalidResponseError, ObjectiveFailedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
+import { SocketLink } from './socketLink.js'
 
 /** How long one call may take; the engine answers within milliseconds, a stuck network must not hang a caller. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 /** How long waitFor* wait unless told: bounded, so a wait on a misspelt id ends. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000
-/** The largest WebSocket message accepted from the node (a ledger view with 1,000 guarantees is ~250 KB). */
-const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024
 /** Notifications held while a subscribe answer is on its way (they can overtake it), then dropped. */
 const MAX_EARLY_NOTIFICATIONS = 1_000
 
-/** The node answered with a JSON-RPC error. `code` is one of RpcErrorCode; for refusals `data` is `{ code, summary, details? }`. */
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message)
-    this.name = 'RpcError'
-  }
-}
-
-/** The node's answer is not JSON-RPC, or not what the API promises. */
-export class InvalidResponseError extends ChannelsError {
-  readonly code = 'invalid_response'
-}
-/** The call did not get an answer: network error, timeout, or the WebSocket closed. */
-export class RequestFailedError extends ChannelsError {
-  readonly code = 'request_failed'
-}
-/** waitForObjective: the objective ended failed or rejected; `objective.failure` says why. */
-export class ObjectiveFailedError extends ChannelsError {
-  readonly code = 'objective_failed'
-  constructor(readonly objective: ObjectiveInfo) {
-    super(`objective ${objective.id} ${objective.status}${objective.failure ? `: ${objective.failure.summary}` : ''}`, { objectiveId: objective.id, failure: objective.failure })
-  }
-}
-/** A waitFor* did not see its condition in time. */
-export class WaitTimeoutError extends ChannelsError {
-  readonly code = 'wait_timeout'
-}
+export { InvalidResponseError, ObjectiveFailedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
 
 export type Notification = { [T in Topic]: { readonly topic: T; readonly subscription: string; readonly result: NotificationResult<T> } }[Topic]
 
@@ -216,7 +184,12 @@ export class ChannelsClient {
     for (const n of this.#early.splice(0)) this.#dispatch(n)
     return async () => {
       if (!this.#listeners.delete(id) || link.closed) return
-      await this.#callOver(link, 'unsubscribe', { subscription: id })
+      try {
+        await this.#callOver(link, 'unsubscribe', { subscription: id })
+      } catch (error) {
+        // Closing the client while an unsubscribe is in flight ends the subscription anyway.
+        if (!(this.#closed || link.closed)) throw error
+      }
     }
   }
 
@@ -429,113 +402,4 @@ function unwrap(answer: unknown, id: number, method: string): unknown {
 
 function issuesOf(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.slice(0, 20).map((i) => ({ path: formatPath(i.path), message: i.message }))
-}
-
-// ---- one WebSocket ----
-
-interface LinkHandlers {
-  readonly onMessage: (notification: Record<string, unknown>) => void
-  readonly onError: (error: Error) => void
-  readonly onClose: () => void
-}
-
-/** A WebSocket to the node: requests matched to answers by id, notifications handed on. */
-class SocketLink {
-  readonly #pending = new Map<number, { resolve: (answer: unknown) => void; reject: (error: Error) => void }>()
-  #closed = false
-
-  private constructor(
-    readonly ws: WebSocket,
-    readonly handlers: LinkHandlers,
-  ) {
-    ws.on('message', (data: WebSocket.RawData) => this.#onMessage(data))
-    ws.on('close', () => {
-      this.#closed = true
-      for (const { reject } of this.#pending.values()) reject(new RequestFailedError('the WebSocket closed before the answer'))
-      this.#pending.clear()
-      handlers.onClose()
-    })
-  }
-
-  get closed(): boolean {
-    return this.#closed
-  }
-
-  /** Opens a socket with the secret on the upgrade request. A refusal (401, …) rejects with the node's RpcError. */
-  static open(url: string, secret: string, handlers: LinkHandlers): Promise<SocketLink> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${secret}` }, maxPayload: MAX_SOCKET_MESSAGE_BYTES })
-      let settled = false
-      const fail = (error: Error) => {
-        if (settled) return handlers.onError(error)
-        settled = true
-        reject(error)
-      }
-      ws.once('unexpected-response', (req, res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => {
-          fail(refusalOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
-          req.destroy()
-        })
-      })
-      ws.on('error', (error) => fail(new RequestFailedError(`WebSocket ${url}: ${error.message}`, {}, { cause: error })))
-      ws.once('open', () => {
-        settled = true
-        resolve(new SocketLink(ws, handlers))
-      })
-    })
-  }
-
-  request(text: string, id: number, timeoutMs: number): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new RequestFailedError('the WebSocket is closed'))
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id)
-        reject(new RequestFailedError(`no answer within ${timeoutMs} ms`, { timeoutMs }))
-      }, timeoutMs)
-      const done = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
-        clearTimeout(timer)
-        this.#pending.delete(id)
-        f(...a)
-      }
-      this.#pending.set(id, { resolve: done(resolve), reject: done(reject) })
-      this.ws.send(text, (error) => error && this.#pending.get(id)?.reject(new RequestFailedError('the WebSocket send failed', {}, { cause: error })))
-    })
-  }
-
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve()
-    return new Promise((resolve) => {
-      this.ws.once('close', () => resolve())
-      this.ws.close(1000)
-    })
-  }
-
-  #onMessage(data: WebSocket.RawData): void {
-    let message: unknown
-    try {
-      message = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8'))
-    } catch (cause) {
-      this.handlers.onError(new InvalidResponseError('a WebSocket message is not JSON', {}, { cause }))
-      return
-    }
-    for (const item of Array.isArray(message) ? message : [message]) {
-      if (typeof item !== 'object' || item === null) continue
-      const record = item as Record<string, unknown>
-      if (typeof record.method === 'string' && !Object.hasOwn(record, 'id')) this.handlers.onMessage(record)
-      else if (typeof record.id === 'number' && this.#pending.has(record.id)) this.#pending.get(record.id)!.resolve(record)
-      else this.handlers.onError(new InvalidResponseError('a WebSocket answer matches no call', { id: String(record.id).slice(0, 40) }))
-    }
-  }
-}
-
-/** The node's JSON-RPC error from a refused upgrade, or a description of what came back instead. */
-function refusalOf(status: number, body: string): Error {
-  try {
-    const parsed = z.object({ error: z.object({ code: z.number(), message: z.string(), data: z.unknown().optional() }) }).parse(JSON.parse(body))
-    return new RpcError(parsed.error.code, parsed.error.message, parsed.error.data)
-  } catch {
-    return new RequestFailedError(`the WebSocket upgrade was refused with HTTP ${status}`, { status })
-  }
 }
