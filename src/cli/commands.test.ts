@@ -10,9 +10,8 @@ import { ObjectiveFailedError, RpcError } from '../client/client.js'
 import type { Notification } from '../client/client.js'
 import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
 import { freePort } from '../node/launcher.js'
-import * as node from '../node/node.js'
 import type { CommandIo } from './commands.js'
-import { NODE_INFO_FILE, SECRET_FILE, runCommand } from './commands.js'
+import { runCommand } from './commands.js'
 import type { Writer } from './format.js'
 import {
   CliFailure,
@@ -318,10 +317,6 @@ describe('the command line', () => {
       expect(out).toContain(`usage: channels ${name}`)
       expect(out).toMatch(new RegExp(`example:\\n  channels .*${name}`))
     }
-  })
-
-  test('the CLI looks for the files the daemon writes', () => {
-    expect([NODE_INFO_FILE, SECRET_FILE]).toEqual([node.NODE_INFO_FILE, node.SECRET_FILE])
   })
 
   test('a data dir that does not exist: exit 1, readable', async () => {

@@ -2,25 +2,26 @@
 // (src/client/client.ts): address and info, ledger channels, payment channels, payments and vouchers, and a
 // live view of notifications. `channels node` (the daemon) is dispatched before this (channels.ts).
 //
-// The node is found as ADR 0011 says: `<data dir>/node.json` names its RPC URL and `<data dir>/rpc.secret`
-// holds the API secret; or `--url` with `--secret` / CHANNELS_RPC_SECRET. Options are parsed with
-// node:util parseArgs (strict) in two passes: the first finds the command words, the second checks the
-// command's own options. Exit codes: 0 done, 1 the node or the world said no (printed as one readable
-// line plus the node's error code), 2 the command line is wrong (one line and a usage hint), 130 Ctrl-C
-// during a wait. docs/cli.md shows every command.
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import path from 'node:path'
+// The node is found as connection.ts says (ADR 0011); help and usage texts are in help.ts. Options are
+// parsed with node:util parseArgs (strict) in two passes: the first finds the command words, the second
+// checks the command's own options. Exit codes: 0 done, 1 the node or the world said no (printed as one
+// readable line plus the node's error code), 2 the command line is wrong (one line and a usage hint), 130
+// Ctrl-C during a wait. docs/cli.md shows every command.
 import { parseArgs } from 'node:util'
 import { isAddress } from 'viem'
 import type { Address, Bytes32 } from '../core/types.js'
-import { ChannelsClient, RequestFailedError, RpcError } from '../client/client.js'
+import { RpcError } from '../client/client.js'
+import type { ChannelsClient } from '../client/client.js'
 import type { ObjectiveInfo, PaymentChannelInfo, Topic } from '../client/index.js'
 import { RpcErrorCode } from '../rpc/errors.js'
 import { TOPICS, voucherSchema } from '../rpc/schemas.js'
 import type { Voucher } from '../rpc/schemas.js'
-import type { NodeInfoFile } from '../node/node.js'
 import type { Writer } from './format.js'
 import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, shortId, shortObjectiveId, toJson } from './format.js'
+import { connect, resolveConnection } from './connection.js'
+import type { Connection } from './connection.js'
+import { GLOBAL_OPTIONS, findCommand, helpText, subcommandsOf, usageFailure } from './help.js'
+import type { CommandHelp, OptionSpec } from './help.js'
 
 /** Streams and environment of one run; tests inject them, the `channels` entry uses the process's. */
 export interface CommandIo {
@@ -31,14 +32,6 @@ export interface CommandIo {
   /** Ends `watch` and waits (as Ctrl-C does); by default SIGINT. */
   readonly signal?: AbortSignal
 }
-
-/**
- * The node's files in its data dir, as src/node/node.ts names them (NODE_INFO_FILE, SECRET_FILE; a test
- * checks they agree). Not imported from there: that module loads the whole daemon (libp2p, RocksDB), which
- * would slow every command down by most of a second.
- */
-export const NODE_INFO_FILE = 'node.json'
-export const SECRET_FILE = 'rpc.secret'
 
 /** How long open/close commands wait for their objective unless `--timeout` says otherwise. */
 const DEFAULT_WAIT_SECONDS = 120
@@ -51,16 +44,8 @@ const WATCH_PING_MS = 2_000
 const MAX_STDIN_BYTES = 64 * 1024
 const EXIT_INTERRUPTED = 130
 
-type OptionSpec = { readonly type: 'string' | 'boolean'; readonly short?: string; readonly value?: string; readonly help: string }
 type Values = Readonly<Record<string, string | boolean | undefined>>
 
-const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  'data-dir': { type: 'string', value: '<dir>', help: 'the node\'s data dir: node.json and rpc.secret are read there (default ./data, or CHANNELS_DATA_DIR)' },
-  url: { type: 'string', value: '<url>', help: 'the node\'s RPC URL, instead of --data-dir' },
-  secret: { type: 'string', value: '<hex>', help: 'the API secret with --url (default CHANNELS_RPC_SECRET)' },
-  json: { type: 'boolean', help: 'print the raw JSON result (amounts as decimal strings) for scripts' },
-  help: { type: 'boolean', short: 'h', help: 'show help for the command' },
-}
 const WAIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'no-wait': { type: 'boolean', help: 'return once the objective has started, without waiting for it to complete' },
   timeout: { type: 'string', value: '<seconds>', help: `how long to wait for completion (default ${DEFAULT_WAIT_SECONDS})` },
@@ -79,12 +64,7 @@ interface Context {
   interruptible: boolean
 }
 
-interface Command {
-  readonly name: string
-  readonly args?: readonly string[]
-  readonly options?: Readonly<Record<string, OptionSpec>>
-  readonly summary: string
-  readonly example: string
+interface Command extends CommandHelp {
   readonly run: (ctx: Context, values: Values, args: readonly string[]) => Promise<number>
 }
 
@@ -314,11 +294,11 @@ export async function runCommand(argv: readonly string[], io: CommandIo = {}): P
   try {
     parsed = parse(argv)
   } catch (error) {
-    return usageFailure(err, error, looseWords(argv))
+    return usageFailure(err, error, COMMANDS, looseWords(argv))
   }
   const { command, words, values, args } = parsed
   if (!command || command.name === 'help' || values.help) {
-    out.write(helpText(command?.name === 'help' ? args : words))
+    out.write(helpText(COMMANDS, command?.name === 'help' ? args : words))
     return 0
   }
 
@@ -345,7 +325,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo = {}): P
   try {
     return await command.run(ctx, values, args)
   } catch (error) {
-    if (error instanceof UsageError) return usageFailure(err, error, words)
+    if (error instanceof UsageError) return usageFailure(err, error, COMMANDS, words)
     for (const line of describeError(error)) err.write(`${line}\n`)
     if (error instanceof RpcError && error.code === RpcErrorCode.unauthorized) err.write('  the API secret does not match the node\'s (<data dir>/rpc.secret, --secret or CHANNELS_RPC_SECRET)\n')
     return 1
@@ -368,12 +348,12 @@ interface Parsed {
 
 function parse(argv: readonly string[]): Parsed {
   const words = looseWords(argv)
-  const command = findCommand(words)
+  const command = findCommand(COMMANDS, words)
   const wantsHelp = argv.includes('--help') || argv.includes('-h')
   if (words[0] === 'node') throw new UsageError('`node` comes first, with its own flags: channels node --data-dir <dir> …')
   if (!command && !wantsHelp) {
     if (words.length === 0) throw new UsageError('no command given')
-    const group = subcommandsOf(words[0]!)
+    const group = subcommandsOf(COMMANDS, words[0]!)
     throw new UsageError(group.length > 0 && words.length === 1 ? `'${words[0]}' needs a subcommand: ${group.join(', ')}` : `unknown command '${words.slice(0, 2).join(' ')}'`)
   }
   const options = { ...GLOBAL_OPTIONS, ...command?.options }
@@ -394,10 +374,6 @@ function parse(argv: readonly string[]): Parsed {
   return { command, words, values, args }
 }
 
-function subcommandsOf(group: string): string[] {
-  return COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name.slice(group.length + 1))
-}
-
 /** The positionals, read with every option any command knows (so an option's value is not taken for a word). */
 function looseWords(argv: readonly string[]): string[] {
   const all = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {})) as Record<string, OptionSpec>
@@ -406,10 +382,6 @@ function looseWords(argv: readonly string[]): string[] {
   } catch {
     return argv.filter((a) => !a.startsWith('-'))
   }
-}
-
-function findCommand(words: readonly string[]): Command | undefined {
-  return COMMANDS.find((c) => c.name.split(' ').every((w, i) => words[i] === w))
 }
 
 function toParseArgs(options: Readonly<Record<string, OptionSpec>>) {
@@ -458,117 +430,7 @@ async function readStdin(stdin: AsyncIterable<string | Uint8Array> | Iterable<st
   return text.trim()
 }
 
-// ---- help ----
-
-function usageLine(c: Command): string {
-  const options = Object.entries(c.options ?? {}).map(([name, o]) => {
-    const text = `--${name}${o.value ? ` ${o.value}` : ''}`
-    return o.help.includes('default') || o.type === 'boolean' ? `[${text}]` : text
-  })
-  return ['channels', c.name, ...(c.args ?? []), ...options].join(' ')
-}
-
-function helpText(words: readonly string[]): string {
-  const command = findCommand(words)
-  const group = words.length > 0 && !command ? COMMANDS.filter((c) => c.name.startsWith(`${words[0]} `)) : []
-  const optionLines = (options: Readonly<Record<string, OptionSpec>>) =>
-    Object.entries(options).map(([name, o]) => `  ${`${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`.padEnd(28)} ${o.help}`)
-  if (command && command.name !== 'help') {
-    return [`usage: ${usageLine(command)}`, '', command.summary, ...(command.options ? ['', 'options:', ...optionLines(command.options)] : []), '', 'global options:', ...optionLines(GLOBAL_OPTIONS), '', 'example:', `  ${command.example}`, ''].join('\n')
-  }
-  const listed = group.length > 0 ? group : COMMANDS
-  return [
-    'channels: talk to a running Channels node (docs/cli.md)',
-    '',
-    'usage: channels [--data-dir <dir> | --url <url> --secret <hex>] [--json] <command> [options]',
-    '       channels node [flags]        runs a node daemon (docs/adr/0011-node-daemon.md)',
-    '',
-    'commands:',
-    ...listed.map((c) => `  ${`${c.name}${c.args ? ` ${c.args.join(' ')}` : ''}`.padEnd(32)} ${c.summary}`),
-    '',
-    'global options:',
-    ...optionLines(GLOBAL_OPTIONS),
-    '',
-    'Amounts are wei (1000) or a decimal with a unit (1.5eth, 200gwei). Channel ids may be shortened to a unique prefix.',
-    '`channels help <command>` or `channels <command> --help` shows a command\'s options and an example.',
-    '',
-  ].join('\n')
-}
-
-function usageFailure(err: Writer, error: unknown, words: readonly string[]): number {
-  err.write(`channels: ${error instanceof UsageError ? error.summary : describeError(error).join(' ')}\n`)
-  const command = findCommand(words)
-  const group = words[0] ? subcommandsOf(words[0]) : []
-  if (command) err.write(`usage: ${usageLine(command)}  (channels help ${command.name})\n`)
-  else if (group.length > 0) err.write(`usage: channels ${words[0]} ${group.join('|')} …  (channels help ${words[0]})\n`)
-  else err.write('usage: channels <command> [options]  (channels help lists the commands)\n')
-  return 2
-}
-
-// ---- the node ----
-
-interface Connection {
-  readonly url: string
-  readonly secret: string
-  /** node.json, when the node was found through its data dir. */
-  readonly file?: NodeInfoFile
-}
-
-function resolveConnection(values: Values, env: Readonly<Record<string, string | undefined>>): Connection {
-  const secretGiven = typeof values.secret === 'string' ? values.secret : env.CHANNELS_RPC_SECRET
-  const dirGiven = typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined
-  if (typeof values.url === 'string') {
-    if (!/^https?:\/\/[^\s]+$/.test(values.url)) throw new UsageError(`--url must be an http:// URL, got '${values.url.slice(0, 80)}'`)
-    if (secretGiven) return { url: values.url, secret: secretGiven.trim() }
-    if (dirGiven) return { url: values.url, secret: readSecret(path.resolve(dirGiven)) }
-    throw new UsageError(`no API secret for ${values.url}: pass --secret <hex> or set CHANNELS_RPC_SECRET (a node keeps it in <data dir>/${SECRET_FILE})`)
-  }
-  const dataDir = path.resolve(dirGiven ?? env.CHANNELS_DATA_DIR ?? 'data')
-  if (!existsSync(dataDir)) throw new CliFailure(`no data dir ${dataDir}: pass --data-dir <dir> of a node, or --url and --secret`)
-  const infoFile = path.join(dataDir, NODE_INFO_FILE)
-  if (!existsSync(infoFile)) {
-    const nested = readdirSync(dataDir).filter((name) => existsSync(path.join(dataDir, name, NODE_INFO_FILE)))
-    const hint = nested.length > 0 ? `; running nodes keep their data in ${nested.map((n) => path.join(dirGiven ?? 'data', n)).join(', ')}: pass one as --data-dir` : ' (start one with `npm start` or `channels node`)'
-    throw new CliFailure(`no node running with data dir ${dataDir}: it has no ${NODE_INFO_FILE}${hint}`)
-  }
-  let file: NodeInfoFile
-  try {
-    file = JSON.parse(readFileSync(infoFile, 'utf8')) as NodeInfoFile
-  } catch (error) {
-    throw new CliFailure(`cannot read ${infoFile}`, {}, { cause: error })
-  }
-  if (typeof file.rpcUrl !== 'string') throw new CliFailure(`${infoFile} names no rpcUrl`)
-  return { url: file.rpcUrl, secret: secretGiven?.trim() ?? readSecret(dataDir), file }
-}
-
-function readSecret(dataDir: string): string {
-  const file = path.join(dataDir, SECRET_FILE)
-  try {
-    return readFileSync(file, 'utf8').trim()
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message
-    throw new CliFailure(`cannot read the API secret ${file}: ${reason} (pass --secret or set CHANNELS_RPC_SECRET)`)
-  }
-}
-
-async function connect(connection: Connection, err: Writer): Promise<ChannelsClient> {
-  try {
-    return await ChannelsClient.connect({ url: connection.url, secret: connection.secret, onError: (error) => err.write(`warning: ${error.message}\n`) })
-  } catch (error) {
-    if (error instanceof RequestFailedError && causedBy(error, 'ECONNREFUSED')) {
-      throw new CliFailure(`no node running at ${connection.url} (start one with \`npm start\` or \`channels node\`)`)
-    }
-    throw error
-  }
-}
-
-function causedBy(error: unknown, code: string): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if ((e as NodeJS.ErrnoException).code === code) return true
-    if (e instanceof AggregateError && e.errors.some((inner) => causedBy(inner, code))) return true
-  }
-  return false
-}
+// ---- the node's channels ----
 
 function findLedger(client: ChannelsClient, given: ChannelIdArg): Promise<Bytes32> {
   return resolveId(given, 'ledger channel', async () => (await client.getAllLedgerChannels()).map((l) => l.channelId))

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(d)
     expect(c.rpc).toEqual({ host: DEFAULTS.rpcHost, port: DEFAULTS.rpcPort })
     expect(c.p2p.listen).toEqual(DEFAULTS.listen)
+    expect(c.p2p.bootstrap).toEqual([])
     expect(c.chain.url).toBe(DEFAULTS.chainUrl)
     expect(c.channelKey).toEqual({ kind: 'generate' })
     expect(c.chainKey).toEqual({ kind: 'generate' })
@@ -34,7 +35,8 @@ describe('loadConfig', () => {
     const d = dir()
     writeFileSync(path.join(d, 'config.json'), JSON.stringify({ p2p: { peers: { [ADDRESS]: ['/ip4/127.0.0.1/tcp/1/p2p/a'] } } }))
     const other = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
-    const c = loadConfig(['--data-dir', d, '--peer', `${other}=/ip4/127.0.0.1/tcp/2/p2p/b`, '--listen', '/ip4/127.0.0.1/tcp/9'], {})
+    const c = loadConfig(['--data-dir', d, '--peer', `${other}=/ip4/127.0.0.1/tcp/2/p2p/b`, '--listen', '/ip4/127.0.0.1/tcp/9'], { CHANNELS_BOOTSTRAP: '/ip4/127.0.0.1/tcp/3/p2p/c,/ip4/127.0.0.1/tcp/4/p2p/d' })
+    expect(c.p2p.bootstrap).toEqual(['/ip4/127.0.0.1/tcp/3/p2p/c', '/ip4/127.0.0.1/tcp/4/p2p/d'])
     expect(c.p2p.peers[ADDRESS]).toEqual(['/ip4/127.0.0.1/tcp/1/p2p/a'])
     expect(c.p2p.peers[other.toLowerCase()]).toEqual(['/ip4/127.0.0.1/tcp/2/p2p/b'])
     expect(c.p2p.listen).toEqual(['/ip4/127.0.0.1/tcp/9'])

@@ -27,6 +27,8 @@ export const configFileSchema = z
         listen: z.array(z.string().startsWith('/')),
         /** The address book: Ethereum address → multiaddrs ending in /p2p/<peer id>. */
         peers: z.record(address, z.array(z.string().startsWith('/'))),
+        /** Multiaddrs of peers whose address is learnt when they answer (they join the address book). */
+        bootstrap: z.array(z.string().startsWith('/')),
       })
       .partial()
       .strict(),
@@ -62,7 +64,7 @@ export interface NodeConfig {
   readonly name: string
   readonly dataDir: string
   readonly rpc: { readonly host: string; readonly port: number }
-  readonly p2p: { readonly listen: readonly string[]; readonly peers: Readonly<Record<string, readonly string[]>> }
+  readonly p2p: { readonly listen: readonly string[]; readonly peers: Readonly<Record<string, readonly string[]>>; readonly bootstrap: readonly string[] }
   readonly chain: {
     readonly url: string
     readonly chainId?: number
@@ -97,6 +99,7 @@ export const NODE_FLAGS = {
   'rpc-port': { type: 'string' },
   listen: { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
   'chain-url': { type: 'string' },
   'chain-id': { type: 'string' },
   adjudicator: { type: 'string' },
@@ -142,7 +145,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       host: flags['rpc-host'] ?? env.CHANNELS_RPC_HOST ?? file.rpc?.host ?? DEFAULTS.rpcHost,
       port: num(flags['rpc-port'], 'rpc-port') ?? num(env.CHANNELS_RPC_PORT, 'CHANNELS_RPC_PORT') ?? file.rpc?.port ?? DEFAULTS.rpcPort,
     },
-    p2p: { listen: flags.listen ?? list(env.CHANNELS_LISTEN) ?? file.p2p?.listen ?? [...DEFAULTS.listen], peers },
+    p2p: {
+      listen: flags.listen ?? list(env.CHANNELS_LISTEN) ?? file.p2p?.listen ?? [...DEFAULTS.listen],
+      peers,
+      bootstrap: flags.bootstrap ?? list(env.CHANNELS_BOOTSTRAP) ?? file.p2p?.bootstrap ?? [],
+    },
     chain: {
       ...file.chain,
       url: flags['chain-url'] ?? env.CHANNELS_CHAIN_URL ?? file.chain?.url ?? DEFAULTS.chainUrl,
@@ -180,7 +187,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     name: checked.name!,
     dataDir: checked.dataDir!,
     rpc: { host: checked.rpc!.host!, port: checked.rpc!.port! },
-    p2p: { listen: checked.p2p!.listen!, peers: checked.p2p!.peers! },
+    p2p: { listen: checked.p2p!.listen!, peers: checked.p2p!.peers!, bootstrap: checked.p2p!.bootstrap! },
     chain: {
       ...checked.chain,
       url: checked.chain!.url!,

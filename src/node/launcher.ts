@@ -14,7 +14,7 @@ import { privateKeyToAddress } from '../core/signatures.js'
 import type { ConfigFile } from './config.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
 import { loadOrCreatePeerKey, peerIdOf } from './peerIdentity.js'
-import { NODE_INFO_FILE, SECRET_FILE } from './node.js'
+import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
 import type { NodeInfoFile } from './node.js'
 
 export class NodeLaunchError extends OperatingError {

@@ -22,6 +22,7 @@ import { ANVIL_DEPLOYER_KEY, expectedDeployment } from '../chain/deploy.js'
 import { Libp2pTransport } from '../transport/libp2pTransport.js'
 import { RpcServer } from '../rpc/server.js'
 import type { NodeConfig } from './config.js'
+import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
 import { loadOrCreatePeerKey } from './peerIdentity.js'
 import { packageVersion } from './version.js'
@@ -54,8 +55,7 @@ export interface RunningNode {
   stop(): Promise<void>
 }
 
-export const NODE_INFO_FILE = 'node.json'
-export const SECRET_FILE = 'rpc.secret'
+export { NODE_INFO_FILE, SECRET_FILE }
 
 export function createLogger(config: Pick<NodeConfig, 'name' | 'logLevel'>): Logger {
   return pino({ name: config.name, level: config.logLevel })
@@ -102,7 +102,7 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
       onError: (error) => logger.warn({ code: error.code, details: error.details }, error.summary),
     })
     opened.push({ close: async () => chain.close() })
-    const transport = await Libp2pTransport.create({ signer, peerPrivateKey, listen: config.p2p.listen, peers: config.p2p.peers, logger })
+    const transport = await Libp2pTransport.create({ signer, peerPrivateKey, listen: config.p2p.listen, peers: config.p2p.peers, bootstrap: config.p2p.bootstrap, logger })
     opened.push(transport)
     const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp })
     opened.push(engine)

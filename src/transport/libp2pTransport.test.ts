@@ -130,6 +130,20 @@ describe('Libp2pTransport', () => {
     expect(a.stats()).toMatchObject({ sent: 1000, received: 1, dropped: 0, refusedRecords: 0 })
   })
 
+  test('a bootstrap peer known only by multiaddr is dialed, proves its address and joins the book (even if it starts later)', async () => {
+    const key = await generatePeerPrivateKey()
+    const port = await freePort()
+    const peerId = peerIdFromPrivateKey(privateKeyFromProtobuf(key)).toString()
+    const a = await transport({ signer: alice, bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`] })
+    const b = await transport({ signer: bob, peerPrivateKey: key, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+    const atB = inbox(b)
+    await eventually(() => a.connectedPeers().includes(bob.address), 'alice bound to bob through bootstrap')
+    a.send(bob.address, text('found you'))
+    await eventually(() => atB.length === 1, 'the message')
+    expect(atB).toEqual([{ from: alice.address, text: 'found you' }])
+    await expect(transport({ signer: carol, bootstrap: ['/ip4/127.0.0.1/tcp/1'] })).rejects.toMatchObject({ code: 'invalid_multiaddr' })
+  })
+
   test('both sides dialing at once lose and duplicate nothing', async () => {
     const [keyA, keyB] = await Promise.all([generatePeerPrivateKey(), generatePeerPrivateKey()])
     const [portA, portB] = await Promise.all([freePort(), freePort()])

@@ -48,6 +48,11 @@ export interface Libp2pTransportOptions {
   readonly peers?: Readonly<Record<string, readonly string[]>>
   /** pino-compatible; optional. */
   readonly logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; debug(obj: object, msg?: string): void }
+  /**
+   * Multiaddrs (with /p2p/<peerId>) of peers whose Ethereum address we do not know yet: dialed at start
+   * (retried with backoff until they answer); once one proves its address it joins the address book.
+   */
+  readonly bootstrap?: readonly string[]
 }
 
 export interface Libp2pTransportStats {
@@ -213,6 +218,7 @@ export class Libp2pTransport implements Transport {
   readonly #connections = new Map<string, Map<string, { readonly connection: Connection; readonly address: Address }>>()
   readonly #peers = new Map<string, Peer>()
   #handler: MessageHandler | undefined
+  readonly #bootstrapTimers = new Set<NodeJS.Timeout>()
   #closed = false
   readonly #stats = { sent: 0, received: 0, dropped: 0, refusedRecords: 0 }
 
@@ -245,7 +251,9 @@ export class Libp2pTransport implements Transport {
     const transport = new Libp2pTransport(node, options.signer, options.logger)
     try {
       for (const [address, multiaddrs] of Object.entries(options.peers ?? {})) transport.addPeer(address as Address, multiaddrs)
+      const bootstrap = (options.bootstrap ?? []).map((text) => parsePeerMultiaddr(text, 'bootstrap'))
       await transport.#start()
+      for (const ma of bootstrap) void transport.#bootstrap(ma, 0)
     } catch (error) {
       await Promise.resolve(node.stop()).catch(() => {})
       if (error instanceof RejectedInputError) throw error
@@ -273,18 +281,7 @@ export class Libp2pTransport implements Transport {
     if (typeof address !== 'string' || !isAddress(address, { strict: false })) {
       throw new InvalidAddressError('peer address must be a 20-byte hex address', { address: String(address) })
     }
-    const parsed = multiaddrs.map((text) => {
-      let ma: Multiaddr
-      try {
-        ma = multiaddr(text)
-      } catch (cause) {
-        throw new InvalidMultiaddrError('multiaddr does not parse', { address, multiaddr: String(text) }, { cause })
-      }
-      if (!ma.getComponents().some((component) => component.name === 'p2p' && component.value)) {
-        throw new InvalidMultiaddrError('multiaddr must end in /p2p/<peerId>', { address, multiaddr: text })
-      }
-      return ma
-    })
+    const parsed = multiaddrs.map((text) => parsePeerMultiaddr(text, address))
     const key = keyOf(address)
     if (parsed.length === 0) this.#book.delete(key)
     else this.#book.set(key, parsed)
@@ -352,6 +349,7 @@ export class Libp2pTransport implements Transport {
     if (this.#closed) return
     this.#closed = true
     this.#handler = undefined
+    for (const timer of this.#bootstrapTimers) clearTimeout(timer)
     for (const peer of this.#peers.values()) {
       this.#cancelRetry(peer)
       this.#stats.dropped += peer.queue.length
@@ -684,6 +682,25 @@ export class Libp2pTransport implements Transport {
     this.#flush(peer)
   }
 
+  /** Dials a bootstrap peer until it proves an address, then books it (unless the book already routes that address). */
+  async #bootstrap(ma: Multiaddr, failures: number): Promise<void> {
+    if (this.#closed) return
+    try {
+      const bound = await this.#bindingOf(await this.#node.dial(ma))
+      if (!this.#book.has(bound.key)) this.addPeer(bound.address, [ma.toString()])
+      this.#log.info({ peer: bound.address, multiaddr: ma.toString() }, 'bootstrap peer bound')
+    } catch (error) {
+      if (this.#closed) return
+      const delayMs = Math.min(DIAL_BACKOFF_CAP_MS, DIAL_BACKOFF_BASE_MS * 2 ** Math.min(failures, 16))
+      this.#log.debug({ multiaddr: ma.toString(), err: String(error), retryInMs: delayMs }, 'bootstrap dial failed')
+      const timer = setTimeout(() => {
+        this.#bootstrapTimers.delete(timer)
+        void this.#bootstrap(ma, failures + 1)
+      }, delayMs)
+      this.#bootstrapTimers.add(timer)
+    }
+  }
+
   async #dial(key: string): Promise<Connection> {
     const multiaddrs = this.#book.get(key)
     if (!multiaddrs) throw new NoRouteError('no multiaddr for peer', { peer: key })
@@ -715,4 +732,18 @@ export class Libp2pTransport implements Transport {
     clearTimeout(peer.retryTimer)
     peer.retryTimer = undefined
   }
+}
+
+/** A multiaddr that names its peer (/p2p/<peerId>), or InvalidMultiaddrError saying whose it was meant to be. */
+function parsePeerMultiaddr(text: string, whose: string): Multiaddr {
+  let ma: Multiaddr
+  try {
+    ma = multiaddr(text)
+  } catch (cause) {
+    throw new InvalidMultiaddrError('multiaddr does not parse', { whose, multiaddr: String(text) }, { cause })
+  }
+  if (!ma.getComponents().some((component) => component.name === 'p2p' && component.value)) {
+    throw new InvalidMultiaddrError('multiaddr must end in /p2p/<peerId>', { whose, multiaddr: text })
+  }
+  return ma
 }
