@@ -2,6 +2,7 @@
 // The `channels` command. In a checkout (sources present) it runs them through tsx, so it is never a stale
 // build; an installed package has only dist/ and runs that.
 import { existsSync } from 'node:fs'
+import { URL } from 'node:url'
 
 const source = new URL('../src/cli/channels.ts', import.meta.url)
 if (existsSync(source)) {
