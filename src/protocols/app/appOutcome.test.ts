@@ -17,7 +17,7 @@ describe('allocateByWeights', () => {
   test.each([
     { name: 'two thirds', deposits: [5n, 5n], weights: [1n, 2n], amounts: [4n, 6n] },
     { name: 'equal thirds of 10', deposits: [4n, 3n, 3n], weights: [1n, 1n, 1n], amounts: [4n, 3n, 3n] },
-    { name: 'the remainder goes by index, even to a zero weight', deposits: [1n, 1n, 1n], weights: [0n, 1n, 1n], amounts: [1n, 1n, 1n] },
+    { name: 'the remainder goes by index to weighted participants only', deposits: [1n, 1n, 1n], weights: [0n, 1n, 1n], amounts: [0n, 2n, 1n] },
     { name: 'winner takes all', deposits: [7n, 3n], weights: [0n, 9n], amounts: [0n, 10n] },
     { name: 'no decision yet: deposits back', deposits: [7n, 3n, 0n], weights: [0n, 0n, 0n], amounts: [7n, 3n, 0n] },
     { name: 'an empty pot', deposits: [0n, 0n], weights: [1n, 1n], amounts: [0n, 0n] },

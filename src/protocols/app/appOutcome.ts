@@ -33,8 +33,8 @@ export function checkWeights(weights: unknown, participants: number): asserts we
 }
 
 /**
- * total × w_i / Σw each, then the remainder one wei each in index order; Σw must be positive. The same rule
- * as src/wasm/split.ts, kept here so the protocol depends only on the AppRuntime interface.
+ * total × w_i / Σw each, then the remainder one wei each, in index order, to participants whose weight is not
+ * zero (a participant the app gives nothing gets nothing); Σw must be positive.
  */
 function splitByWeights(total: bigint, weights: readonly bigint[]): bigint[] {
   assert(total >= 0n, 'a total is not negative')
@@ -42,9 +42,10 @@ function splitByWeights(total: bigint, weights: readonly bigint[]): bigint[] {
   assert(sum > 0n, 'splitByWeights needs a positive sum of weights')
   const amounts = weights.map((w) => (total * w) / sum)
   let remainder = total - amounts.reduce((s, a) => s + a, 0n)
-  // Each share loses less than one wei to the division, so the remainder is below the participant count.
-  assert(remainder >= 0n && remainder < BigInt(weights.length), 'the remainder of a split is below the participant count', { remainder })
-  for (let i = 0; remainder > 0n; i++, remainder--) amounts[i] = amounts[i]! + 1n
+  // Each weighted share loses less than one wei to the division, so the remainder is below their count.
+  const weighted = weights.flatMap((w, i) => (w > 0n ? [i] : []))
+  assert(remainder >= 0n && remainder < BigInt(weighted.length), 'the remainder of a split is below the weighted participants', { remainder })
+  for (let k = 0; remainder > 0n; k++, remainder--) amounts[weighted[k]!] = amounts[weighted[k]!]! + 1n
   return amounts
 }
 
