@@ -1,14 +1,10 @@
-// A tiny host for the app ABI (docs/architecture/app-abi.md), for testing the sample apps independently of the
-// production runtime (src/wasm/wasmRuntime.ts): plain WebAssembly.instantiate with a host-created memory that
-// has a maximum, no fuel metering. It implements the AppRuntime interface so the tests can switch to the real
-// runtime by changing loadApp alone. Every top-level call is reset(), alloc() and copy the inputs, call, read the result with bounds
-// checks. A trap or a malformed result is a rejection with code 0 and a reason (the app's own codes are ≥ 1).
+// Helpers for playing the sample apps (apps/build/*.wasm) in tests, through the production runtime
+// (src/wasm/wasmRuntime.ts): sessions, byte helpers, and the rejection code or trap of a call.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { appsBuildDir } from '../../scripts/buildApps.js'
-import { keccak256 } from '../../src/core/keccak.js'
-import type { Bytes32 } from '../../src/core/types.js'
-import type { AppResult, AppRuntime, Turn } from '../../src/wasm/appRuntime.js'
+import type { AppResult, AppRuntime } from '../../src/wasm/appRuntime.js'
+import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 
 /** Node's WebAssembly API as the harness uses it (the project's TypeScript libs do not declare it). */
 interface WasmMemory {
@@ -21,120 +17,19 @@ interface WasmEngine {
 }
 export const webAssembly = (globalThis as unknown as { WebAssembly: WasmEngine }).WebAssembly
 
-/** The exports every app module has (all i32). */
-interface AppExports {
-  alloc(len: number): number
-  reset(): void
-  init(params: number, paramsLen: number): number
-  apply(state: number, stateLen: number, event: number, eventLen: number, author: number): number
-  outcome(state: number, stateLen: number): number
-  isFinal(state: number, stateLen: number): number
-  whoseTurn(state: number, stateLen: number): number
-}
-
-/** 64 KiB pages: one to start, at most 16 (1 MiB), far above any sample app's need. */
+/** 64 KiB pages: one to start, at most 16 (1 MiB); what the keccak probe uses. */
 export const memoryPages = { initial: 1, maximum: 16 } as const
 
-const maxParticipants = 255
-
-class MalformedResultError extends Error {}
-
-/** A failure of the call itself (a trap, the engine's stack limit, a result that breaks the ABI). */
-function isCallFailure(error: unknown): error is Error {
-  return error instanceof webAssembly.RuntimeError || error instanceof RangeError || error instanceof MalformedResultError
-}
-
-export class HarnessApp implements AppRuntime {
-  constructor(
-    readonly appId: Bytes32,
-    private readonly exports: AppExports,
-    private readonly memory: WasmMemory,
-  ) {}
-
-  /** Copies each input into module memory after a reset; returns their pointers. */
-  private write(...inputs: Uint8Array[]): number[] {
-    this.exports.reset()
-    return inputs.map((input) => {
-      const ptr = this.exports.alloc(input.length)
-      new Uint8Array(this.memory.buffer).set(input, ptr)
-      return ptr
-    })
-  }
-
-  private view(out: number, length: number): DataView {
-    const buffer = this.memory.buffer
-    if (out <= 0 || out + length > buffer.byteLength) throw new MalformedResultError(`result at ${out} (+${length}) is outside memory`)
-    return new DataView(buffer, out, length)
-  }
-
-  /** Reads an init/apply result: status, then the state on status 0. */
-  private readState(out: number): AppResult {
-    const status = this.view(out, 4).getUint32(0, true)
-    if (status !== 0) return { ok: false, code: status }
-    const length = this.view(out, 8).getUint32(4, true)
-    const bytes = this.view(out + 8, length)
-    return { ok: true, state: new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + length)) }
-  }
-
-  private rejecting(call: () => AppResult): AppResult {
-    try {
-      return call()
-    } catch (error) {
-      if (isCallFailure(error)) return { ok: false, code: 0, reason: `${error.name}: ${error.message}` }
-      throw error
-    }
-  }
-
-  init(params: Uint8Array): AppResult {
-    return this.rejecting(() => {
-      const [p] = this.write(params)
-      return this.readState(this.exports.init(p!, params.length))
-    })
-  }
-
-  apply(state: Uint8Array, event: Uint8Array, author: number): AppResult {
-    return this.rejecting(() => {
-      const [s, e] = this.write(state, event)
-      return this.readState(this.exports.apply(s!, state.length, e!, event.length, author))
-    })
-  }
-
-  outcome(state: Uint8Array): readonly bigint[] {
-    const [s] = this.write(state)
-    const out = this.exports.outcome(s!, state.length)
-    const n = this.view(out, 4).getUint32(0, true)
-    if (n > maxParticipants) throw new MalformedResultError(`outcome has ${n} weights`)
-    const weights = this.view(out + 4, 8 * n)
-    return Array.from({ length: n }, (_, i) => weights.getBigUint64(8 * i, true))
-  }
-
-  isFinal(state: Uint8Array): boolean {
-    const [s] = this.write(state)
-    const final = this.exports.isFinal(s!, state.length)
-    if (final !== 0 && final !== 1) throw new MalformedResultError(`isFinal returned ${final}`)
-    return final === 1
-  }
-
-  whoseTurn(state: Uint8Array): Turn {
-    const [s] = this.write(state)
-    const turn = this.exports.whoseTurn(s!, state.length)
-    if (turn === -1) return 'anyone'
-    if (turn === -2) return 'nobody'
-    if (turn < 0 || turn >= maxParticipants) throw new MalformedResultError(`whoseTurn returned ${turn}`)
-    return turn
-  }
-}
+/** The sample apps run through the production runtime (fuel metering, validation, memory cap). */
+export type HarnessApp = AppRuntime
 
 export function readAppModule(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(appsBuildDir, `${name}.wasm`)))
 }
 
-/** Instantiates a built app (apps/build/<name>.wasm) in a fresh memory of its own. */
+/** Loads a built app (apps/build/<name>.wasm) into the production runtime, a fresh instance of its own. */
 export async function loadApp(name: string): Promise<HarnessApp> {
-  const bytes = readAppModule(name)
-  const memory = new webAssembly.Memory(memoryPages)
-  const { instance } = await webAssembly.instantiate(bytes, { env: { memory } })
-  return new HarnessApp(keccak256(bytes), instance.exports as unknown as AppExports, memory)
+  return WasmAppRuntime.load(readAppModule(name))
 }
 
 // ---- sessions ----
