@@ -1,6 +1,7 @@
 // The `channels` commands that talk to a running node over its JSON-RPC API through the typed client
 // (src/client/client.ts): address and info, ledger channels, payment channels, payments and vouchers, and a
-// live view of notifications. `channels node` (the daemon) is dispatched before this (channels.ts).
+// live view of notifications; and `verify`, which checks an exported app-channel log offline (verify.ts).
+// `channels node` (the daemon) is dispatched before this (channels.ts).
 //
 // The node is found as connection.ts says (ADR 0011); help and usage texts are in help.ts. Options are
 // parsed with node:util parseArgs (strict) in two passes: the first finds the command words, the second
@@ -22,6 +23,7 @@ import { connect, resolveConnection } from './connection.js'
 import type { Connection } from './connection.js'
 import { GLOBAL_OPTIONS, findCommand, helpText, subcommandsOf, usageFailure } from './help.js'
 import type { CommandHelp, OptionSpec } from './help.js'
+import { VERIFY_COMMAND, runVerify } from './verify.js'
 
 /** Streams and environment of one run; tests inject them, the `channels` entry uses the process's. */
 export interface CommandIo {
@@ -273,6 +275,10 @@ const COMMANDS: readonly Command[] = [
     summary: 'Shows the node\'s notifications live, one line each (time, topic, facts), until Ctrl-C.',
     example: 'channels --data-dir data/bob watch --topics payment_channel_updated',
     run: watch,
+  },
+  {
+    ...VERIFY_COMMAND,
+    run: (ctx, v, [file]) => runVerify(ctx, { file: file!, module: v.module }),
   },
   {
     name: 'help',

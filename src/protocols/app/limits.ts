@@ -23,3 +23,11 @@ export const MAX_APP_STATE_BYTES = 256 * 1024
 export const DEFAULT_SNAPSHOT_INTERVAL_EVENTS = 256
 /** A snapshot interval outside [1, this] is refused: a larger one would make stateAt slow again. */
 export const MAX_SNAPSHOT_INTERVAL_EVENTS = 1 << 20
+/**
+ * An exported log file (exportFormat.ts) is read and decoded whole, in memory: a JSON file becomes one JS
+ * string (V8 caps strings near 512 Mi characters) and decoding holds a few times the file size. Measured: a
+ * turn of a two-party tic-tac-toe game takes 0.56 KB in MessagePack and 1.4 KB in JSON, of a four-party
+ * document 0.84 and 2.1 KB, so this holds 130k (document, JSON) to 480k (game, MessagePack) turns; a longer
+ * history needs a streaming format.
+ */
+export const MAX_EXPORTED_LOG_BYTES = 256 * 1024 * 1024

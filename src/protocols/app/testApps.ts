@@ -1,7 +1,7 @@
 // Test fixtures of the app-channel module (STYLE §6): two small apps written in TypeScript that implement
 // the AppRuntime interface directly (src/wasm/appRuntime.ts), named actors, and a tiny in-memory network
 // that runs whole sessions (every message delivered to every participant). Used by the *.test.ts files
-// beside it; never by the node.
+// beside it, test/support/appSessions.ts and bench/apps.bench.ts; never by the node.
 //
 // - counter: anyone adds 1..9; final when the count reaches the target (never, for target 0); the pot is split by how much each
 //   participant added (nobody added anything yet: everyone gets their deposit back).
