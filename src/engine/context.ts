@@ -8,6 +8,8 @@ import type { ChainTransaction } from '../protocols/onchain.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { Readable } from './table.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import type { ChannelEvent } from '../log/event.js'
 import { Draft } from './table.js'
 
 export interface Meta {
@@ -23,6 +25,7 @@ export interface StateTables {
   readonly outbox: Readable<OutboxEntry>
   readonly meta: Readable<Meta>
   readonly payments: Readable<PaymentChannel>
+  readonly apps: Readable<AppChannel>
   /** Derived, not persisted: active ledger-update objective ids per ledger, in creation order. */
   readonly activeLedgerUpdates: Readable<readonly string[]>
   /** Derived, not persisted: virtual objectives to crank when a ledger moves (key 'all'). */
@@ -45,6 +48,14 @@ export class StepContext {
   readonly activeLedgerUpdates: Draft<readonly string[]>
   readonly payments: Draft<PaymentChannel>
   readonly activeVirtual: Draft<readonly string[]>
+  readonly apps: Draft<AppChannel>
+  /**
+   * Events appended to channel logs in this step, in order; the engine turns them into event-store ops in
+   * the step's batch (an app channel's history is appended, never rewritten: O(1) per event).
+   */
+  readonly logAppends: { readonly logId: Bytes32; readonly event: ChannelEvent }[] = []
+  /** Write-once records put in the step's batch (an app channel's signed turns and snapshots). */
+  readonly records: { readonly key: Buffer; readonly value: Uint8Array }[] = []
   /** Payloads to put in new outbox entries, per peer (lowercase address). */
   readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
   readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
@@ -69,6 +80,7 @@ export class StepContext {
     this.activeLedgerUpdates = new Draft(tables.activeLedgerUpdates)
     this.payments = new Draft(tables.payments)
     this.activeVirtual = new Draft(tables.activeVirtual)
+    this.apps = new Draft(tables.apps)
   }
 
   child(): StepContext {
@@ -85,6 +97,9 @@ export class StepContext {
     this.activeLedgerUpdates.absorb(child.activeLedgerUpdates)
     this.payments.absorb(child.payments)
     this.activeVirtual.absorb(child.activeVirtual)
+    this.apps.absorb(child.apps)
+    this.logAppends.push(...child.logAppends)
+    this.records.push(...child.records)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
     for (const { to, seqs } of child.acks.values()) this.ack(to, ...seqs)
     this.retransmit.push(...child.retransmit)

@@ -35,6 +35,18 @@ import { TABLES, loadTable, tableOps } from './records.js'
 import type { TableName } from './records.js'
 import { encodeFrame } from './frames.js'
 import { EngineStoppedError } from './errors.js'
+import type { AppRuntime, Turn } from '../wasm/appRuntime.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import type { AppSnapshot, ExportedLog } from '../protocols/app/replay.js'
+import { stateAt } from '../protocols/app/replay.js'
+import { missingSignatures } from '../protocols/app/appChannel.js'
+import { DEFAULT_SNAPSHOT_INTERVAL_EVENTS } from '../protocols/app/limits.js'
+import type { SignedState } from '../core/signedState.js'
+import { OutOfRangeError, assert } from '../core/errors.js'
+import { decodeValue } from '../core/codec.js'
+import { loadVerifiedEvents } from '../store/eventStore.js'
+import { appSnapshotRange, signedTurnRange } from './records.js'
+import { requireAppChannel, runtimeFor } from './apps.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
 export interface EngineOptions {
@@ -51,6 +63,34 @@ export interface EngineOptions {
   readonly clock?: () => number
   /** How often the shell checks for due retransmissions; 0 disables the timer (tests tick by hand). */
   readonly tickIntervalMs?: number
+  /**
+   * The app modules this node runs, by appId (the node passes a registry of the built modules). An app
+   * channel whose app is not here is refused (`unknown_app`), whether I create it or a peer opens it.
+   */
+  readonly apps?: (appId: Bytes32) => AppRuntime | undefined
+  /** Snapshots of an app channel's state every this many events (default DEFAULT_SNAPSHOT_INTERVAL_EVENTS). */
+  readonly appSnapshotIntervalEvents?: number
+}
+
+/** What `getAppChannel` shows: the latest turn signed by every participant, and the one being signed. */
+export interface AppChannelView {
+  readonly channelId: Bytes32
+  readonly participants: readonly Address[]
+  readonly appId: Bytes32
+  readonly asset: Address
+  readonly deposits: readonly bigint[]
+  /** The latest turn signed by all, its event's seq (turnNum + 1) and hash; null until turn 0 is. */
+  readonly turnNum: bigint | null
+  readonly head: LogHead | null
+  readonly latest: SignedState | null
+  /** The turn being signed: its author and the participant indexes whose signature it still lacks. */
+  readonly pending: { readonly turnNum: bigint; readonly author: Address; readonly missing: readonly number[] } | null
+  /** The app state after the latest fully signed turn, and what the app says of it. */
+  readonly appState: Uint8Array | null
+  readonly whoseTurn: Turn | null
+  readonly isFinal: boolean
+  /** What each participant is paid under the latest fully signed state, by participant index. */
+  readonly outcome: readonly bigint[]
 }
 
 export interface ObjectiveView {
@@ -85,7 +125,9 @@ export class Engine {
     payments: new Table<PaymentChannel>(),
     activeLedgerUpdates: new Table<readonly string[]>(),
     activeVirtual: new Table<readonly string[]>(),
+    apps: new Table<AppChannel>(),
   }
+  readonly #appListeners = new Set<(channel: AppChannel) => void>()
   readonly #waitingFor = new Map<string, string>()
   readonly #queue: Pending[] = []
   readonly #listeners = new Set<Listener>()
@@ -114,6 +156,8 @@ export class Engine {
       consensusApp: options.consensusApp,
       virtualPaymentApp: options.virtualPaymentApp ?? '0x0000000000000000000000000000000000000000',
       policy: options.policy ?? (() => true),
+      apps: options.apps ?? (() => undefined),
+      appSnapshotIntervalEvents: options.appSnapshotIntervalEvents ?? DEFAULT_SNAPSHOT_INTERVAL_EVENTS,
     }
   }
 
@@ -223,6 +267,140 @@ export class Engine {
   /** Asks the counterparty for its view of the ledger (after data loss, or to unstick a suspected desync). */
   syncLedger(ledgerId: Bytes32): Promise<string> {
     return this.#api({ op: 'syncLedger', ledgerId })
+  }
+
+  // ---- app channels (src/engine/apps.ts) ----
+
+  /**
+   * Opens an app channel of `participants` (me included) running app `appId` with `params`; each
+   * participant puts in `deposits[i]` of `asset` (funding on chain is not done yet: the outcome splits
+   * these). Every other participant joins when my open reaches it, if it runs the app.
+   * Resolves to the channel id once turn 0, signed by me, is committed and sent.
+   * Errors: unknown_app, invalid_definition, not_a_participant, conflicting_definition, app_rejected.
+   */
+  createAppChannel(p: {
+    participants: readonly Address[]
+    appId: Bytes32
+    params: Uint8Array
+    asset?: Address
+    deposits: readonly bigint[]
+    nonce: bigint
+    challengeDuration?: number
+  }): Promise<Bytes32> {
+    return this.#api<Bytes32>({
+      op: 'createAppChannel',
+      participants: p.participants,
+      appId: p.appId,
+      params: p.params,
+      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      deposits: p.deposits,
+      nonce: p.nonce,
+      challengeDuration: p.challengeDuration ?? 86_400,
+    })
+  }
+
+  /**
+   * Proposes an event of mine. Resolves when my signed update is committed and queued to every other
+   * participant; the turn is final once all have signed it (`waitForAppTurn(channelId, turnNum)`). If a
+   * lower-indexed participant proposed the same turn at once (apps where anyone moves), theirs wins and
+   * this event is dropped: the turn then shows another author.
+   * Errors: no_such_app_channel, unknown_app, update_in_flight, invalid_event, channel_final, wrong_turn,
+   * app_rejected, invalid_app_outcome.
+   */
+  submitEvent(channelId: Bytes32, payload: Uint8Array): Promise<{ seq: bigint; turnNum: bigint }> {
+    return this.#api({ op: 'submitAppEvent', channelId, payload })
+  }
+
+  getAppChannel(channelId: Bytes32): AppChannelView | undefined {
+    const channel = this.#tables.apps.get(channelId.toLowerCase())
+    if (!channel) return undefined
+    const { definition } = channel.context
+    const latest = channel.latest
+    let whoseTurn: Turn | null = null
+    let isFinal = false
+    const runtime = this.#deps.apps(definition.appId)
+    if (latest && runtime) {
+      whoseTurn = runtime.whoseTurn(latest.appState)
+      isFinal = whoseTurn === 'nobody' || runtime.isFinal(latest.appState)
+    }
+    const allocations = latest?.signed.state.outcome[0]?.allocations ?? []
+    return {
+      channelId: channel.context.id,
+      participants: definition.fixed.participants,
+      appId: definition.appId,
+      asset: definition.asset,
+      deposits: definition.deposits,
+      turnNum: latest?.signed.state.turnNum ?? null,
+      head: latest ? { seq: latest.event.seq, hash: latest.event.hash } : null,
+      latest: latest?.signed ?? null,
+      pending: channel.pending && { turnNum: channel.pending.signed.state.turnNum, author: channel.pending.event.author, missing: missingSignatures(channel) },
+      appState: latest?.appState ?? null,
+      whoseTurn,
+      isFinal,
+      outcome: allocations.map((a) => a.amount),
+    }
+  }
+
+  appChannels(): Bytes32[] {
+    return [...this.#tables.apps.values()].map((c) => c.context.id)
+  }
+
+  /** Resolves when turn `turnNum` of the channel is signed by every participant here. */
+  waitForAppTurn(channelId: Bytes32, turnNum: bigint): Promise<AppChannelView> {
+    const id = channelId.toLowerCase()
+    const reached = () => {
+      const latest = this.#tables.apps.get(id)?.latest
+      return latest != null && latest.signed.state.turnNum >= turnNum
+    }
+    return new Promise((resolve) => {
+      if (reached()) return resolve(this.getAppChannel(channelId)!)
+      const listener = (channel: AppChannel) => {
+        if (channel.context.id.toLowerCase() === id && reached()) {
+          this.#appListeners.delete(listener)
+          resolve(this.getAppChannel(channelId)!)
+        }
+      }
+      this.#appListeners.add(listener)
+    })
+  }
+
+  /** The channel's fully signed events with fromSeq ≤ seq ≤ toSeq, read from the store (seq 1 is the genesis). */
+  async appEvents(channelId: Bytes32, fromSeq = 1n, toSeq?: bigint): Promise<ChannelEvent[]> {
+    const channel = requireAppChannel(this.#tables, channelId)
+    const events: ChannelEvent[] = []
+    for await (const event of readEvents(this.options.store, channel.context.id, fromSeq, toSeq)) events.push(event)
+    return events
+  }
+
+  /**
+   * The app state after event `seq` (1 = the genesis: the initial state), replayed through the app from the
+   * nearest stored snapshot at or below it: at most K − 1 events are read and replayed.
+   */
+  async appStateAt(channelId: Bytes32, seq: bigint): Promise<Uint8Array> {
+    const channel = requireAppChannel(this.#tables, channelId)
+    const id = channel.context.id
+    const last = channel.latest?.event.seq ?? 0n
+    if (seq < 1n || seq > last) throw new OutOfRangeError(`seq must be 1..${last} (the fully signed events)`, { seq })
+    const runtime = runtimeFor(this.#deps, channel.context.definition.appId)
+    const store = this.options.store
+    let snapshot: AppSnapshot | undefined
+    for await (const [, value] of store.scan({ ...appSnapshotRange(id, seq), reverse: true, limit: 1 })) snapshot = decodeValue(value, Number.MAX_SAFE_INTEGER) as AppSnapshot
+    // stateAt reads the genesis and the events after the snapshot only: a sparse array holds just those.
+    const events: ChannelEvent[] = new Array<ChannelEvent>(Number(seq))
+    for await (const event of readEvents(store, id, 1n, 1n)) events[0] = event
+    for await (const event of readEvents(store, id, snapshot?.seq ?? 2n, seq)) events[Number(event.seq) - 1] = event
+    return stateAt(events, runtime, seq, snapshot ? [snapshot] : []).appState
+  }
+
+  /** Every fully signed event and state of the channel, from the store: what verifyLog checks. */
+  async exportAppLog(channelId: Bytes32): Promise<ExportedLog> {
+    const channel = requireAppChannel(this.#tables, channelId)
+    const id = channel.context.id
+    const events = await loadVerifiedEvents(this.options.store, id)
+    const signedStates: SignedState[] = []
+    for await (const [, value] of this.options.store.scan(signedTurnRange(id))) signedStates.push(decodeValue(value, Number.MAX_SAFE_INTEGER) as SignedState)
+    assert(signedStates.length === events.length, 'one fully signed state per stored event', { events: events.length, states: signedStates.length })
+    return { events, signedStates }
   }
 
   /**
@@ -404,6 +582,8 @@ export class Engine {
 
     const ops: BatchOp[] = putEventOps(JOURNAL_LOG_ID, journal)
     for (const name of TABLES) ops.push(...tableOps(name, draftOf(step, name).changes()))
+    for (const { logId, event } of step.logAppends) ops.push(...putEventOps(logId, [event]))
+    for (const { key, value } of step.records) ops.push({ type: 'put', key, value })
     try {
       await this.options.store.commit(ops, { sync: this.#needsSync(step) })
     } catch (error) {
@@ -478,7 +658,7 @@ export class Engine {
    * A step that acknowledges a frame must be durable first, or the peer would forget a frame we lost.
    */
   #needsSync(step: StepContext): boolean {
-    if (step.acks.size > 0 || step.transactions.length > 0) return true
+    if (step.acks.size > 0 || step.transactions.length > 0 || step.logAppends.length > 0 || step.records.length > 0) return true
     for (const name of TABLES) {
       if (name === 'peers') continue // changes only with a frame's seq, which is acknowledged (above)
       const changes = draftOf(step, name).changes()
@@ -494,6 +674,7 @@ export class Engine {
       const objective = this.#tables.objectives.get(id)
       if (objective) for (const listener of [...this.#listeners]) safely(() => listener(objective))
     }
+    for (const [, channel] of step.apps.changes()) if (channel) for (const listener of [...this.#appListeners]) safely(() => listener(channel))
     if (this.#changeListeners.size === 0) return
     const changes: EngineChange[] = []
     for (const [, ledger] of step.ledgers.changes()) if (ledger) changes.push({ kind: 'ledger', ledger })

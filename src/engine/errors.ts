@@ -14,3 +14,14 @@ export class ObjectiveExistsError extends RejectedInputError {
 export class EngineStoppedError extends OperatingError {
   readonly code = 'engine_stopped'
 }
+/** The node has no module for the app a channel names (EngineOptions.apps). */
+export class UnknownAppError extends RejectedInputError {
+  readonly code = 'unknown_app'
+}
+export class NoSuchAppChannelError extends RejectedInputError {
+  readonly code = 'no_such_app_channel'
+}
+/** An app channel with this id exists with another definition (the id covers only the fixed part). */
+export class ConflictingDefinitionError extends RejectedInputError {
+  readonly code = 'conflicting_definition'
+}

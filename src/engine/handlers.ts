@@ -29,6 +29,8 @@ import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer }
 import type { OutboxEntry } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
+import * as apps from './apps.js'
+import type { AppRuntime } from '../wasm/appRuntime.js'
 import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
@@ -40,6 +42,10 @@ export interface HandlerDeps {
   readonly virtualPaymentApp: Address
   /** Approves objectives a peer started; the default approves everything. */
   readonly policy: (objective: Objective) => boolean
+  /** The app modules this node runs, by appId (lowercase); app channels of other apps are refused. */
+  readonly apps: (appId: Bytes32) => AppRuntime | undefined
+  /** Snapshots of app state every this many events (src/protocols/app/replay.ts isSnapshotDue). */
+  readonly appSnapshotIntervalEvents: number
 }
 
 const lower = (a: string) => a.toLowerCase()
@@ -106,6 +112,10 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return virtual.pay(ctx, request.channelId, request.amount, request.send, deps)
     case 'receiveVoucher':
       return virtual.receiveVoucher(ctx, request.voucher, deps)
+    case 'createAppChannel':
+      return apps.createAppChannel(ctx, request, deps)
+    case 'submitAppEvent':
+      return apps.submitAppEvent(ctx, request.channelId, request.payload, deps)
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -250,6 +260,12 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
       return
     }
+    case 'appOpen':
+      return apps.receiveAppOpen(ctx, from, payload, deps)
+    case 'appUpdate':
+      return apps.receiveAppUpdate(ctx, from, payload.channelId, payload.update, deps)
+    case 'appCountersignature':
+      return apps.receiveAppCountersignature(ctx, from, payload.channelId, payload.countersignature, deps)
     case 'objectiveRejected': {
       const objective = ctx.objectives.get(payload.objectiveId)
       if (!objective || !isActive(objective)) return

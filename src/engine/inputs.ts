@@ -34,6 +34,17 @@ export type ApiRequest =
   | { readonly op: 'closePaymentChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'pay'; readonly channelId: Bytes32; readonly amount: bigint; readonly send: boolean }
   | { readonly op: 'receiveVoucher'; readonly voucher: Voucher }
+  | {
+      readonly op: 'createAppChannel'
+      readonly participants: readonly Address[]
+      readonly appId: Bytes32
+      readonly params: Uint8Array
+      readonly asset: Address
+      readonly deposits: readonly bigint[]
+      readonly nonce: bigint
+      readonly challengeDuration: number
+    }
+  | { readonly op: 'submitAppEvent'; readonly channelId: Bytes32; readonly payload: Uint8Array }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

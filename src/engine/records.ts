@@ -6,7 +6,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
 
-export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments'] as const
+export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps'] as const
 export type TableName = (typeof TABLES)[number]
 
 const PREFIX: Record<TableName, string> = {
@@ -17,6 +17,36 @@ const PREFIX: Record<TableName, string> = {
   outbox: 'x/',
   meta: 'm/',
   payments: 'v/',
+  /** App channels' compact state (src/engine/apps.ts): definition, latest and pending turn, held countersignatures. */
+  apps: 'a/',
+}
+
+// Write-once records of app channels, outside the tables (never loaded whole; read by range when asked):
+//   't/' ‖ channelId ‖ '/' ‖ turnNum (16 hex digits)   the turn's state signed by every participant
+//   'n/' ‖ channelId ‖ '/' ‖ seq (16 hex digits)       a snapshot of the app state after event seq
+// The events themselves are in the channel's hash-chained log ('e' ‖ channelId ‖ seq, src/store/keys.ts).
+// Fixed-width hex keeps each channel's records in numeric order for range scans.
+const SIGNED_TURN_PREFIX = 't/'
+const APP_SNAPSHOT_PREFIX = 'n/'
+
+const u64Hex = (n: bigint) => n.toString(16).padStart(16, '0')
+
+export function signedTurnKey(channelId: string, turnNum: bigint): Buffer {
+  return Buffer.from(`${SIGNED_TURN_PREFIX}${channelId.toLowerCase()}/${u64Hex(turnNum)}`, 'utf8')
+}
+
+export function appSnapshotKey(channelId: string, seq: bigint): Buffer {
+  return Buffer.from(`${APP_SNAPSHOT_PREFIX}${channelId.toLowerCase()}/${u64Hex(seq)}`, 'utf8')
+}
+
+/** [gte, lt) of every signed turn of one channel. */
+export function signedTurnRange(channelId: string): { gte: Buffer; lt: Buffer } {
+  return { gte: signedTurnKey(channelId, 0n), lt: Buffer.from(`${SIGNED_TURN_PREFIX}${channelId.toLowerCase()}0`, 'utf8') }
+}
+
+/** [gte, lt) of the snapshots of one channel with seq ≤ `seq`. */
+export function appSnapshotRange(channelId: string, seq: bigint): { gte: Buffer; lt: Buffer } {
+  return { gte: appSnapshotKey(channelId, 0n), lt: appSnapshotKey(channelId, seq + 1n) }
 }
 
 export function recordKey(table: TableName, key: string): Buffer {

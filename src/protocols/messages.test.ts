@@ -13,7 +13,11 @@ import { createSigner } from '../core/signer.js'
 import { hashState } from '../core/hashState.js'
 import { signBy, unsigned } from '../core/signedState.js'
 import { decodeEnvelope, encodeEnvelope } from '../core/codec.js'
-import { stateToWire } from '../core/wire.js'
+import { signedStateToWire, stateToWire } from '../core/wire.js'
+import type { AppDefinition } from './app/appData.js'
+import { encodeGenesis } from './app/appData.js'
+import type { AppUpdate } from './app/appChannel.js'
+import { nextEvent } from '../log/channelLog.js'
 import type { Proposal, SignedProposal } from './ledger/proposal.js'
 import type { Payload } from './messages.js'
 import { payloadFromWire, payloadToWire } from './messages.js'
@@ -71,6 +75,16 @@ const REMOVE: Proposal = { kind: 'remove', target: V1, leftAmount: 2n }
 const SIGNED_ADD: SignedProposal = { proposal: ADD, turnNum: 2n, signature: sig(alice.signer, 2) }
 const SIGNED_REMOVE: SignedProposal = { proposal: REMOVE, turnNum: 3n, signature: sig(alice.signer, 3) }
 
+const APP_DEFINITION: AppDefinition = {
+  fixed: { participants: [alice.address, bob.address], channelNonce: 7n, appDefinition: STATE.appDefinition, challengeDuration: 86_400 },
+  appId: `0x${'a7'.repeat(32)}`,
+  params: Uint8Array.of(2, 9),
+  asset: ETH,
+  deposits: [5n, 3n],
+}
+const APP_EVENT = nextEvent({ seq: 1n, hash: V1 }, { kind: 'app.event', payload: Uint8Array.of(1, 4), author: bob.address })
+const APP_UPDATE: AppUpdate = { event: APP_EVENT, signedState: signedBy({ ...STATE, turnNum: 1n }, bob.signer), baseSignatures: [sig(alice.signer, 1), sig(bob.signer, 1)] }
+
 /** One payload of every kind (and both proposal kinds), with real signatures. */
 const PAYLOADS: readonly { name: string; payload: Payload }[] = [
   { name: 'signedState (one signature)', payload: { kind: 'signedState', objectiveId: `directfund:${LEDGER_ID}`, signedState: signedBy({ ...STATE, turnNum: 0n }, alice.signer) } },
@@ -83,6 +97,9 @@ const PAYLOADS: readonly { name: string; payload: Payload }[] = [
   { name: 'syncRequest', payload: { kind: 'syncRequest', ledgerId: LEDGER_ID } },
   { name: 'sync (queue of two)', payload: { kind: 'sync', ledgerId: LEDGER_ID, supported: signedBy(STATE, alice.signer, bob.signer), queue: [SIGNED_ADD, SIGNED_REMOVE] } },
   { name: 'sync (empty queue)', payload: { kind: 'sync', ledgerId: LEDGER_ID, supported: signedBy(STATE, alice.signer, bob.signer), queue: [] } },
+  { name: 'appOpen', payload: { kind: 'appOpen', definition: APP_DEFINITION, stateHash: V1, signature: sig(alice.signer, 0) } },
+  { name: 'appUpdate', payload: { kind: 'appUpdate', channelId: LEDGER_ID, update: APP_UPDATE } },
+  { name: 'appCountersignature', payload: { kind: 'appCountersignature', channelId: LEDGER_ID, countersignature: { turnNum: 1n, stateHash: V1, signature: sig(alice.signer, 1) } } },
   { name: 'objectiveRejected', payload: { kind: 'objectiveRejected', objectiveId: `ledgerUpdate:${LEDGER_ID}:add:${V1}`, code: 'insufficient_funds', summary: 'the leader cannot afford the guarantee' } },
 ]
 
@@ -101,7 +118,7 @@ describe('round trips through the envelope', () => {
 
   test('every payload kind is covered', () => {
     expect(new Set(PAYLOADS.map((p) => p.payload.kind))).toEqual(
-      new Set(['signedState', 'ledgerUpdateRequest', 'proposal', 'countersignature', 'syncRequest', 'sync', 'objectiveRejected']),
+      new Set(['signedState', 'ledgerUpdateRequest', 'proposal', 'countersignature', 'syncRequest', 'sync', 'objectiveRejected', 'appOpen', 'appUpdate', 'appCountersignature']),
     )
   })
 
@@ -151,6 +168,20 @@ describe('wire layouts (ADR 0003: tuples, byte strings as bin, bigints as bigint
     ])
   })
 
+  test('app payloads: [appOpen, genesis payload, stateHash, signature], [appUpdate, channelId, event, signedState, baseSignatures], [appCountersignature, channelId, turnNum, stateHash, signature]', () => {
+    const signature = sig(alice.signer, 1)
+    expect(payloadToWire({ kind: 'appOpen', definition: APP_DEFINITION, stateHash: V1, signature })).toEqual(['appOpen', encodeGenesis(APP_DEFINITION), bin(V1), bin(signature)])
+    const e = APP_EVENT
+    expect(payloadToWire({ kind: 'appUpdate', channelId: LEDGER_ID, update: APP_UPDATE })).toEqual([
+      'appUpdate',
+      bin(LEDGER_ID),
+      [e.seq, e.kind, e.payload, bin(e.author), bin(e.prevHash), bin(e.hash)],
+      signedStateToWire(APP_UPDATE.signedState),
+      APP_UPDATE.baseSignatures.map(bin),
+    ])
+    expect(payloadToWire({ kind: 'appCountersignature', channelId: LEDGER_ID, countersignature: { turnNum: 3n, stateHash: V1, signature } })).toEqual(['appCountersignature', bin(LEDGER_ID), 3n, bin(V1), bin(signature)])
+  })
+
   test('a signed state is [kind, objectiveId, [state, signatures]] with null for a missing signature', () => {
     const signed = signedBy(STATE, bob.signer)
     expect(payloadToWire({ kind: 'signedState', objectiveId: 'o', signedState: signed })).toEqual(['signedState', 'o', [stateToWire(STATE), [null, bin(signed.signatures[1]!)]]])
@@ -165,6 +196,15 @@ describe('payloadFromWire rejections', () => {
   const externalLooking = bytesOf(`${'00'.repeat(12)}${'11'.repeat(20)}`)
   test.each([
     { name: 'a map, not a tuple', value: { kind: 'syncRequest' }, code: 'codec' },
+    { name: 'appOpen with a definition that is not canonical', value: at('appOpen', [1], Uint8Array.from([...encodeGenesis(APP_DEFINITION), 0])), code: 'codec' },
+    { name: 'appOpen with a definition over the size cap', value: at('appOpen', [1], new Uint8Array(70 * 1024)), code: 'codec' },
+    { name: 'appUpdate with event seq 0', value: at('appUpdate', [2, 0], 0n), code: 'codec' },
+    { name: 'appUpdate with an event of 64 KiB + 1', value: at('appUpdate', [2, 2], new Uint8Array(64 * 1024 + 1)), code: 'codec' },
+    { name: 'appUpdate with an event kind of 65 bytes', value: at('appUpdate', [2, 1], 'k'.repeat(65)), code: 'codec' },
+    { name: 'appUpdate with a 19-byte author', value: at('appUpdate', [2, 3], new Uint8Array(19)), code: 'invalid_length' },
+    { name: 'appUpdate with 17 base signatures', value: at('appUpdate', [4], new Array(17).fill(bytesOf(sig(alice.signer, 1)))), code: 'codec' },
+    { name: 'appUpdate with a high-s base signature', value: at('appUpdate', [4, 0], highS), code: 'invalid_signature' },
+    { name: 'appCountersignature with turnNum 2^48', value: at('appCountersignature', [2], 2n ** 48n), code: 'out_of_range' },
     { name: 'an empty tuple', value: [], code: 'codec' },
     { name: 'a kind that is not a string', value: [1, bytesOf(LEDGER_ID)], code: 'codec' },
     { name: 'an unknown kind', value: ['voucher', bytesOf(LEDGER_ID)], code: 'codec' },

@@ -11,9 +11,16 @@ import { bytesToHex, hexToBytes } from '../core/hex.js'
 import { checkChannelId } from '../core/channelId.js'
 import { parseSignature } from '../core/signatures.js'
 import { checkUint } from '../core/validate.js'
-import { CodecError, InvalidLengthError } from '../core/errors.js'
-import { MAX_UINT256, MAX_UINT48 } from '../core/limits.js'
+import { CodecError, InvalidLengthError, RejectedInputError } from '../core/errors.js'
+import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
 import { MAX_QUEUED_PROPOSALS } from './ledger/limits.js'
+import type { ChannelEvent } from '../log/event.js'
+import { MAX_EVENT_KIND_BYTES } from '../log/limits.js'
+import { checksumAddress } from 'viem'
+import type { AppDefinition } from './app/appData.js'
+import { decodeGenesis, encodeGenesis } from './app/appData.js'
+import type { AppCountersignature, AppUpdate } from './app/appChannel.js'
+import { MAX_APP_EVENT_BYTES, MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS } from './app/limits.js'
 
 /** Asks the counterparty to start the matching objective (it is approved by its policy first). */
 export interface LedgerUpdateRequest {
@@ -32,8 +39,18 @@ export type Payload =
   /** To Alice: send me the final state of payment channel V (someone else started its defund). */
   | { readonly kind: 'finalStateRequest'; readonly channelId: Bytes32 }
   | { readonly kind: 'voucher'; readonly voucher: Voucher }
+  /**
+   * App channels (src/protocols/app/appChannel.md): the channel's definition with the sender's signature on
+   * turn 0 (every participant sends it to every other when it opens or joins the channel), a proposed
+   * update (to every other participant), and a countersignature of a turn (to every other participant).
+   */
+  | { readonly kind: 'appOpen'; readonly definition: AppDefinition; readonly stateHash: Bytes32; readonly signature: Signature }
+  | { readonly kind: 'appUpdate'; readonly channelId: Bytes32; readonly update: AppUpdate }
+  | { readonly kind: 'appCountersignature'; readonly channelId: Bytes32; readonly countersignature: AppCountersignature }
 
 const MAX_ID_LENGTH = 200
+/** An encoded app definition: the params plus eight head words, two arrays of ≤ MAX_APP_PARTICIPANTS words and lengths. */
+const MAX_GENESIS_BYTES = MAX_APP_PARAMS_BYTES + 32 * (8 + 2 * (MAX_APP_PARTICIPANTS + 1) + 2)
 const MAX_TEXT_LENGTH = 1000
 
 const bin = (hex: string, field: string) => hexToBytes(hex, field)
@@ -98,6 +115,38 @@ function signedProposalFromWire(value: unknown): SignedProposal {
   return { proposal: proposalFromWire(proposal), turnNum, signature: signature(sig, 'signedProposal.signature') }
 }
 
+function eventToWire(e: ChannelEvent): unknown {
+  return [e.seq, e.kind, e.payload, bin(e.author, 'author'), bin(e.prevHash, 'prevHash'), bin(e.hash, 'hash')]
+}
+
+/** Shape and ranges only: whether the event links to the receiver's log and hashes to `hash` is the app core's check. */
+function eventFromWire(value: unknown, field: string): ChannelEvent {
+  const [seq, kind, payload, author, prevHash, hash] = tuple(value, field, 6)
+  checkUint(seq, `${field}.seq`, MAX_UINT64)
+  if (seq < 1n) throw new CodecError(`${field}.seq must be at least 1`, { field })
+  const name = text(kind, `${field}.kind`, MAX_EVENT_KIND_BYTES)
+  if (Buffer.byteLength(name, 'utf8') > MAX_EVENT_KIND_BYTES) throw new CodecError(`${field}.kind is too long`, { field })
+  if (!(payload instanceof Uint8Array) || payload.length > MAX_APP_EVENT_BYTES) throw new CodecError(`${field}.payload must be at most ${MAX_APP_EVENT_BYTES} bytes`, { field })
+  return {
+    seq,
+    kind: name,
+    payload: Uint8Array.from(payload),
+    author: checksumAddress(bytes(author, `${field}.author`, 20)),
+    prevHash: bytes(prevHash, `${field}.prevHash`, 32),
+    hash: bytes(hash, `${field}.hash`, 32),
+  }
+}
+
+/** decodeGenesis refuses an invalid definition and any non-canonical encoding of a valid one; on the wire that is a codec error. */
+function definitionFromWire(genesis: Uint8Array): AppDefinition {
+  try {
+    return decodeGenesis(genesis)
+  } catch (cause) {
+    if (cause instanceof RejectedInputError) throw new CodecError(`appOpen.definition: ${cause.summary}`, { ...cause.details }, { cause })
+    throw cause
+  }
+}
+
 export function payloadToWire(p: Payload): unknown {
   switch (p.kind) {
     case 'signedState':
@@ -118,6 +167,14 @@ export function payloadToWire(p: Payload): unknown {
       return [p.kind, bin(p.channelId, 'channelId')]
     case 'voucher':
       return [p.kind, voucherToWire(p.voucher)]
+    case 'appOpen':
+      return [p.kind, encodeGenesis(p.definition), bin(p.stateHash, 'stateHash'), bin(p.signature, 'signature')]
+    case 'appUpdate':
+      return [p.kind, bin(p.channelId, 'channelId'), eventToWire(p.update.event), signedStateToWire(p.update.signedState), p.update.baseSignatures.map((s) => bin(s, 'baseSignature'))]
+    case 'appCountersignature': {
+      const c = p.countersignature
+      return [p.kind, bin(p.channelId, 'channelId'), c.turnNum, bin(c.stateHash, 'stateHash'), bin(c.signature, 'signature')]
+    }
   }
 }
 
@@ -167,6 +224,22 @@ export function payloadFromWire(value: unknown): Payload {
     case 'voucher': {
       const [, voucher] = tuple(value, 'voucher', 2)
       return { kind: 'voucher', voucher: voucherFromWire(voucher) }
+    }
+    case 'appOpen': {
+      const [, genesis, stateHash, sig] = tuple(value, 'appOpen', 4)
+      if (!(genesis instanceof Uint8Array) || genesis.length > MAX_GENESIS_BYTES) throw new CodecError(`appOpen.definition must be at most ${MAX_GENESIS_BYTES} bytes`)
+      return { kind: 'appOpen', definition: definitionFromWire(genesis), stateHash: bytes(stateHash, 'stateHash', 32), signature: signature(sig, 'signature') }
+    }
+    case 'appUpdate': {
+      const [, id, event, signed, base] = tuple(value, 'appUpdate', 5)
+      if (!Array.isArray(base) || base.length > MAX_APP_PARTICIPANTS) throw new CodecError(`appUpdate.baseSignatures must be a list of at most ${MAX_APP_PARTICIPANTS} signatures`)
+      const baseSignatures = Array.from(base, (s: unknown, i) => signature(s, `baseSignatures[${i}]`))
+      return { kind: 'appUpdate', channelId: channel(id, 'channelId'), update: { event: eventFromWire(event, 'event'), signedState: signedStateFromWire(signed), baseSignatures } }
+    }
+    case 'appCountersignature': {
+      const [, id, turnNum, stateHash, sig] = tuple(value, 'appCountersignature', 5)
+      checkUint(turnNum, 'turnNum', MAX_UINT48)
+      return { kind: 'appCountersignature', channelId: channel(id, 'channelId'), countersignature: { turnNum, stateHash: bytes(stateHash, 'stateHash', 32), signature: signature(sig, 'signature') } }
     }
     default:
       throw new CodecError('unknown payload kind', { kind: String(value[0]).slice(0, 40) })

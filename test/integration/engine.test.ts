@@ -20,6 +20,9 @@ import type { ChainEvent, ChainService } from '../../src/chain/chainService.js'
 import type { Transport } from '../../src/transport/transport.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
+import { readFileSync } from 'node:fs'
+import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 
 const ALICE_KEY = `0x${'11'.repeat(32)}` as Hex
 const BOB_KEY = `0x${'22'.repeat(32)}` as Hex
@@ -73,6 +76,37 @@ describe('determinism', () => {
       const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP }, journal)
       await replayed.close()
       expect(await dump(replayStore)).toEqual(await dump(node.store))
+    }
+  })
+
+  test('the same holds with app channels: their table, event logs, signed turns and snapshots', async () => {
+    const tictactoe = WasmAppRuntime.load(new Uint8Array(readFileSync(new URL('../../apps/build/tictactoe.wasm', import.meta.url))))
+    const apps = (appId: Bytes32) => (appId.toLowerCase() === tictactoe.appId.toLowerCase() ? tictactoe : undefined)
+    const network = new MemoryNetwork({ seed: 19, drop: 0.1, duplicate: 0.1, reorder: 0.1, maxDelayMs: 2 })
+    const options = (key: Hex, store: Store) => ({ store, signer: createSigner(key), consensusApp: MEMORY_CONSENSUS_APP, apps, appSnapshotIntervalEvents: 2 })
+    const nodes = [ALICE_KEY, BOB_KEY].map((key) => ({ key, store: new MemoryStore() }))
+    const engines = await Promise.all(nodes.map(({ key, store }) => Engine.open({ ...options(key, store), transport: network.connect(createSigner(key).address), tickIntervalMs: 10 })))
+    try {
+      const [alice, bob] = engines as [Engine, Engine]
+      const id = await alice.createAppChannel({ participants: [alice.address, bob.address], appId: tictactoe.appId, params: Uint8Array.of(2), deposits: [5n, 5n], nonce: 1n })
+      for (const [i, cell] of [4, 0, 8, 2].entries()) {
+        const mover = i % 2 === 0 ? alice : bob
+        await mover.waitForAppTurn(id, BigInt(i))
+        await mover.submitEvent(id, Uint8Array.of(1, cell))
+      }
+      for (const engine of engines) await engine.waitForAppTurn(id, 4n)
+      await eventually('outboxes drained', () => engines.every((e) => e.unacknowledged === 0))
+      for (const engine of engines) await engine.idle()
+      for (const [i, { key, store }] of nodes.entries()) {
+        const journal = []
+        for await (const entry of readJournal(store)) journal.push(entry)
+        const replayStore = new MemoryStore()
+        await (await Engine.replay(options(key, replayStore), journal)).close()
+        expect(await dump(replayStore)).toEqual(await dump(store))
+        expect((await dump(store)).length, `node ${i}`).toBeGreaterThan(journal.length + 10)
+      }
+    } finally {
+      for (const engine of engines) await engine.close()
     }
   })
 

@@ -1,0 +1,193 @@
+// App channels in the engine (issue 7; DESIGN §4.1, §5): the handlers that run the pure core
+// (src/protocols/app/appChannel.ts, flow for N participants in appChannel.md) against a step's drafts,
+// route what it returns to the other participants through the reliable outbox, and persist the channel.
+//
+// Persistence (docs/architecture/engine.md, "App channels"):
+// - the compact channel (definition, latest and pending turn, held countersignatures) in the `apps`
+//   table; the core's in-memory history (`earlier`) is dropped before it is stored, so a commit writes
+//   O(1) bytes per event however long the channel is;
+// - each turn, once signed by every participant, appends its event to the channel's hash-chained log
+//   (log id = channel id) and puts its fully signed state under its own key, in the same atomic batch;
+// - the app state every K events (isSnapshotDue) as a snapshot, for appStateAt.
+// Every refusal of the core is a typed RejectedInputError: the caller (handleIsolated, or the API) records
+// it and drops this input's drafts, so nothing is signed, stored or sent.
+import type { Address, Bytes32, Signature } from '../core/types.js'
+import type { AppRuntime } from '../wasm/appRuntime.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import * as appChannel from '../protocols/app/appChannel.js'
+import type { AppDefinition } from '../protocols/app/appData.js'
+import { checkDefinition, decodeGenesis, encodeGenesis } from '../protocols/app/appData.js'
+import type { AppSnapshot } from '../protocols/app/replay.js'
+import { appContext, isSnapshotDue, participantIndexOf } from '../protocols/app/replay.js'
+import type { AppCountersignature, AppUpdate } from '../protocols/app/appChannel.js'
+import type { ChannelEvent } from '../log/event.js'
+import type { SignedState } from '../core/signedState.js'
+import { EMPTY_HEAD } from '../log/channelLog.js'
+import { assert } from '../core/errors.js'
+import { encodeValue } from '../core/codec.js'
+import { NotAParticipantInputError } from '../protocols/errors.js'
+import type { StepContext } from './context.js'
+import type { Payload } from '../protocols/messages.js'
+import type { HandlerDeps } from './handlers.js'
+import { appSnapshotKey, signedTurnKey } from './records.js'
+import { ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
+
+const lower = (a: string) => a.toLowerCase()
+
+export interface CreateAppChannelRequest {
+  readonly participants: readonly Address[]
+  readonly appId: Bytes32
+  readonly params: Uint8Array
+  readonly asset: Address
+  readonly deposits: readonly bigint[]
+  readonly nonce: bigint
+  readonly challengeDuration: number
+}
+
+export function runtimeFor(deps: HandlerDeps, appId: Bytes32): AppRuntime {
+  const runtime = deps.apps(lower(appId) as Bytes32)
+  if (!runtime) throw new UnknownAppError('this node does not run the app the channel names', { appId })
+  return runtime
+}
+
+export function requireAppChannel(ctx: { apps: { get(key: string): AppChannel | undefined } }, channelId: Bytes32): AppChannel {
+  const channel = ctx.apps.get(lower(channelId))
+  if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
+  return channel
+}
+
+/** Canonical form (checksummed addresses, lowercase hex), so every node stores the same definition. */
+function canonical(definition: AppDefinition): AppDefinition {
+  checkDefinition(definition)
+  return decodeGenesis(encodeGenesis(definition))
+}
+
+function sameDefinition(a: AppDefinition, b: AppDefinition): boolean {
+  return Buffer.from(encodeGenesis(a)).equals(Buffer.from(encodeGenesis(b)))
+}
+
+// ---- API ----
+
+/**
+ * Opens an app channel: turn 0 signed by me, the definition and my signature sent to every other
+ * participant (each joins on receipt, if it runs the app). Creating a channel that a peer's open already
+ * created here, with the same definition, is a no-op. Resolves to the channel id.
+ */
+export function createAppChannel(ctx: StepContext, request: CreateAppChannelRequest, deps: HandlerDeps): Bytes32 {
+  const definition = canonical({
+    fixed: { participants: request.participants, channelNonce: request.nonce, appDefinition: deps.consensusApp, challengeDuration: request.challengeDuration },
+    appId: request.appId,
+    params: request.params,
+    asset: request.asset,
+    deposits: request.deposits,
+  })
+  const runtime = runtimeFor(deps, definition.appId)
+  const id = appContext(definition).id
+  const existing = ctx.apps.get(lower(id))
+  if (existing) {
+    if (!sameDefinition(existing.context.definition, definition)) throw new ConflictingDefinitionError('an app channel with this id has another definition', { channelId: id })
+    return id
+  }
+  open(ctx, definition, runtime, deps)
+  return id
+}
+
+/** Proposes my event; resolves once the update (signed by me) is committed and queued to every other participant. */
+export function submitAppEvent(ctx: StepContext, channelId: Bytes32, payload: Uint8Array, deps: HandlerDeps): { seq: bigint; turnNum: bigint } {
+  const channel = requireAppChannel(ctx, channelId)
+  const runtime = runtimeFor(deps, channel.context.definition.appId)
+  const { channel: next, update } = appChannel.submitEvent(channel, runtime, payload, deps.signer)
+  save(ctx, channel, next, deps)
+  sendToOthers(ctx, next, deps, { kind: 'appUpdate', channelId: next.context.id, update })
+  return { seq: update.event.seq, turnNum: update.signedState.state.turnNum }
+}
+
+// ---- peer payloads ----
+
+/** A participant's open: join the channel (if new here and I run its app), then count its turn-0 signature. */
+export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition: AppDefinition; stateHash: Bytes32; signature: Signature }, deps: HandlerDeps): void {
+  const appCtx = appContext(p.definition)
+  if (participantIndexOf(appCtx, from) < 0) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
+  if (participantIndexOf(appCtx, deps.signer.address) < 0) throw new NotAParticipantInputError('I am not a participant of this app channel', { channelId: appCtx.id })
+  let channel = ctx.apps.get(lower(appCtx.id))
+  if (channel && !sameDefinition(channel.context.definition, p.definition)) {
+    throw new ConflictingDefinitionError('an app channel with this id has another definition', { channelId: appCtx.id })
+  }
+  if (!channel) channel = open(ctx, p.definition, runtimeFor(deps, p.definition.appId), deps)
+  const countersignature: AppCountersignature = { turnNum: 0n, stateHash: p.stateHash, signature: p.signature }
+  const next = appChannel.receiveCountersignature(channel, countersignature, from)
+  if (next !== channel) save(ctx, channel, next, deps)
+}
+
+/** Checks a peer's update (the core replays it), countersigns it and sends the countersignature to every other participant. */
+export function receiveAppUpdate(ctx: StepContext, from: Address, channelId: Bytes32, update: AppUpdate, deps: HandlerDeps): void {
+  const channel = requireAppChannel(ctx, channelId)
+  const runtime = runtimeFor(deps, channel.context.definition.appId)
+  const { channel: next, countersignature } = appChannel.receiveUpdate(channel, runtime, update, from, deps.signer)
+  // The same update again: my countersignature went out with the first copy and the outbox delivers it.
+  if (next === channel) return
+  save(ctx, channel, next, deps)
+  sendToOthers(ctx, next, deps, { kind: 'appCountersignature', channelId: next.context.id, countersignature })
+}
+
+export function receiveAppCountersignature(ctx: StepContext, from: Address, channelId: Bytes32, countersignature: AppCountersignature, deps: HandlerDeps): void {
+  const channel = requireAppChannel(ctx, channelId)
+  const next = appChannel.receiveCountersignature(channel, countersignature, from)
+  if (next !== channel) save(ctx, channel, next, deps)
+}
+
+// ---- steps ----
+
+function open(ctx: StepContext, definition: AppDefinition, runtime: AppRuntime, deps: HandlerDeps): AppChannel {
+  const { channel, countersignature } = appChannel.newAppChannel(definition, runtime, deps.signer)
+  save(ctx, null, channel, deps)
+  sendToOthers(ctx, channel, deps, { kind: 'appOpen', definition, stateHash: countersignature.stateHash, signature: countersignature.signature })
+  return ctx.apps.get(lower(channel.context.id))!
+}
+
+function sendToOthers(ctx: StepContext, channel: AppChannel, deps: HandlerDeps, payload: Payload): void {
+  const me = lower(deps.signer.address)
+  for (const p of channel.context.definition.fixed.participants) if (lower(p) !== me) ctx.send(p, payload)
+}
+
+interface NewTurn {
+  readonly event: ChannelEvent
+  readonly signed: SignedState
+  readonly appState: Uint8Array
+}
+
+/**
+ * Stores the channel after a core call: the turns it newly holds signed by all (usually one; two when an
+ * update's base signatures completed my pending turn first) go to the log, the signed-turn records and,
+ * when due, the snapshots; the compact channel goes to the table without the core's history.
+ */
+function save(ctx: StepContext, before: AppChannel | null, after: AppChannel, deps: HandlerDeps): void {
+  const id = lower(after.context.id) as Bytes32
+  const beforeTurn = before?.latest?.signed.state.turnNum ?? -1n
+  const fresh: NewTurn[] = []
+  const latest = after.latest
+  if (latest && latest.signed.state.turnNum > beforeTurn) {
+    fresh.push({ event: latest.event, signed: latest.signed, appState: latest.appState })
+    for (let turn = after.earlier; turn !== null && turn.signed.state.turnNum > beforeTurn; turn = turn.previous) {
+      // Only my pending turn can have been completed on the way (the core proposes on fully signed turns).
+      const pending = before?.pending
+      assert(pending != null && pending.event.hash === turn.event.hash, 'a turn promoted on the way was my pending turn', { turnNum: turn.signed.state.turnNum })
+      fresh.push({ event: turn.event, signed: turn.signed, appState: pending.appState })
+    }
+    fresh.reverse()
+  }
+  // Paired with verifyChain on every read: the appended events extend the stored head.
+  let head = before?.latest ? { seq: before.latest.event.seq, hash: before.latest.event.hash } : EMPTY_HEAD
+  for (const turn of fresh) {
+    assert(turn.event.seq === head.seq + 1n && turn.event.prevHash === head.hash, 'a signed turn extends the stored log', { seq: turn.event.seq })
+    assert(turn.signed.state.turnNum === turn.event.seq - 1n, 'turn t is made by event t + 1')
+    head = { seq: turn.event.seq, hash: turn.event.hash }
+    ctx.logAppends.push({ logId: id, event: turn.event })
+    ctx.records.push({ key: signedTurnKey(id, turn.signed.state.turnNum), value: encodeValue(turn.signed) })
+    if (isSnapshotDue(turn.event.seq, deps.appSnapshotIntervalEvents)) {
+      const snapshot: AppSnapshot = { seq: turn.event.seq, hash: turn.event.hash, appState: turn.appState }
+      ctx.records.push({ key: appSnapshotKey(id, turn.event.seq), value: encodeValue(snapshot) })
+    }
+  }
+  ctx.apps.set(id, after.earlier === null ? after : { ...after, earlier: null })
+}
