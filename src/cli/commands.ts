@@ -1,6 +1,7 @@
 // The `channels` commands that talk to a running node over its JSON-RPC API through the typed client
 // (src/client/client.ts): address and info, ledger channels, payment channels, payments and vouchers, and a
-// live view of notifications; and `verify`, which checks an exported app-channel log offline (verify.ts).
+// live view of notifications; app channels and their exported log (appCommands.ts); and `verify`, which
+// checks an exported app-channel log offline (verify.ts).
 // `channels node` (the daemon) is dispatched before this (channels.ts).
 //
 // The node is found as connection.ts says (ADR 0011); help and usage texts are in help.ts. Options are
@@ -24,6 +25,7 @@ import type { Connection } from './connection.js'
 import { GLOBAL_OPTIONS, findCommand, helpText, subcommandsOf, usageFailure } from './help.js'
 import type { CommandHelp, OptionSpec } from './help.js'
 import { VERIFY_COMMAND, runVerify } from './verify.js'
+import { APP_COMMANDS } from './appCommands.js'
 
 /** Streams and environment of one run; tests inject them, the `channels` entry uses the process's. */
 export interface CommandIo {
@@ -276,6 +278,7 @@ const COMMANDS: readonly Command[] = [
     example: 'channels --data-dir data/bob watch --topics payment_channel_updated',
     run: watch,
   },
+  ...APP_COMMANDS,
   {
     ...VERIFY_COMMAND,
     run: (ctx, v, [file]) => runVerify(ctx, { file: file!, module: v.module }),

@@ -238,14 +238,19 @@ export function formatNotification(n: Notification, at: Date): string {
       const pc = n.result
       return `${head}  ${shortId(pc.channelId)}  ${pc.status}  ${pc.role}  paid ${pc.paid}  remaining ${pc.remaining}`
     }
+    case 'app_channel_updated': {
+      const a = n.result
+      const pending = a.pending ? `  signing turn ${a.pending.turnNum}` : ''
+      return `${head}  ${shortId(a.channelId)}  turn ${a.turnNum ?? '-'}  ${a.isFinal ? 'final' : `next ${a.whoseTurn ?? '?'}`}${pending}`
+    }
   }
 }
 
 // ---- JSON ----
 
-/** JSON as the API sends it: bigints as decimal strings. */
+/** JSON as the API sends it: bigints as decimal strings, bytes as 0x hex. */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent)
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : v), indent)
 }
 
 // ---- progress ----

@@ -118,9 +118,9 @@ function manifestModule(appId: Bytes32): Uint8Array {
   return bytes
 }
 
-type ManifestApps = Readonly<Record<string, { readonly file: string; readonly appId: string }>>
+export type ManifestApps = Readonly<Record<string, { readonly file: string; readonly appId: string }>>
 
-function readManifest(file: string): ManifestApps {
+export function readManifest(file: string): ManifestApps {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(readBounded(file, 'the app manifest', MAX_MANIFEST_BYTES)).toString('utf8'))

@@ -3,12 +3,13 @@
 // answer is a typed error rather than a wrong number. Calls go over HTTP (global fetch); subscriptions
 // over a WebSocket (`ws`: Node 20 has no global WebSocket), opened on the first subscribe.
 import { z } from 'zod'
-import type { Bytes32 } from '../core/types.js'
-import { RpcErrorCode, formatPath, invalidParams } from '../rpc/errors.js'
-import type { MethodName, NotificationResult, ObjectiveInfo, ParamsOf, ResultOf, Topic, Voucher } from '../rpc/schemas.js'
-import { NOTIFICATION_RESULTS, RPC_METHODS, TOPICS } from '../rpc/schemas.js'
+import type { Address, Bytes32 } from '../core/types.js'
+import { RpcErrorCode } from '../rpc/errors.js'
+import type { AppChannelInfo, ExportFormat, MethodName, NotificationResult, ObjectiveInfo, ParamsOf, ResultOf, Topic, Voucher } from '../rpc/schemas.js'
+import { NOTIFICATION_RESULTS, TOPICS } from '../rpc/schemas.js'
 import { InvalidResponseError, ObjectiveFailedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
 import { SocketLink } from './socketLink.js'
+import { decodeResult, encodeParams, fileBytes, issuesOf, unwrap } from './wire.js'
 
 /** How long one call may take; the engine answers within milliseconds, a stuck network must not hang a caller. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -158,6 +159,69 @@ export class ChannelsClient {
   /** An objective's status, where it waits and why it failed. @throws RpcError -32002 if unknown. */
   getObjective(objectiveId: string): Promise<ObjectiveInfo> {
     return this.#call('get_objective', { objectiveId })
+  }
+
+  // ---- app channels ----
+
+  /**
+   * Opens an app channel of `participants` (this node included) running app `appId`; each puts in
+   * `deposits[i]`. The channel is open once turn 0 is signed by all: `waitForAppTurn(channelId, 0n)`.
+   * @example const { channelId } = await client.createAppChannel({ participants: [me, them], appId, params: Uint8Array.of(2), deposits: [1000n, 1000n] })
+   */
+  createAppChannel(p: {
+    participants: readonly Address[]
+    appId: Bytes32
+    params: Uint8Array
+    deposits: readonly bigint[]
+    asset?: Address
+    nonce?: bigint
+    challengeDuration?: number
+  }): Promise<ResultOf<'create_app_channel'>> {
+    return this.#call('create_app_channel', { ...p, participants: [...p.participants], deposits: [...p.deposits] })
+  }
+
+  /** Proposes an event of mine; `turnNum` is final once every participant signs it (`waitForAppTurn`). */
+  submitEvent(channelId: Bytes32, event: Uint8Array): Promise<ResultOf<'submit_event'>> {
+    return this.#call('submit_event', { channelId, event })
+  }
+
+  /** An app channel: the latest turn signed by all, its app state, whose turn, the outcome. */
+  getAppState(channelId: Bytes32): Promise<AppChannelInfo> {
+    return this.#call('get_app_state', { channelId })
+  }
+
+  /** Fully signed events fromSeq..toSeq (default from 1; at most MAX_EVENTS_PER_CALL), with their authors. */
+  getEvents(channelId: Bytes32, range: { fromSeq?: bigint; toSeq?: bigint } = {}): Promise<ResultOf<'get_events'>> {
+    return this.#call('get_events', { channelId, ...range })
+  }
+
+  /** The app state after event `seq` (1 = the genesis). */
+  getStateAt(channelId: Bytes32, seq: bigint): Promise<ResultOf<'get_state_at'>> {
+    return this.#call('get_state_at', { channelId, seq })
+  }
+
+  /** The states after `fromSeq` and `toSeq`, and the events between them. */
+  getStateDiff(channelId: Bytes32, fromSeq: bigint, toSeq: bigint): Promise<ResultOf<'get_state_diff'>> {
+    return this.#call('get_state_diff', { channelId, fromSeq, toSeq })
+  }
+
+  /** The exported log as file bytes (what `channels verify` and decodeExportedLog read). */
+  async exportLog(channelId: Bytes32, format: ExportFormat = 'msgpack'): Promise<Uint8Array> {
+    const { data } = await this.#call('export_log', { channelId, format })
+    return fileBytes(format, data)
+  }
+
+  /** Resolves with the channel once turn `turnNum` is signed by every participant (checked now and on every update). */
+  waitForAppTurn(channelId: Bytes32, turnNum: bigint, options: WaitOptions = {}): Promise<AppChannelInfo> {
+    const id = channelId.toLowerCase()
+    return this.#waitFor({
+      what: `turn ${turnNum} of app channel ${channelId}`,
+      topics: ['app_channel_updated'],
+      current: () => this.#ifKnown(this.getAppState(channelId)),
+      pick: (n) => (n.topic === 'app_channel_updated' && n.result.channelId === id ? n.result : undefined),
+      verdict: (a) => (a.turnNum !== null && a.turnNum >= turnNum ? 'done' : 'wait'),
+      timeoutMs: options.timeoutMs,
+    })
   }
 
   /** The API's OpenRPC document. */
@@ -364,42 +428,4 @@ export class ChannelsClient {
       })().catch((error: unknown) => finish(() => reject(error)))
     })
   }
-}
-
-// ---- wire helpers ----
-
-function encodeParams<M extends MethodName>(method: M, params: ParamsOf<M>): unknown {
-  const schema = RPC_METHODS[method].params as unknown as z.ZodType<ParamsOf<M>, unknown>
-  try {
-    return z.encode(schema, params)
-  } catch (error) {
-    if (!(error instanceof z.ZodError)) throw error
-    const local = invalidParams(error)
-    throw new RpcError(local.code, `${method}: ${local.message}`, local.data)
-  }
-}
-
-function decodeResult<M extends MethodName>(method: M, result: unknown): ResultOf<M> {
-  const parsed = (RPC_METHODS[method].result as z.ZodType).safeParse(result)
-  if (!parsed.success) throw new InvalidResponseError(`${method}: the answer does not match the API`, { method, issues: issuesOf(parsed.error) })
-  return parsed.data as ResultOf<M>
-}
-
-const responseSchema = z.union([
-  z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]), result: z.unknown() }).refine((r) => 'result' in r, 'a result'),
-  z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]), error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }) }),
-])
-
-/** The result of a JSON-RPC response to call `id`, or its error thrown as an RpcError. */
-function unwrap(answer: unknown, id: number, method: string): unknown {
-  const parsed = responseSchema.safeParse(answer)
-  if (!parsed.success) throw new InvalidResponseError(`${method}: the answer is not a JSON-RPC 2.0 response`, { method, issues: issuesOf(parsed.error) })
-  const response = parsed.data
-  if ('error' in response) throw new RpcError(response.error.code, response.error.message, response.error.data)
-  if (response.id !== id) throw new InvalidResponseError(`${method}: the answer is for another call`, { method, expected: id, got: response.id })
-  return response.result
-}
-
-function issuesOf(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.slice(0, 20).map((i) => ({ path: formatPath(i.path), message: i.message }))
 }

@@ -13,6 +13,11 @@ export type { ConnectOptions, Notification, WaitOptions } from './client.js'
 export { RpcErrorCode } from '../rpc/errors.js'
 export { TOPICS } from '../rpc/schemas.js'
 export type {
+  AppChannelInfo,
+  AppEvent,
+  AppStateAt,
+  AppStateDiff,
+  ExportFormat,
   LedgerChannelInfo,
   LedgerStatus,
   MethodName,

@@ -110,6 +110,7 @@ type Listener = (objective: Objective) => void
 export type EngineChange =
   | { readonly kind: 'ledger'; readonly ledger: ConsensusChannel }
   | { readonly kind: 'payment'; readonly channel: PaymentChannel }
+  | { readonly kind: 'app'; readonly channel: AppChannel }
 type ChangeListener = (change: EngineChange) => void
 
 const INITIAL_META: Meta = { chainCursor: null, rejections: {} }
@@ -679,6 +680,7 @@ export class Engine {
     const changes: EngineChange[] = []
     for (const [, ledger] of step.ledgers.changes()) if (ledger) changes.push({ kind: 'ledger', ledger })
     for (const [, channel] of step.payments.changes()) if (channel) changes.push({ kind: 'payment', channel })
+    for (const [, channel] of step.apps.changes()) if (channel) changes.push({ kind: 'app', channel })
     for (const change of changes) for (const listener of [...this.#changeListeners]) safely(() => listener(change))
   }
 

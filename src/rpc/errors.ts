@@ -20,7 +20,7 @@ export const RpcErrorCode = {
   internalError: -32603,
   /** Missing or wrong `Authorization: Bearer <secret>` (HTTP status 401). */
   unauthorized: -32001,
-  /** Unknown ledger channel, payment channel or objective; `data.code` says which. */
+  /** Unknown ledger channel, payment channel, app channel or objective; `data.code` says which. */
   notFound: -32002,
   /** The engine refused the request (a RejectedInputError); `data` is `{ code, summary, details? }`. */
   refused: -32003,
@@ -54,7 +54,7 @@ export class WeakSecretError extends RejectedInputError {
 }
 
 /** Engine error codes that mean "no such thing" rather than "refused". */
-const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['unknown_channel', 'no_such_ledger', 'no_such_objective'])
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['unknown_channel', 'no_such_ledger', 'no_such_objective', 'no_such_app_channel'])
 
 export interface RpcErrorObject {
   readonly code: number

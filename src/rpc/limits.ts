@@ -40,3 +40,10 @@ export const MAX_SUBSCRIPTION_ID_LENGTH = 64
 export const MAX_DETAILS_DEPTH = 4
 /** Shortest accepted secret: the daemon generates 32 random bytes; a short one is a configuration mistake. */
 export const MIN_SECRET_LENGTH = 16
+/**
+ * Events one `get_events` or `get_state_diff` answers with: an event's payload may be 256 KiB, so a wider
+ * range could make one answer (and the node's memory while it is built) arbitrarily large; page instead.
+ */
+export const MAX_EVENTS_PER_CALL = 256
+/** Bytes of an app event or app params a caller sends: the log's bound on an event payload (256 KiB) fits the body. */
+export const MAX_APP_BYTES_PARAM = 256 * 1024

@@ -12,7 +12,8 @@ import type { MethodName, ParamsOf, ResultOf, Topic } from './schemas.js'
 import { RPC_METHODS } from './schemas.js'
 import type { RpcErrorCodeValue, RpcErrorObject } from './errors.js'
 import { RpcErrorCode, RpcMethodError, invalidParams, toRpcError } from './errors.js'
-import { MAX_BATCH_SIZE } from './limits.js'
+import { MAX_BATCH_SIZE, MAX_EVENTS_PER_CALL } from './limits.js'
+import { appEvents, appStateAt, appStateDiff, exportAppLog, requireAppChannelInfo } from './appViews.js'
 import { allLedgerChannels, ledgerChannelInfo, objectiveInfo, paymentChannelInfo, paymentChannelsByLedger, toWire } from './serialize.js'
 import type { OpenRpcDocument, OpenRpcMethodSource } from './openrpc.js'
 import { buildOpenRpcDocument } from './openrpc.js'
@@ -160,7 +161,7 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     description:
       'Each notification is a JSON-RPC notification whose method is the topic and whose params are { subscription, result }. ' +
       'objective_completed and objective_failed carry an ObjectiveInfo (failed covers failed and rejected); ledger_channel_updated a ' +
-      'LedgerChannelInfo; payment_channel_updated a PaymentChannelInfo. Subscriptions end with the socket.',
+      'LedgerChannelInfo; payment_channel_updated a PaymentChannelInfo; app_channel_updated an AppChannelInfo. Subscriptions end with the socket.',
     errors: [wrongTransport, limitExceeded],
     handler: (ctx, p) => requireSocket(ctx).subscribe(p.topics),
   },
@@ -168,6 +169,43 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     summary: 'WebSocket only: ends a subscription of this socket; false if there is none with that id.',
     errors: [wrongTransport],
     handler: (ctx, p) => requireSocket(ctx).unsubscribe(p.subscription),
+  },
+  create_app_channel: {
+    summary: 'Opens an app channel of `participants` (this node included) running app `appId` with `params`; each puts in `deposits[i]`.',
+    description: 'Returns once turn 0, signed by this node, is committed and sent; the channel is open when every participant signed it (turnNum 0 in `get_app_state`, or `app_channel_updated`).',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ channelId: (await node.engine.createAppChannel({ ...p, nonce: p.nonce ?? node.newNonce() })).toLowerCase() as Bytes32 }),
+  },
+  submit_event: {
+    summary: 'Proposes an event of mine in an app channel; answers with the seq and turn it makes once every participant signs it.',
+    errors: ENGINE_CALL,
+    handler: ({ node }, p) => node.engine.submitEvent(p.channelId, p.event),
+  },
+  get_app_state: {
+    summary: 'An app channel: the latest turn signed by all, its app state, whose turn it is, the turn being signed, the outcome.',
+    errors: [notFound],
+    handler: ({ node }, p) => requireAppChannelInfo(node.engine, p.channelId),
+  },
+  get_events: {
+    summary: `An app channel's fully signed events fromSeq..toSeq (default from 1), with their authors; at most ${MAX_EVENTS_PER_CALL} per call.`,
+    errors: [notFound],
+    handler: ({ node }, p) => appEvents(node.engine, p.channelId, p.fromSeq, p.toSeq),
+  },
+  get_state_at: {
+    summary: 'The app state after event `seq` (1 = the genesis: the initial state), replayed through the app.',
+    errors: [notFound, refused],
+    handler: ({ node }, p) => appStateAt(node.engine, p.channelId, p.seq),
+  },
+  get_state_diff: {
+    summary: `The app states after fromSeq and after toSeq, and the events between them with their authors (at most ${MAX_EVENTS_PER_CALL} apart).`,
+    errors: [notFound, refused],
+    handler: ({ node }, p) => appStateDiff(node.engine, p.channelId, p.fromSeq, p.toSeq),
+  },
+  export_log: {
+    summary: 'An app channel\'s exported log: every fully signed event and state, the file `channels verify` reads.',
+    description: 'format json (default): `data` is the JSON text; msgpack: `data` is the MessagePack file as 0x hex.',
+    errors: [notFound],
+    handler: ({ node }, p) => exportAppLog(node.engine, p.channelId, p.format ?? 'json'),
   },
   'rpc.discover': {
     summary: 'This API\'s OpenRPC 1.2 document.',

@@ -112,7 +112,9 @@ describe('hostile values', () => {
     Object.entries(params.shape as Record<string, z.ZodType>).map(([field, schema]) => ({ method, field, params, schema })),
   )
   const FREE_TEXT = new Set(['objectiveId', 'subscription'])
-  const DECIMAL = new Set(['amount', 'myDeposit', 'theirDeposit', 'nonce'])
+  const DECIMAL = new Set(['amount', 'myDeposit', 'theirDeposit', 'nonce', 'seq', 'fromSeq', 'toSeq'])
+  /** App params and events are any bytes: every 0x hex string with an even number of digits is one. */
+  const HEX_BYTES = new Set(['params', 'event'])
 
   test.each(fields)('$method: $field', ({ params, field, schema }) => {
     const failures: string[] = []
@@ -125,7 +127,8 @@ describe('hostile values', () => {
           (DECIMAL.has(field) && name === 'decimal string') ||
           (FREE_TEXT.has(field) && typeof value === 'string' && value.length > 0 && value.length <= 256) ||
           (field === 'challengeDuration' && name === 'number 256') ||
-          (field === 'intermediaries' && name === '[]')
+          (field === 'intermediaries' && name === '[]') ||
+          (HEX_BYTES.has(field) && typeof value === 'string' && /^0x(?:[0-9a-fA-F]{2})*$/.test(value))
         if (!reported && !wellFormed) failures.push(`${name}: accepted`)
       } catch (error) {
         failures.push(`${name}: threw ${String(error)}`)

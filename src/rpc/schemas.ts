@@ -7,8 +7,8 @@
 import { z } from 'zod'
 import { getAddress, isAddress } from 'viem'
 import type { Address, Bytes32, Signature } from '../core/types.js'
-import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
-import { MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
+import { MAX_PARTICIPANTS, MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
+import { MAX_APP_BYTES_PARAM, MAX_EVENTS_PER_CALL, MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
@@ -77,13 +77,29 @@ export const challengeDurationSchema = z
   .min(1, 'challengeDuration must be at least 1 second')
   .max(Number(MAX_UINT48), 'challengeDuration must be below 2^48')
   .describe('Seconds a challenge on chain stays open (default 86400). A JSON number: it is not an on-chain value of any size.')
+export const seqSchema = decimalCodec(MAX_UINT64, 'seq').describe('An event\'s position in a channel log as a decimal string; 1 is the genesis.')
+
+const HEX_BYTES_RE = /^0x(?:[0-9a-fA-F]{2})*$/
+/** Bytes as 0x-prefixed hex (an even number of digits, `0x` for none) ↔ Uint8Array. */
+function hexBytesCodec(maxBytes?: number) {
+  const text = z.string({ error: expectedString('0x-prefixed hex bytes') })
+  return z.codec(
+    (maxBytes === undefined ? text : text.max(2 + 2 * maxBytes, `at most ${maxBytes} bytes`)).regex(HEX_BYTES_RE, 'must be 0x-prefixed hex with an even number of digits'),
+    z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'),
+    { decode: (s) => new Uint8Array(Buffer.from(s.slice(2), 'hex')), encode: (b) => `0x${Buffer.from(b).toString('hex')}` },
+  )
+}
+export const hexBytesSchema = hexBytesCodec(MAX_APP_BYTES_PARAM).describe('Bytes as 0x-prefixed hex, an even number of digits (`0x` for none).')
+/** In answers: as long as the node has them (an exported log is bounded by the app layer, not here). */
+const hexBytesOutSchema = hexBytesCodec().describe('Bytes as 0x-prefixed hex.')
+
 export const objectiveIdSchema = z
   .string({ error: expectedString('an objective id') })
   .min(1, 'an objective id is not empty')
   .max(MAX_OBJECTIVE_ID_LENGTH, `an objective id has at most ${MAX_OBJECTIVE_ID_LENGTH} characters`)
   .describe('An objective id, e.g. `directfund:<channelId>` or `virtualfund:<channelId>`.')
 
-export const TOPICS = ['objective_completed', 'objective_failed', 'ledger_channel_updated', 'payment_channel_updated'] as const
+export const TOPICS = ['objective_completed', 'objective_failed', 'ledger_channel_updated', 'payment_channel_updated', 'app_channel_updated'] as const
 export type Topic = (typeof TOPICS)[number]
 export const topicSchema = z.enum(TOPICS).describe('A notification topic.')
 export const subscriptionIdSchema = z
@@ -153,6 +169,52 @@ export const objectiveInfoSchema = z
   })
   .describe('One protocol run toward a goal, and how far it got.')
 
+export const appEventSchema = z
+  .object({
+    seq: seqSchema,
+    kind: z.string().describe('`app.genesis` for seq 1 (the definition), `app.event` for a participant\'s event.'),
+    author: addressSchema.describe('The participant who proposed the event.'),
+    payload: hexBytesOutSchema,
+    prevHash: bytes32Schema,
+    hash: bytes32Schema.describe('keccak256(prevHash ‖ encoded event): the log\'s hash chain.'),
+  })
+  .describe('One fully signed event of an app channel\'s hash-chained log.')
+
+export const turnSchema = z.union([z.number().int().min(0), z.literal('anyone'), z.literal('nobody')]).describe('Whose turn: a participant index, `anyone` or `nobody` (final).')
+
+export const appChannelInfoSchema = z
+  .object({
+    channelId: bytes32Schema,
+    participants: z.array(addressSchema),
+    appId: bytes32Schema,
+    asset: addressSchema,
+    deposits: z.array(amountSchema).describe('What each participant put in, by participant index.'),
+    turnNum: turnNumSchema.nullable().describe('The latest turn signed by every participant; null until turn 0 is.'),
+    head: z.object({ seq: seqSchema, hash: bytes32Schema }).nullable().describe('The log\'s last fully signed event.'),
+    pending: z
+      .object({ turnNum: turnNumSchema, author: addressSchema, missing: z.array(z.number().int().min(0)).describe('Participant indexes whose signature it lacks.') })
+      .nullable()
+      .describe('The turn being signed, if any.'),
+    appState: hexBytesOutSchema.nullable().describe('The app state after the latest fully signed turn.'),
+    whoseTurn: turnSchema.nullable().describe('null when this node does not run the app or nothing is signed yet.'),
+    isFinal: z.boolean(),
+    outcome: z.array(amountSchema).describe('What each participant is paid under the latest fully signed state.'),
+  })
+  .describe('An app channel as this node sees it.')
+
+export const appStateAtSchema = z
+  .object({ seq: seqSchema, appState: hexBytesOutSchema, appStateHash: bytes32Schema.describe('keccak256 of appState.') })
+  .describe('The app state after event `seq`, replayed through the app.')
+
+export const appStateDiffSchema = z
+  .object({ from: appStateAtSchema, to: appStateAtSchema, events: z.array(appEventSchema).describe('The events after `from` up to and including `to`, with their authors.') })
+  .describe('Two states of an app channel and the events that lead from one to the other.')
+
+export const EXPORT_FORMATS = ['json', 'msgpack'] as const
+export const exportedLogSchema = z
+  .object({ format: z.enum(EXPORT_FORMATS), data: z.string().describe('The file: JSON text, or MessagePack as 0x hex.') })
+  .describe('An app channel\'s exported log, as `channels verify` reads it.')
+
 export const nodeInfoSchema = z
   .object({
     address: addressSchema,
@@ -179,6 +241,11 @@ export type ObjectiveInfo = z.output<typeof objectiveInfoSchema>
 export type NodeInfo = z.output<typeof nodeInfoSchema>
 export type LedgerStatus = LedgerChannelInfo['status']
 export type PaymentChannelStatus = PaymentChannelInfo['status']
+export type AppChannelInfo = z.output<typeof appChannelInfoSchema>
+export type AppEvent = z.output<typeof appEventSchema>
+export type AppStateAt = z.output<typeof appStateAtSchema>
+export type AppStateDiff = z.output<typeof appStateDiffSchema>
+export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
 // ---- methods ----
 
@@ -235,6 +302,42 @@ export const RPC_METHODS = {
     result: subscriptionIdSchema,
   },
   unsubscribe: { params: z.strictObject({ subscription: subscriptionIdSchema }), result: z.boolean().describe('false if no such subscription') },
+  create_app_channel: {
+    params: z.strictObject({
+      participants: z.array(addressSchema).min(2).max(MAX_PARTICIPANTS).describe('Every participant in order, this node included.'),
+      appId: bytes32Schema.describe('The app module\'s id (see apps/build/manifest.json).'),
+      params: hexBytesSchema.describe('The app\'s parameters, as the app reads them.'),
+      deposits: z.array(amountSchema).min(2).max(MAX_PARTICIPANTS).describe('What each participant puts in, by participant index.'),
+      asset: addressSchema.optional().describe('The asset; default ETH (the zero address).'),
+      nonce: nonceSchema.optional().describe('The channel nonce; by default a fresh one from the node.'),
+      challengeDuration: challengeDurationSchema.optional(),
+    }),
+    result: z.object({ channelId: bytes32Schema }).describe('The new app channel\'s id.'),
+  },
+  submit_event: {
+    params: z.strictObject({ channelId: bytes32Schema, event: hexBytesSchema.describe('The event, as the app reads it.') }),
+    result: z.object({ seq: seqSchema, turnNum: turnNumSchema }).describe('Where the event lands once every participant signs it.'),
+  },
+  get_app_state: { params: channelIdParams(), result: appChannelInfoSchema },
+  get_events: {
+    params: z
+      .strictObject({ channelId: bytes32Schema, fromSeq: seqSchema.optional().describe('Default 1.'), toSeq: seqSchema.optional().describe(`Default fromSeq + ${MAX_EVENTS_PER_CALL - 1}.`) })
+      .refine((p) => p.fromSeq === undefined || p.toSeq === undefined || p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
+      .refine((p) => p.toSeq === undefined || p.toSeq - (p.fromSeq ?? 1n) < BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events per call`, path: ['toSeq'] }),
+    result: z.array(appEventSchema),
+  },
+  get_state_at: { params: z.strictObject({ channelId: bytes32Schema, seq: seqSchema }), result: appStateAtSchema },
+  get_state_diff: {
+    params: z
+      .strictObject({ channelId: bytes32Schema, fromSeq: seqSchema, toSeq: seqSchema })
+      .refine((p) => p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
+      .refine((p) => p.toSeq - p.fromSeq <= BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events apart`, path: ['toSeq'] }),
+    result: appStateDiffSchema,
+  },
+  export_log: {
+    params: z.strictObject({ channelId: bytes32Schema, format: z.enum(EXPORT_FORMATS).optional().describe('json (default) or msgpack.') }),
+    result: exportedLogSchema,
+  },
   'rpc.discover': { params: noParams(), result: openRpcDocumentSchema },
 } as const
 
@@ -248,6 +351,7 @@ export const NOTIFICATION_RESULTS = {
   objective_failed: objectiveInfoSchema,
   ledger_channel_updated: ledgerChannelInfoSchema,
   payment_channel_updated: paymentChannelInfoSchema,
+  app_channel_updated: appChannelInfoSchema,
 } as const satisfies Record<Topic, z.ZodType>
 export type NotificationResult<T extends Topic> = z.output<(typeof NOTIFICATION_RESULTS)[T]>
 
@@ -269,6 +373,13 @@ export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   PaymentChannelInfo: paymentChannelInfoSchema,
   ObjectiveInfo: objectiveInfoSchema,
   NodeInfo: nodeInfoSchema,
+  Seq: seqSchema,
+  HexBytes: hexBytesSchema,
+  AppEvent: appEventSchema,
+  AppChannelInfo: appChannelInfoSchema,
+  AppStateAt: appStateAtSchema,
+  AppStateDiff: appStateDiffSchema,
+  ExportedLog: exportedLogSchema,
   ChannelStarted: channelStartedSchema,
   ObjectiveStarted: objectiveStartedSchema,
 }

@@ -16,8 +16,9 @@ import type { RpcLogger, RpcNode, SocketSession } from './methods.js'
 import { errorResponse, handleText } from './methods.js'
 import { RPC_ERROR_MESSAGES, RpcErrorCode, RpcMethodError, WeakSecretError } from './errors.js'
 import type { Topic } from './schemas.js'
-import { ledgerChannelInfoSchema, objectiveInfoSchema, paymentChannelInfoSchema } from './schemas.js'
+import { appChannelInfoSchema, ledgerChannelInfoSchema, objectiveInfoSchema, paymentChannelInfoSchema } from './schemas.js'
 import { ledgerChannelInfo, objectiveInfo, paymentChannelInfo, toWire } from './serialize.js'
+import { appChannelInfo } from './appViews.js'
 import {
   CLOSE_GRACE_MS,
   HEADERS_TIMEOUT_MS,
@@ -293,7 +294,7 @@ class SocketConnection implements SocketSession {
  */
 class NotificationHub {
   readonly #connections = new Set<SocketConnection>()
-  readonly #dirty = { ledger: new Set<string>(), payment: new Set<string>() }
+  readonly #dirty = { ledger: new Set<string>(), payment: new Set<string>(), app: new Set<string>() }
   readonly #stop: (() => void)[]
   #flushQueued = false
   #lastId = 0
@@ -304,7 +305,7 @@ class NotificationHub {
   ) {
     this.#stop = [
       engine.onObjectiveChange((objective) => this.#guard(() => this.#onObjective(objective))),
-      engine.onChange((change) => this.#guard(() => (change.kind === 'ledger' ? this.#markDirty('ledger', change.ledger.id) : this.#markDirty('payment', change.channel.channelId)))),
+      engine.onChange((change) => this.#guard(() => this.#markDirty(change.kind, change.kind === 'ledger' ? change.ledger.id : change.kind === 'payment' ? change.channel.channelId : change.channel.context.id))),
     ]
   }
 
@@ -333,8 +334,8 @@ class NotificationHub {
     else this.#markDirty('ledger', objective.kind === 'ledgerUpdate' ? objective.ledgerId : objective.channelId)
   }
 
-  #markDirty(kind: 'ledger' | 'payment', id: string): void {
-    if (!this.#wants(kind === 'ledger' ? 'ledger_channel_updated' : 'payment_channel_updated')) return
+  #markDirty(kind: 'ledger' | 'payment' | 'app', id: string): void {
+    if (!this.#wants(`${kind}_channel_updated`)) return
     this.#dirty[kind].add(id.toLowerCase())
     if (this.#flushQueued) return
     this.#flushQueued = true
@@ -345,8 +346,10 @@ class NotificationHub {
     this.#flushQueued = false
     const ledgers = [...this.#dirty.ledger]
     const payments = [...this.#dirty.payment]
+    const apps = [...this.#dirty.app]
     this.#dirty.ledger.clear()
     this.#dirty.payment.clear()
+    this.#dirty.app.clear()
     for (const id of ledgers) {
       const info = ledgerChannelInfo(this.engine, id as `0x${string}`)
       if (info) this.#publish('ledger_channel_updated', toWire(ledgerChannelInfoSchema, info))
@@ -354,6 +357,10 @@ class NotificationHub {
     for (const id of payments) {
       const info = paymentChannelInfo(this.engine, id as `0x${string}`)
       if (info) this.#publish('payment_channel_updated', toWire(paymentChannelInfoSchema, info))
+    }
+    for (const id of apps) {
+      const info = appChannelInfo(this.engine, id as `0x${string}`)
+      if (info) this.#publish('app_channel_updated', toWire(appChannelInfoSchema, info))
     }
   }
 
