@@ -1,6 +1,10 @@
 // Compiles every sample app (apps/<name>/<name>.ts, AssemblyScript against apps/sdk/) with the pinned asc and
 // writes apps/build/<name>.wasm plus apps/build/manifest.json with each module's size and appId =
-// keccak256(module bytes) (docs/architecture/app-abi.md, DESIGN §4 and §9). The flags make a module the ABI
+// keccak256(module bytes) (docs/architecture/app-abi.md, DESIGN §4 and §9). It also writes the prepared
+// module apps/build/<name>.metered.wasm: the module checked and metered by the runtime's own code
+// (prepareAppModule, src/wasm/wasmRuntime.ts) with the default limits, so a node runs it without loading
+// binaryen (src/wasm/preparedRuntime.ts, src/node/appRegistry.ts); the manifest records its keccak256
+// (meteredHash) and the metering parameters. The flags make a module the ABI
 // accepts: the stub runtime (a bump allocator that reset() rewinds), the host's memory imported as env.memory
 // and not exported, `abort` aliased away so a failed assertion is `unreachable` rather than an import, -O3
 // until binaryen converges. Same sources, same bytes: test/apps/build.test.ts rebuilds into a temporary
@@ -8,10 +12,13 @@
 //
 //   npx tsx scripts/buildApps.ts            (writes apps/build/)
 import asc from 'assemblyscript/asc'
-import { mkdirSync, readdirSync, existsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { keccak256 } from '../src/core/keccak.js'
+import { PREPARED_METERING } from '../src/wasm/preparedRuntime.js'
+import type { MeteringParameters } from '../src/wasm/preparedRuntime.js'
+import { prepareAppModule } from '../src/wasm/wasmRuntime.js'
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const appsDir = join(projectRoot, 'apps')
@@ -39,12 +46,26 @@ export interface BuiltApp {
   readonly wasm: Uint8Array
   /** keccak256 of `wasm`: the app's identity. */
   readonly appId: string
+  /** `wasm` checked and metered with PREPARED_METERING (prepareAppModule). */
+  readonly metered: Uint8Array
+}
+
+/** One app in the manifest: the module as built and its prepared (metered) form. */
+export interface ManifestApp {
+  readonly file: string
+  readonly bytes: number
+  readonly appId: string
+  readonly meteredFile: string
+  readonly meteredBytes: number
+  readonly meteredHash: string
 }
 
 export interface Manifest {
   readonly assemblyscript: string
   readonly flags: readonly string[]
-  readonly apps: Readonly<Record<string, { readonly file: string; readonly bytes: number; readonly appId: string }>>
+  /** binaryen's version and the parameters every metered module was made with. */
+  readonly metering: MeteringParameters & { readonly binaryen: string }
+  readonly apps: Readonly<Record<string, ManifestApp>>
 }
 
 /** App names: every folder apps/<name>/ holding <name>.ts, sorted. */
@@ -102,27 +123,49 @@ export function checkAppModule(name: string, wasm: Uint8Array, text: string): vo
 export async function buildApp(name: string): Promise<BuiltApp> {
   const { wasm, text } = await compileEntry(`apps/${name}/${name}.ts`)
   checkAppModule(name, wasm, text)
-  return { name, wasm, appId: keccak256(wasm) }
+  return { name, wasm, appId: keccak256(wasm), metered: prepareAppModule(wasm, PREPARED_METERING) }
 }
 
 export function manifestOf(apps: readonly BuiltApp[]): Manifest {
   return {
     assemblyscript: asc.version,
     flags: [...ascFlags],
-    apps: Object.fromEntries(apps.map((app) => [app.name, { file: `${app.name}.wasm`, bytes: app.wasm.length, appId: app.appId }])),
+    metering: { binaryen: binaryenVersion(), ...PREPARED_METERING },
+    apps: Object.fromEntries(
+      apps.map((app) => [
+        app.name,
+        {
+          file: `${app.name}.wasm`,
+          bytes: app.wasm.length,
+          appId: app.appId,
+          meteredFile: meteredFileOf(app.name),
+          meteredBytes: app.metered.length,
+          meteredHash: keccak256(app.metered),
+        },
+      ]),
+    ),
   }
+}
+
+export const meteredFileOf = (name: string): string => `${name}.metered.wasm`
+
+function binaryenVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'node_modules', 'binaryen', 'package.json'), 'utf8')) as { version: string }).version
 }
 
 export function renderManifest(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`
 }
 
-/** Builds every app into `outDir` (<name>.wasm and manifest.json) and returns them. */
+/** Builds every app into `outDir` (<name>.wasm, <name>.metered.wasm and manifest.json) and returns them. */
 export async function buildApps(outDir: string = appsBuildDir): Promise<BuiltApp[]> {
   const apps: BuiltApp[] = []
   for (const name of listApps()) apps.push(await buildApp(name)) // one at a time: asc is not reentrant-safe
   mkdirSync(outDir, { recursive: true })
-  for (const app of apps) writeFileSync(join(outDir, `${app.name}.wasm`), app.wasm)
+  for (const app of apps) {
+    writeFileSync(join(outDir, `${app.name}.wasm`), app.wasm)
+    writeFileSync(join(outDir, meteredFileOf(app.name)), app.metered)
+  }
   writeFileSync(join(outDir, 'manifest.json'), renderManifest(manifestOf(apps)))
   return apps
 }
@@ -130,7 +173,7 @@ export async function buildApps(outDir: string = appsBuildDir): Promise<BuiltApp
 async function main(): Promise<void> {
   const started = performance.now()
   const apps = await buildApps()
-  for (const app of apps) process.stdout.write(`${app.name}: ${app.wasm.length} bytes, appId ${app.appId}\n`)
+  for (const app of apps) process.stdout.write(`${app.name}: ${app.wasm.length} bytes, appId ${app.appId}; metered ${app.metered.length} bytes\n`)
   const ms = Math.round(performance.now() - started)
   process.stdout.write(`asc ${asc.version} -> ${relative(projectRoot, appsBuildDir)}/ in ${ms} ms\n`)
 }

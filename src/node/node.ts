@@ -22,6 +22,7 @@ import { ANVIL_DEPLOYER_KEY, expectedDeployment } from '../chain/deploy.js'
 import { Libp2pTransport } from '../transport/libp2pTransport.js'
 import { RpcServer } from '../rpc/server.js'
 import type { NodeConfig } from './config.js'
+import { loadAppRegistry } from './appRegistry.js'
 import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
 import { loadOrCreatePeerKey } from './peerIdentity.js'
@@ -69,6 +70,10 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
   const secret = loadOrCreateSecret(path.join(dir, SECRET_FILE))
   const peerPrivateKey = await loadOrCreatePeerKey(path.join(dir, 'peer.key'))
   const signer = createSigner(channelKey)
+  // The sample apps, prepared by `npm run build:apps`: checked here (a stale or tampered build refuses to
+  // start), instantiated on first use, without binaryen.
+  const registry = loadAppRegistry()
+  logger.info({ apps: Object.fromEntries(registry.names) }, 'apps available')
 
   const publicClient = createPublicClient({ transport: http(config.chain.url) })
   let chainId: number
@@ -104,7 +109,7 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
     opened.push({ close: async () => chain.close() })
     const transport = await Libp2pTransport.create({ signer, peerPrivateKey, listen: config.p2p.listen, peers: config.p2p.peers, bootstrap: config.p2p.bootstrap, logger })
     opened.push(transport)
-    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp })
+    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp, apps: registry.apps })
     opened.push(engine)
     engine.onObjectiveChange((o) => {
       logger.info({ objective: o.id, status: o.status, ...(o.failure ? { failure: o.failure } : {}) }, 'objective')

@@ -23,19 +23,12 @@
 import binaryen from 'binaryen'
 import { InvariantError } from '../core/errors.js'
 import { BULK_MEMORY_BYTES_PER_FUEL, MAX_STACK_UNITS, STACK_UNITS_PER_FRAME } from './limits.js'
-import { RESERVED_EXPORT_PREFIX, accessors, forEachChild } from './validate.js'
+import { BEGIN_EXPORT, FUEL_EXPORT, MEMORY_EXCEEDED_EXPORT, STACK_EXPORT } from './abi.js'
+import { accessors, forEachChild } from './validate.js'
 
 type Ref = number
 
-/** Exported globals the host reads and writes: fuel left, stack units in use, memory cap hit (0 or 1). */
-export const FUEL_EXPORT = `${RESERVED_EXPORT_PREFIX}fuel`
-export const STACK_EXPORT = `${RESERVED_EXPORT_PREFIX}stack`
-export const MEMORY_EXCEEDED_EXPORT = `${RESERVED_EXPORT_PREFIX}memory_exceeded`
-/**
- * `begin(fuel)`: sets the fuel counter and calls the app's reset export, the host's two steps before every
- * top-level call in one crossing into WebAssembly (a Global's setter costs about twice a call).
- */
-export const BEGIN_EXPORT = `${RESERVED_EXPORT_PREFIX}begin`
+export { BEGIN_EXPORT, FUEL_EXPORT, MEMORY_EXCEEDED_EXPORT, STACK_EXPORT } from './abi.js'
 
 export interface MeteringOptions {
   /** Fuel the counter starts with: what the module's start function (if any) may spend. */

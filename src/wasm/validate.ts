@@ -17,22 +17,12 @@ import binaryen from 'binaryen'
 import { InvariantError } from '../core/errors.js'
 import { AppModuleError } from './errors.js'
 import { MAX_EXPRESSION_DEPTH, MAX_MODULE_BYTES } from './limits.js'
+import { ABI_EXPORTS, RESERVED_EXPORT_PREFIX, webAssembly } from './abi.js'
 
 type Ref = number
 
-/** The engine's WebAssembly API as this layer uses it (the project's TypeScript libs do not declare it). */
-export interface WasmEngine {
-  validate(bytes: Uint8Array): boolean
-  Module: {
-    new (bytes: Uint8Array): object
-    imports(module: object): { module: string; name: string; kind: string }[]
-  }
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> }
-  Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer }
-  RuntimeError: new (...args: never[]) => Error
-  LinkError: new (...args: never[]) => Error
-}
-export const webAssembly = (globalThis as unknown as { WebAssembly: WasmEngine }).WebAssembly
+export type { WasmEngine } from './abi.js'
+export { webAssembly, RESERVED_EXPORT_PREFIX, ABI_EXPORTS } from './abi.js'
 
 /**
  * Features binaryen reads and writes app modules with: what AssemblyScript emits for integer code
@@ -41,20 +31,6 @@ export const webAssembly = (globalThis as unknown as { WebAssembly: WasmEngine }
  */
 export const APP_FEATURES =
   binaryen.Features.MutableGlobals | binaryen.Features.SignExt | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt
-
-/** Export names the runtime adds to a module when it meters it (metering.ts); an app may not use them. */
-export const RESERVED_EXPORT_PREFIX = '__channels_'
-
-/** The ABI's exports: parameter count (all i32) and whether the function returns an i32. */
-export const ABI_EXPORTS: Readonly<Record<string, { readonly params: number; readonly result: boolean }>> = {
-  alloc: { params: 1, result: true },
-  reset: { params: 0, result: false },
-  init: { params: 2, result: true },
-  apply: { params: 5, result: true },
-  outcome: { params: 2, result: true },
-  isFinal: { params: 2, result: true },
-  whoseTurn: { params: 2, result: true },
-}
 
 /** What the runtime needs to know about a checked module to host it. */
 export interface AppModuleShape {

@@ -1,5 +1,6 @@
-// The committed app modules: apps/build/*.wasm and manifest.json must be exactly what scripts/buildApps.ts
-// makes from apps/ (so a module can never drift from its source, and its appId is reproducible), and every
+// The committed app modules: apps/build/*.wasm, the prepared *.metered.wasm and manifest.json must be exactly
+// what scripts/buildApps.ts makes from apps/ (so a module can never drift from its source, its appId is
+// reproducible, and the metered module a node runs is what the runtime's own metering makes of it), and every
 // module must keep the ABI's rules (docs/architecture/app-abi.md): one import, env.memory; no floating point in
 // any signature, local, global or instruction; exactly the ABI's exports. The rules are checked here with
 // binaryen, independently of the build script's own check.
@@ -9,7 +10,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { abiExports, appsBuildDir, buildApps, listApps } from '../../scripts/buildApps.js'
+import type { Manifest } from '../../scripts/buildApps.js'
 import { keccak256 } from '../../src/core/keccak.js'
+import { MeteredAppRuntime, PREPARED_METERING } from '../../src/wasm/preparedRuntime.js'
+import { WasmAppRuntime, prepareAppModule } from '../../src/wasm/wasmRuntime.js'
 
 const floatTypes = new Set([binaryen.f32, binaryen.f64])
 
@@ -60,15 +64,28 @@ describe('the committed app modules', () => {
     }
   }, 180_000)
 
-  test('manifest appIds are keccak256 of the module bytes', () => {
-    const manifest = JSON.parse(readFileSync(join(appsBuildDir, 'manifest.json'), 'utf8')) as {
-      apps: Record<string, { file: string; bytes: number; appId: string }>
-    }
+  test('manifest appIds and meteredHashes are keccak256 of the files, metered with the runtime\'s defaults', () => {
+    const manifest = JSON.parse(readFileSync(join(appsBuildDir, 'manifest.json'), 'utf8')) as Manifest
     expect(Object.keys(manifest.apps)).toEqual(listApps())
-    for (const { file, bytes, appId } of Object.values(manifest.apps)) {
-      expect(committed(file).length).toBe(bytes)
-      expect(appId).toBe(keccak256(committed(file)))
+    expect(manifest.metering).toMatchObject(PREPARED_METERING)
+    for (const [name, app] of Object.entries(manifest.apps)) {
+      expect(committed(app.file).length).toBe(app.bytes)
+      expect(app.appId).toBe(keccak256(committed(app.file)))
+      expect(app.meteredFile).toBe(`${name}.metered.wasm`)
+      expect(committed(app.meteredFile).length).toBe(app.meteredBytes)
+      expect(app.meteredHash).toBe(keccak256(committed(app.meteredFile)))
     }
+  })
+
+  test.each(listApps())('%s: the metered module is what the runtime meters the module into, and runs as it does', (name) => {
+    const moduleBytes = committed(`${name}.wasm`)
+    const metered = committed(`${name}.metered.wasm`)
+    expect(Buffer.from(prepareAppModule(moduleBytes, PREPARED_METERING)).equals(Buffer.from(metered)), `${name}.metered.wasm drifted: run npx tsx scripts/buildApps.ts`).toBe(true)
+    const loaded = WasmAppRuntime.load(moduleBytes)
+    const prepared = MeteredAppRuntime.fromPrepared(moduleBytes, metered, { appId: keccak256(moduleBytes), meteredHash: keccak256(metered) })
+    const params = Uint8Array.of(2, 1)
+    expect(prepared.init(params)).toEqual(loaded.init(params))
+    expect(prepared.lastFuelUsed).toBe(loaded.lastFuelUsed)
   })
 
   test.each(listApps())('%s imports only env.memory, uses no float and exports the ABI', (name) => {
