@@ -11,10 +11,9 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
-import type { ChildProcess } from 'node:child_process'
 import type { Benchmark } from './harness.js'
 import { opsPerSecond, round } from './harness.js'
-import type { Command } from './networkNode.js'
+import { askNode as ask } from './nodeIpc.js'
 import type { Address, Bytes32 } from '../src/core/types.js'
 import { createSigner } from '../src/core/signer.js'
 import { hashVoucher, recoverVoucherSigner } from '../src/core/voucher.js'
@@ -34,22 +33,6 @@ const UPDATES = 2_000
 const BURSTS = 5
 const PAYMENTS = 10_000
 const ETH: Address = '0x0000000000000000000000000000000000000000'
-
-let nextId = 1
-type Request = Command extends infer C ? (C extends Command ? Omit<C, 'id'> : never) : never
-function ask<R>(child: ChildProcess, command: Request): Promise<R> {
-  const id = nextId++
-  return new Promise((resolve, reject) => {
-    const listener = (message: { id: number; result?: R; error?: string }) => {
-      if (message.id !== id) return
-      child.off('message', listener)
-      if (message.error !== undefined) reject(new Error(message.error))
-      else resolve(message.result as R)
-    }
-    child.on('message', listener)
-    child.send({ ...command, id })
-  })
-}
 
 /** p50 of a RocksDB commit of one small batch with fsync, on the disk the nodes use. */
 async function commitLatency(root: string): Promise<number> {

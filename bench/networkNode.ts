@@ -6,12 +6,7 @@ import type { Bytes32 } from '../src/core/types.js'
 import { addressToDestination } from '../src/core/outcome.js'
 import { loadConfig } from '../src/node/config.js'
 import { startNode } from '../src/node/node.js'
-
-export type Command =
-  | { readonly id: number; readonly kind: 'updates'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
-  | { readonly id: number; readonly kind: 'burst'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
-  | { readonly id: number; readonly kind: 'pay'; readonly channelId: Bytes32; readonly count: number; readonly window: number }
-  | { readonly id: number; readonly kind: 'waitPaid'; readonly channelId: Bytes32; readonly total: string }
+import type { Command } from './nodeIpc.js'
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one machine. */
 export const now = () => performance.timeOrigin + performance.now()
@@ -69,6 +64,24 @@ async function handle(command: Command): Promise<unknown> {
       }
       await Promise.all(inFlight)
       return { start, end: now() }
+    }
+    case 'appOpen': {
+      const channelId = await engine.createAppChannel({ participants: command.participants, appId: command.appId, params: Uint8Array.from(command.params), deposits: command.deposits.map(BigInt), nonce: BigInt(command.nonce) })
+      await engine.waitForAppTurn(channelId, 0n)
+      return channelId
+    }
+    case 'appMoves': {
+      // Document edits, one at a time: submit, then wait until every participant's countersignature is here.
+      // An insert and a delete alternate, so the state stays the same size throughout.
+      const times: number[] = []
+      for (let i = 0; i < command.count; i++) {
+        const start = performance.now()
+        const event = i % 2 === 0 ? Uint8Array.of(0x01, 0, 0, 1, 0, 0x78) : Uint8Array.of(0x02, 0, 0, 1, 0)
+        const { turnNum } = await engine.submitEvent(command.channelId, event)
+        await engine.waitForAppTurn(command.channelId, turnNum)
+        times.push(performance.now() - start)
+      }
+      return times
     }
     case 'waitPaid': {
       const total = BigInt(command.total)
