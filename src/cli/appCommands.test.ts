@@ -6,13 +6,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Address, Bytes32, Hex } from '../core/types.js'
-import { createSigner } from '../core/signer.js'
-import { MemoryStore } from '../store/memoryStore.js'
-import { MemoryNetwork } from '../transport/memoryTransport.js'
-import { MEMORY_CONSENSUS_APP } from '../chain/memoryChain.js'
-import { Engine } from '../engine/engine.js'
-import { WasmAppRuntime } from '../wasm/wasmRuntime.js'
-import { RpcServer } from '../rpc/server.js'
+import type { Engine } from '../engine/engine.js'
+import type { AppServers } from '../../test/support/appServers.js'
+import { startAppServers } from '../../test/support/appServers.js'
+import type { RpcServer } from '../rpc/server.js'
 import type { CommandIo } from './commands.js'
 import { runCommand } from './commands.js'
 import type { Writer } from './format.js'
@@ -102,33 +99,18 @@ describe('parsing', () => {
 describe('against in-process engines', () => {
   const SECRET = 'cli-apps-secret-0123456789'
   const key = (i: number) => `0x${(0xd1 + i).toString(16).repeat(32)}` as Hex
-  const runtime = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(APPS_BUILD_DIR, 'tictactoe.wasm'))))
-  const engines: Engine[] = []
-  const servers: RpcServer[] = []
-  const addresses: Address[] = []
   const dir = mkdtempSync(path.join(tmpdir(), 'channels-cli-apps-'))
-  let nonce = 0n
+  let setup: AppServers
+  let engines: Engine[] = []
+  let servers: RpcServer[] = []
+  let addresses: Address[] = []
 
   beforeAll(async () => {
-    const network = new MemoryNetwork({ seed: 3 })
-    for (let i = 0; i < 2; i++) {
-      const signer = createSigner(key(i))
-      addresses.push(signer.address)
-      const engine = await Engine.open({
-        store: new MemoryStore(),
-        signer,
-        transport: network.connect(signer.address),
-        consensusApp: MEMORY_CONSENSUS_APP,
-        apps: (appId) => (appId.toLowerCase() === runtime.appId.toLowerCase() ? runtime : undefined),
-        tickIntervalMs: 20,
-      })
-      engines.push(engine)
-      servers.push(await RpcServer.start({ node: { engine, version: 'test', newNonce: () => ++nonce }, secret: SECRET, logger: { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined } }))
-    }
+    setup = await startAppServers({ keys: [key(0), key(1)], secret: SECRET, seed: 3 })
+    ;({ engines, servers, addresses } = setup)
   })
   afterAll(async () => {
-    for (const server of servers) await server.close()
-    for (const engine of engines) await engine.close()
+    await setup.close()
     rmSync(dir, { recursive: true, force: true })
   })
 

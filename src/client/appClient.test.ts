@@ -5,17 +5,13 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Address, Bytes32, Hex } from '../core/types.js'
-import { createSigner } from '../core/signer.js'
 import { keccak256 } from '../core/keccak.js'
-import { MemoryStore } from '../store/memoryStore.js'
-import { MemoryNetwork } from '../transport/memoryTransport.js'
-import { MEMORY_CONSENSUS_APP } from '../chain/memoryChain.js'
-import { Engine } from '../engine/engine.js'
+import type { AppServers } from '../../test/support/appServers.js'
+import { startAppServers } from '../../test/support/appServers.js'
 import { WasmAppRuntime } from '../wasm/wasmRuntime.js'
 import { decodeExportedLog } from '../protocols/app/exportFormat.js'
 import { verifyLog } from '../protocols/app/replay.js'
 import { APP_EVENT_KIND } from '../protocols/app/appData.js'
-import { RpcServer } from '../rpc/server.js'
 import { ChannelsClient, RpcError, RpcErrorCode, WaitTimeoutError } from './index.js'
 
 const SECRET = 'client-apps-secret-0123456789'
@@ -24,36 +20,19 @@ const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUIL
 const key = (i: number) => `0x${(0xe1 + i).toString(16).repeat(32)}` as Hex
 const move = (cell: number) => Uint8Array.of(0x01, cell)
 
-const engines: Engine[] = []
-const servers: RpcServer[] = []
+let setup: AppServers
+let addresses: Address[] = []
 const clients: ChannelsClient[] = []
-const addresses: Address[] = []
-let nonce = 0n
 
 beforeAll(async () => {
-  const network = new MemoryNetwork({ seed: 21 })
-  for (let i = 0; i < 2; i++) {
-    const signer = createSigner(key(i))
-    addresses.push(signer.address)
-    const engine = await Engine.open({
-      store: new MemoryStore(),
-      signer,
-      transport: network.connect(signer.address),
-      consensusApp: MEMORY_CONSENSUS_APP,
-      apps: (appId) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined),
-      tickIntervalMs: 20,
-    })
-    engines.push(engine)
-    const server = await RpcServer.start({ node: { engine, version: 'test', newNonce: () => ++nonce }, secret: SECRET, logger: { info: () => undefined, warn: () => undefined, debug: () => undefined, error: (obj) => console.error(obj) } })
-    servers.push(server)
-    clients.push(await ChannelsClient.connect({ url: server.url, secret: SECRET }))
-  }
+  setup = await startAppServers({ keys: [key(0), key(1)], secret: SECRET, seed: 21 })
+  ;({ addresses } = setup)
+  for (const server of setup.servers) clients.push(await ChannelsClient.connect({ url: server.url, secret: SECRET }))
 })
 
 afterAll(async () => {
   for (const client of clients) await client.close()
-  for (const server of servers) await server.close()
-  for (const engine of engines) await engine.close()
+  await setup.close()
 })
 
 test('a game through the client: typed values, waitForAppTurn, state at a seq, diff, exportLog', async () => {

@@ -6,20 +6,17 @@ import path from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import type { Address, Bytes32, Hex } from '../core/types.js'
-import { createSigner } from '../core/signer.js'
 import { keccak256 } from '../core/keccak.js'
-import { MemoryStore } from '../store/memoryStore.js'
-import { MemoryNetwork } from '../transport/memoryTransport.js'
-import { MEMORY_CONSENSUS_APP } from '../chain/memoryChain.js'
-import { Engine } from '../engine/engine.js'
+import type { Engine } from '../engine/engine.js'
 import { WasmAppRuntime } from '../wasm/wasmRuntime.js'
 import { decodeExportedLog } from '../protocols/app/exportFormat.js'
 import { verifyLog } from '../protocols/app/replay.js'
 import { APP_EVENT_KIND, GENESIS_EVENT_KIND } from '../protocols/app/appData.js'
 import { RpcErrorCode } from './errors.js'
 import { MAX_EVENTS_PER_CALL } from './limits.js'
-import type { RpcLogger } from './server.js'
-import { RpcServer } from './server.js'
+import type { RpcServer } from './server.js'
+import type { AppServers } from '../../test/support/appServers.js'
+import { startAppServers } from '../../test/support/appServers.js'
 
 const SECRET = 'apps-test-secret-0123456789'
 const AUTH = { Authorization: `Bearer ${SECRET}` }
@@ -27,39 +24,20 @@ const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '
 const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'tictactoe.wasm'))))
 const UNKNOWN_ID = `0x${'12'.repeat(32)}` as Bytes32
 const key = (i: number) => `0x${(0xc1 + i).toString(16).repeat(32)}` as Hex
-const quiet: RpcLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: (obj) => console.error(obj) }
 const move = (cell: number) => `0x01${cell.toString(16).padStart(2, '0')}`
 
+let setup: AppServers
 let engines: Engine[] = []
 let servers: RpcServer[] = []
 let addresses: Address[] = []
-let nonce = 0n
 
 beforeAll(async () => {
-  const network = new MemoryNetwork({ seed: 11 })
-  for (let i = 0; i < 2; i++) {
-    const signer = createSigner(key(i))
-    addresses.push(signer.address)
-    const engine = await Engine.open({
-      store: new MemoryStore(),
-      signer,
-      transport: network.connect(signer.address),
-      consensusApp: MEMORY_CONSENSUS_APP,
-      apps: (appId) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined),
-      appSnapshotIntervalEvents: 2,
-      tickIntervalMs: 20,
-    })
-    engines.push(engine)
-    servers.push(await RpcServer.start({ node: { engine, version: 'test', newNonce: () => ++nonce }, secret: SECRET, logger: quiet }))
-  }
+  setup = await startAppServers({ keys: [key(0), key(1)], secret: SECRET, seed: 11, appSnapshotIntervalEvents: 2 })
+  ;({ engines, servers, addresses } = setup)
 })
 
 afterAll(async () => {
-  for (const server of servers) await server.close()
-  for (const engine of engines) await engine.close()
-  engines = []
-  servers = []
-  addresses = []
+  await setup.close()
 })
 
 async function rpc(i: number, method: string, params?: unknown): Promise<any> {
