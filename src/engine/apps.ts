@@ -30,7 +30,7 @@ import type { StepContext } from './context.js'
 import type { Payload } from '../protocols/messages.js'
 import type { HandlerDeps } from './handlers.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
-import { ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
+import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
 
 const lower = (a: string) => a.toLowerCase()
 
@@ -113,7 +113,11 @@ export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition:
   if (channel && !sameDefinition(channel.context.definition, p.definition)) {
     throw new ConflictingDefinitionError('an app channel with this id has another definition', { channelId: appCtx.id })
   }
-  if (!channel) channel = open(ctx, p.definition, runtimeFor(deps, p.definition.appId), deps)
+  if (!channel) {
+    const runtime = runtimeFor(deps, p.definition.appId)
+    if (!deps.appPolicy(p.definition, from)) throw new AppDeclinedError('this node declines the app channel', { channelId: appCtx.id, from })
+    channel = open(ctx, p.definition, runtime, deps)
+  }
   const countersignature: AppCountersignature = { turnNum: 0n, stateHash: p.stateHash, signature: p.signature }
   const next = appChannel.receiveCountersignature(channel, countersignature, from)
   if (next !== channel) save(ctx, channel, next, deps)

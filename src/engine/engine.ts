@@ -11,6 +11,7 @@ import type { ChainService } from '../chain/chainService.js'
 import type { ChannelEvent } from '../log/event.js'
 import type { LogHead } from '../log/channelLog.js'
 import type { Objective } from '../protocols/objectives.js'
+import type { AppDefinition } from '../protocols/app/appData.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
@@ -59,6 +60,8 @@ export interface EngineOptions {
   /** The appDefinition of payment channels; defaults to the zero address (then they cannot be disputed on chain). */
   readonly virtualPaymentApp?: Address
   readonly policy?: (objective: Objective) => boolean
+  /** Approves app channels a peer opens with this node (default: all whose app the node runs). */
+  readonly appPolicy?: (definition: AppDefinition, from: Address) => boolean
   /** The shell's clock (ms). Its readings are journaled with each input. */
   readonly clock?: () => number
   /** How often the shell checks for due retransmissions; 0 disables the timer (tests tick by hand). */
@@ -157,6 +160,7 @@ export class Engine {
       consensusApp: options.consensusApp,
       virtualPaymentApp: options.virtualPaymentApp ?? '0x0000000000000000000000000000000000000000',
       policy: options.policy ?? (() => true),
+      appPolicy: options.appPolicy ?? (() => true),
       apps: options.apps ?? (() => undefined),
       appSnapshotIntervalEvents: options.appSnapshotIntervalEvents ?? DEFAULT_SNAPSHOT_INTERVAL_EVENTS,
     }

@@ -18,6 +18,10 @@ export class EngineStoppedError extends OperatingError {
 export class UnknownAppError extends RejectedInputError {
   readonly code = 'unknown_app'
 }
+/** The node's app policy (EngineOptions.appPolicy) declined a channel a peer opened. */
+export class AppDeclinedError extends RejectedInputError {
+  readonly code = 'app_declined'
+}
 export class NoSuchAppChannelError extends RejectedInputError {
   readonly code = 'no_such_app_channel'
 }

@@ -34,6 +34,7 @@ import type { AppRuntime } from '../wasm/appRuntime.js'
 import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
+import type { AppDefinition } from '../protocols/app/appData.js'
 
 export interface HandlerDeps {
   readonly signer: Signer
@@ -42,6 +43,8 @@ export interface HandlerDeps {
   readonly virtualPaymentApp: Address
   /** Approves objectives a peer started; the default approves everything. */
   readonly policy: (objective: Objective) => boolean
+  /** Approves app channels a peer opens with this node. */
+  readonly appPolicy: (definition: AppDefinition, from: Address) => boolean
   /** The app modules this node runs, by appId (lowercase); app channels of other apps are refused. */
   readonly apps: (appId: Bytes32) => AppRuntime | undefined
   /** Snapshots of app state every this many events (src/protocols/app/replay.ts isSnapshotDue). */

@@ -58,7 +58,7 @@ afterEach(async () => {
   cleanup = undefined
 })
 
-async function createNodes(count: number, p: { network: MemoryNetworkOptions; durable?: boolean; registry?: (i: number) => typeof apps }): Promise<{ nodes: AppNode[]; network: MemoryNetwork }> {
+async function createNodes(count: number, p: { network: MemoryNetworkOptions; durable?: boolean; registry?: (i: number) => typeof apps; appPolicy?: (i: number) => ((d: AppDefinition) => boolean) | undefined }): Promise<{ nodes: AppNode[]; network: MemoryNetwork }> {
   const network = new MemoryNetwork(p.network)
   const root = mkdtempSync(path.join(tmpdir(), 'channels-apps-'))
   const nodes: AppNode[] = []
@@ -73,6 +73,7 @@ async function createNodes(count: number, p: { network: MemoryNetworkOptions; du
         transport: network.connect(signer.address),
         consensusApp: MEMORY_CONSENSUS_APP,
         apps: p.registry?.(i) ?? apps,
+        ...(p.appPolicy?.(i) ? { appPolicy: p.appPolicy(i)! } : {}),
         appSnapshotIntervalEvents: SNAPSHOT_EVERY,
         tickIntervalMs: 20,
       })
@@ -295,6 +296,19 @@ describe('app channels in the engine', () => {
     expect(alice.engine.getAppChannel(id)).toMatchObject({ turnNum: 5n, isFinal: true, outcome: [3000n, 0n] })
     await expectSameLogs(nodes, id, TICTACTOE)
   }, 60_000)
+
+  test('a node whose app policy declines a channel refuses the open with a typed, counted error and joins nothing', async () => {
+    const potAtMost = (limit: bigint) => (d: AppDefinition) => d.deposits.reduce((a, b) => a + b, 0n) <= limit
+    const { nodes } = await createNodes(2, { network: { seed: 76 }, appPolicy: (i) => (i === 1 ? potAtMost(5_000n) : undefined) })
+    const [alice, bob] = nodes as [AppNode, AppNode]
+    await openChannel(TICTACTOE, nodes, 1n) // a pot of 3,000: accepted
+    const declined = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10_000n, 10_000n], nonce: 2n })
+    await waitQuiet(nodes)
+    expect(bob.engine.rejections.counts['app_declined']).toBe(1)
+    expect(bob.engine.getAppChannel(declined)).toBeUndefined()
+    expect(alice.engine.getAppChannel(declined)).toMatchObject({ turnNum: null })
+    expect(bob.engine.appChannels()).toHaveLength(1)
+  })
 
   test('replaying a node\'s journal, app channels included, reproduces its store byte for byte', async () => {
     const { nodes } = await createNodes(2, { network: { ...FAULTS, seed: 75 } })
