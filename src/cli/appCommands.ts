@@ -4,14 +4,14 @@
 // (commands.ts wires them into its table; help.ts prints them). App names come from apps/build/manifest.json.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { isAddress } from 'viem'
-import type { Address, Bytes32 } from '../core/types.js'
+import type { Bytes32 } from '../core/types.js'
 import type { ChannelsClient } from '../client/client.js'
 import type { AppChannelInfo, AppEvent, AppStateAt } from '../rpc/schemas.js'
 import { EXPORT_FORMATS } from '../rpc/schemas.js'
 import { MAX_EVENTS_PER_CALL } from '../rpc/limits.js'
 import type { Writer } from './format.js'
-import { CliFailure, UsageError, parseAmount, parseChannelId, renderFields, renderTable, toJson } from './format.js'
+import { CliFailure, UsageError, parseAddress, parseAmount, parseChannelId, renderFields, renderTable, required, timeoutSeconds, toJson } from './format.js'
+import type { Values } from './format.js'
 import type { CommandHelp } from './help.js'
 import { APPS_BUILD_DIR, readManifest } from './verify.js'
 
@@ -21,7 +21,6 @@ const HEX_BYTES_RE = /^0x(?:[0-9a-fA-F]{2})*$/
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
 const SEQ_RE = /^(?:0|[1-9][0-9]{0,18})$/
 
-type Values = Readonly<Record<string, string | boolean | undefined>>
 
 /** What the app commands need of a run (commands.ts's context has it). */
 export interface AppCommandContext {
@@ -55,7 +54,7 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       const count = others.length + 1
       if (amounts.length !== 1 && amounts.length !== count) throw new UsageError(`--deposit gives ${amounts.length} amounts for ${count} participants: give one for all, or one each`)
       const deposits = amounts.length === 1 ? Array.from({ length: count }, () => amounts[0]!) : amounts
-      const timeoutMs = seconds(v.timeout, DEFAULT_OPEN_WAIT_SECONDS) * 1000
+      const timeoutMs = timeoutSeconds(v.timeout, DEFAULT_OPEN_WAIT_SECONDS) * 1000
       const client = await ctx.client()
       const participants = [await client.getAddress(), ...others]
       const { channelId } = await client.createAppChannel({ participants, appId, params, deposits })
@@ -196,22 +195,8 @@ function fullId(text: string): Bytes32 {
   return given.id as Bytes32
 }
 
-function required(values: Values, name: string): string {
-  const value = values[name]
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`)
-  return value
-}
 
-function parseAddress(text: string, what: string): Address {
-  if (!isAddress(text, { strict: false })) throw new UsageError(`${what} must be a 0x-prefixed 20-byte address, got '${text.slice(0, 80)}'`)
-  if (!isAddress(text)) throw new UsageError(`${what} ${text} has an invalid EIP-55 checksum (use all lowercase or the checksummed form)`)
-  return text
-}
 
-function seconds(text: string | boolean | undefined, fallback: number): number {
-  if (typeof text === 'string' && !/^\d{1,6}$/.test(text)) throw new UsageError(`--timeout must be a whole number of seconds, got '${text}'`)
-  return typeof text === 'string' ? Number(text) : fallback
-}
 
 // ---- output ----
 

@@ -10,8 +10,7 @@
 // readable line plus the node's error code), 2 the command line is wrong (one line and a usage hint), 130
 // Ctrl-C during a wait. docs/cli.md shows every command.
 import { parseArgs } from 'node:util'
-import { isAddress } from 'viem'
-import type { Address, Bytes32 } from '../core/types.js'
+import type { Bytes32 } from '../core/types.js'
 import { RpcError } from '../client/client.js'
 import type { ChannelsClient } from '../client/client.js'
 import type { ObjectiveInfo, PaymentChannelInfo, Topic } from '../client/index.js'
@@ -19,7 +18,8 @@ import { RpcErrorCode } from '../rpc/errors.js'
 import { TOPICS, voucherSchema } from '../rpc/schemas.js'
 import type { Voucher } from '../rpc/schemas.js'
 import type { Writer } from './format.js'
-import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, shortId, shortObjectiveId, toJson } from './format.js'
+import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, required, parseAddress, shortId, shortObjectiveId, timeoutSeconds, toJson } from './format.js'
+import type { Values } from './format.js'
 import { connect, resolveConnection } from './connection.js'
 import type { Connection } from './connection.js'
 import { GLOBAL_OPTIONS, findCommand, helpText, subcommandsOf, usageFailure } from './help.js'
@@ -48,7 +48,6 @@ const WATCH_PING_MS = 2_000
 const MAX_STDIN_BYTES = 64 * 1024
 const EXIT_INTERRUPTED = 130
 
-type Values = Readonly<Record<string, string | boolean | undefined>>
 
 const WAIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'no-wait': { type: 'boolean', help: 'return once the objective has started, without waiting for it to complete' },
@@ -397,17 +396,7 @@ function toParseArgs(options: Readonly<Record<string, OptionSpec>>) {
   return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]))
 }
 
-function required(values: Values, name: string): string {
-  const value = values[name]
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`)
-  return value
-}
 
-function parseAddress(text: string, what: string): Address {
-  if (!isAddress(text, { strict: false })) throw new UsageError(`${what} must be a 0x-prefixed 20-byte address, got '${text.slice(0, 80)}'`)
-  if (!isAddress(text)) throw new UsageError(`${what} ${text} has an invalid EIP-55 checksum (use all lowercase or the checksummed form)`)
-  return text
-}
 
 function parseVoucher(text: string): Voucher {
   let json: unknown
@@ -425,9 +414,7 @@ function parseVoucher(text: string): Voucher {
 }
 
 function waitPlan(values: Values): { wait: boolean; timeoutMs: number } {
-  const text = values.timeout
-  if (typeof text === 'string' && !/^\d{1,6}$/.test(text)) throw new UsageError(`--timeout must be a whole number of seconds, got '${text}'`)
-  return { wait: values['no-wait'] !== true, timeoutMs: (typeof text === 'string' ? Number(text) : DEFAULT_WAIT_SECONDS) * 1000 }
+  return { wait: values['no-wait'] !== true, timeoutMs: timeoutSeconds(values.timeout, DEFAULT_WAIT_SECONDS) * 1000 }
 }
 
 async function readStdin(stdin: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<string> {

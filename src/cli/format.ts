@@ -3,11 +3,12 @@
 // line (a spinner on a terminal, plain lines in a pipe), one line per notification, JSON with bigints as
 // decimal strings (as the API sends them), and errors as one readable line plus the node's facts — never
 // a stack trace. Everything here is a pure function of its input except Progress, which writes.
-import { formatEther, getAddress, parseUnits, zeroAddress } from 'viem'
+import { formatEther, getAddress, isAddress, parseUnits, zeroAddress } from 'viem'
 import { ChannelsError, RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { ObjectiveFailedError, RpcError } from '../client/client.js'
 import type { Notification } from '../client/client.js'
+import type { Address } from '../core/types.js'
 import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
 
 /** The command line is wrong (unknown command or option, a bad amount or id): exit code 2 with a usage hint. */
@@ -326,4 +327,27 @@ function describeRpcData(data: unknown): string[] {
     for (const issue of record.issues.slice(0, 5) as { path?: unknown; message?: unknown }[]) lines.push(`  ${issue.path ? `${String(issue.path)}: ` : ''}${String(issue.message)}`)
   }
   return lines
+}
+
+// ---- arguments shared by the commands ----
+
+/** Parsed options of one command (node:util parseArgs values). */
+export type Values = Readonly<Record<string, string | boolean | undefined>>
+
+export function required(values: Values, name: string): string {
+  const value = values[name]
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`)
+  return value
+}
+
+export function parseAddress(text: string, what: string): Address {
+  if (!isAddress(text, { strict: false })) throw new UsageError(`${what} must be a 0x-prefixed 20-byte address, got '${text.slice(0, 80)}'`)
+  if (!isAddress(text)) throw new UsageError(`${what} ${text} has an invalid EIP-55 checksum (use all lowercase or the checksummed form)`)
+  return text
+}
+
+/** `--timeout` in seconds, or `fallback` when absent. */
+export function timeoutSeconds(text: string | boolean | undefined, fallback: number): number {
+  if (typeof text === 'string' && !/^\d{1,6}$/.test(text)) throw new UsageError(`--timeout must be a whole number of seconds, got '${text}'`)
+  return typeof text === 'string' ? Number(text) : fallback
 }
