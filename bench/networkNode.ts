@@ -66,7 +66,7 @@ async function handle(command: Command): Promise<unknown> {
       return { start, end: now() }
     }
     case 'appOpen': {
-      const channelId = await engine.createAppChannel({ participants: command.participants, appId: command.appId, params: Uint8Array.from(command.params), deposits: command.deposits.map(BigInt), nonce: BigInt(command.nonce) })
+      const channelId = await engine.createAppChannel({ participants: command.participants, appId: command.appId, params: Uint8Array.from(command.params), deposits: command.deposits.map(BigInt), funding: 'none', nonce: BigInt(command.nonce) })
       await engine.waitForAppTurn(channelId, 0n)
       return channelId
     }

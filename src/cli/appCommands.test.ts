@@ -59,7 +59,7 @@ describe('parsing', () => {
 
   test('usage errors exit 2 with a hint, before any node is needed', async () => {
     const cases: [string[], string][] = [
-      [['app'], '\'app\' needs a subcommand: open, move, show, events, state-at, diff'],
+      [['app'], '\'app\' needs a subcommand: open, close, move, show, events, state-at, diff'],
       [['app', 'open', '--app', 'tictactoe', '--deposit', '1'], '--with is required'],
       [['app', 'open', '--with', BOB, '--deposit', '1'], '--app is required'],
       [['app', 'open', '--with', BOB, '--app', 'tictactoe'], '--deposit is required'],
@@ -67,6 +67,9 @@ describe('parsing', () => {
       [['app', 'open', '--with', BOB, '--app', 'chess', '--deposit', '1'], '--app: no app \'chess\''],
       [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--params', '0x2', '--deposit', '1'], '--params must be 0x-prefixed hex'],
       [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--deposit', '1,2,3'], '--deposit gives 3 amounts for 2 participants'],
+      [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--deposit', '1', '--funding', 'bank'], '--funding is direct, ledger or none'],
+      [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--deposit', '1', '--move-timeout', '1.5'], '--move-timeout must be a whole number of seconds'],
+      [['app', 'close'], 'missing <channelId>'],
       [['app', 'move', ID], 'missing <event hex>'],
       [['app', 'move', ID, '0104'], 'event must be 0x-prefixed hex'],
       [['app', 'move', '0xabcdef12', '0x0104'], 'must be given in full'],
@@ -123,7 +126,7 @@ describe('against in-process engines', () => {
   }
 
   test('open, move, show, events, state-at, diff, export — and the file verifies', async () => {
-    const opened = await json(0, ['app', 'open', '--with', addresses[1]!, '--app', 'tictactoe', '--params', '0x02', '--deposit', '1000'])
+    const opened = await json(0, ['app', 'open', '--with', addresses[1]!, '--app', 'tictactoe', '--params', '0x02', '--deposit', '1000', '--funding', 'none'])
     const id = opened.channelId as Bytes32
     expect(opened).toMatchObject({ turnNum: '0', deposits: ['1000', '1000'], participants: addresses })
     for (const [n, cell] of [0, 3, 1, 4, 2].entries()) {

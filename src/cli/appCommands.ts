@@ -41,6 +41,8 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       app: { type: 'string', value: '<name|appId>', help: 'the app: a name in apps/build/manifest.json (tictactoe, document, …) or its 0x appId' },
       params: { type: 'string', value: '<hex>', help: 'the app\'s parameters as 0x hex (default 0x: none)' },
       deposit: { type: 'string', value: '<wei>[,<wei>…]', help: 'what each participant puts in: one amount for all, or one per participant' },
+      funding: { type: 'string', value: 'direct|ledger|none', help: 'how the deposits are held: on chain (direct), in our ledger channel (ledger, two participants), or not at all (default direct, none when all deposits are 0)' },
+      'move-timeout': { type: 'string', value: '<seconds>', help: 'how long a participant has to move before a timeout may be claimed against it (default 300; 0: never)' },
       'no-wait': { type: 'boolean', help: 'return once my turn 0 is sent, without waiting for every participant to sign it' },
       timeout: { type: 'string', value: '<seconds>', help: `how long to wait for turn 0 (default ${DEFAULT_OPEN_WAIT_SECONDS})` },
     },
@@ -55,12 +57,35 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       if (amounts.length !== 1 && amounts.length !== count) throw new UsageError(`--deposit gives ${amounts.length} amounts for ${count} participants: give one for all, or one each`)
       const deposits = amounts.length === 1 ? Array.from({ length: count }, () => amounts[0]!) : amounts
       const timeoutMs = timeoutSeconds(v.timeout, DEFAULT_OPEN_WAIT_SECONDS) * 1000
+      const funding = parseFunding(v.funding)
+      const moveTimeout = typeof v['move-timeout'] === 'string' ? parseSeconds(v['move-timeout'], '--move-timeout') : undefined
       const client = await ctx.client()
       const participants = [await client.getAddress(), ...others]
-      const { channelId } = await client.createAppChannel({ participants, appId, params, deposits })
+      const { channelId } = await client.createAppChannel({ participants, appId, params, deposits, ...(funding ? { funding } : {}), ...(moveTimeout !== undefined ? { moveTimeout } : {}) })
       if (v['no-wait'] === true) return print(ctx, { channelId }, `app channel ${channelId} proposed\n`)
-      const info = await client.waitForAppTurn(channelId, 0n, { timeoutMs })
+      const opened = await client.waitForAppTurn(channelId, 0n, { timeoutMs })
+      if (opened.funding !== 'none') await settle(client, `appfund:${channelId}`, timeoutMs, 'funding')
+      const info = opened.funding === 'none' ? opened : await client.getAppState(channelId)
       return print(ctx, info, `app channel ${channelId} is open\n${renderApp(info)}`)
+    },
+  },
+  {
+    name: 'app close',
+    args: ['<channelId>'],
+    options: {
+      'no-wait': { type: 'boolean', help: 'return once the close has started' },
+      timeout: { type: 'string', value: '<seconds>', help: `how long to wait for the payout (default ${DEFAULT_OPEN_WAIT_SECONDS})` },
+    },
+    summary: 'Closes an app channel whose app is final (it also closes by itself): all sign the concluding state, then the deposits are paid out.',
+    example: 'channels --data-dir data/alice app close 0x6c2f…(64 digits)',
+    run: async (ctx, v, [id]) => {
+      const channelId = fullId(id!)
+      const timeoutMs = timeoutSeconds(v.timeout, DEFAULT_OPEN_WAIT_SECONDS) * 1000
+      const client = await ctx.client()
+      const { objectiveId } = await client.closeAppChannel(channelId)
+      if (v['no-wait'] !== true) await settle(client, objectiveId, timeoutMs, 'closing')
+      const info = await client.getAppState(channelId)
+      return print(ctx, info, `app channel ${channelId} is ${info.status}\n${renderApp(info)}`)
     },
   },
   {
@@ -189,6 +214,23 @@ export function exportPlan(v: Values): { format: 'json' | 'msgpack'; out: string
 }
 
 /** App channels are not listed by the API: a prefix cannot be resolved, so the full id is needed. */
+/** Waits for a funding or closing objective; its failure is the command's (exit 1, the reason). */
+async function settle(client: ChannelsClient, objectiveId: string, timeoutMs: number, what: string): Promise<void> {
+  const objective = await client.waitForObjective(objectiveId, { timeoutMs })
+  if (objective.status !== 'completed') throw new CliFailure(`${what} ${objective.status}: ${objective.failure?.summary ?? 'no reason given'}`, { objectiveId })
+}
+
+function parseFunding(text: string | boolean | undefined): 'none' | 'direct' | 'ledger' | undefined {
+  if (text === undefined) return undefined
+  if (text === 'none' || text === 'direct' || text === 'ledger') return text
+  throw new UsageError(`--funding is direct, ledger or none, got '${String(text)}'`)
+}
+
+function parseSeconds(text: string, what: string): number {
+  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`${what} must be a whole number of seconds, got '${text}'`)
+  return Number(text)
+}
+
 function fullId(text: string): Bytes32 {
   const given = parseChannelId(text, 'app channel id')
   if (given.prefix) throw new UsageError('an app channel id must be given in full (0x and 64 hex digits)')
@@ -213,6 +255,8 @@ export function renderApp(a: AppChannelInfo): string {
     ['channel', a.channelId],
     ['app', a.appId],
     ['participants', a.participants.map((p, i) => `${i}  ${p}  deposit ${a.deposits[i] ?? '?'}  outcome ${a.outcome[i] ?? '-'}`).join('\n')],
+    ['status', a.status],
+    ['funding', `${a.funding}${a.moveTimeout > 0 ? `  move timeout ${a.moveTimeout} s` : '  no move timeout'}`],
     ['turn', a.turnNum === null ? '(turn 0 not signed by all yet)' : String(a.turnNum)],
     ['head', a.head ? `seq ${a.head.seq}  ${a.head.hash}` : '-'],
     ['next', a.isFinal ? 'nobody (final)' : a.whoseTurn === null ? '?' : String(a.whoseTurn)],

@@ -37,7 +37,7 @@ afterAll(async () => {
 
 test('a game through the client: typed values, waitForAppTurn, state at a seq, diff, exportLog', async () => {
   const [alice, bob] = clients as [ChannelsClient, ChannelsClient]
-  const { channelId } = await alice.createAppChannel({ participants: addresses, appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [1000n, 1000n] })
+  const { channelId } = await alice.createAppChannel({ participants: addresses, appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [1000n, 1000n], funding: 'none' })
   const opened = await bob.waitForAppTurn(channelId, 0n, { timeoutMs: 10_000 })
   expect(opened).toMatchObject({ channelId, turnNum: 0n, deposits: [1000n, 1000n], whoseTurn: 0, isFinal: false })
   expect(opened.appState).toBeInstanceOf(Uint8Array)

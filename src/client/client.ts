@@ -173,11 +173,20 @@ export class ChannelsClient {
     appId: Bytes32
     params: Uint8Array
     deposits: readonly bigint[]
+    /** Default 'direct' when any deposit is non-zero, else 'none'. */
+    funding?: 'none' | 'direct' | 'ledger'
+    /** Seconds a participant has to move before the app's timeout event may be submitted against it; 0: never. */
+    moveTimeout?: number
     asset?: Address
     nonce?: bigint
     challengeDuration?: number
   }): Promise<ResultOf<'create_app_channel'>> {
     return this.#call('create_app_channel', { ...p, participants: [...p.participants], deposits: [...p.deposits] })
+  }
+
+  /** Closes an app channel whose app is final (it also closes by itself); `waitForObjective(objectiveId)` follows it. */
+  closeAppChannel(channelId: Bytes32): Promise<ResultOf<'close_app_channel'>> {
+    return this.#call('close_app_channel', { channelId })
   }
 
   /** Proposes an event of mine; `turnNum` is final once every participant signs it (`waitForAppTurn`). */

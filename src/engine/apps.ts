@@ -15,7 +15,7 @@ import type { Address, Bytes32, Signature } from '../core/types.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
 import * as appChannel from '../protocols/app/appChannel.js'
-import type { AppDefinition } from '../protocols/app/appData.js'
+import type { AppDefinition, FundingMode } from '../protocols/app/appData.js'
 import { checkDefinition, decodeGenesis, encodeGenesis } from '../protocols/app/appData.js'
 import type { AppSnapshot } from '../protocols/app/replay.js'
 import { appContext, isSnapshotDue, participantIndexOf } from '../protocols/app/replay.js'
@@ -30,6 +30,7 @@ import type { StepContext } from './context.js'
 import type { Payload } from '../protocols/messages.js'
 import type { HandlerDeps } from './handlers.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
+import { afterAppTurn, requireFunded } from './appFunding.js'
 import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
 
 const lower = (a: string) => a.toLowerCase()
@@ -40,6 +41,8 @@ export interface CreateAppChannelRequest {
   readonly params: Uint8Array
   readonly asset: Address
   readonly deposits: readonly bigint[]
+  readonly funding: FundingMode
+  readonly moveTimeout: number
   readonly nonce: bigint
   readonly challengeDuration: number
 }
@@ -80,6 +83,8 @@ export function createAppChannel(ctx: StepContext, request: CreateAppChannelRequ
     params: request.params,
     asset: request.asset,
     deposits: request.deposits,
+    funding: request.funding,
+    moveTimeout: request.moveTimeout,
   })
   const runtime = runtimeFor(deps, definition.appId)
   const id = appContext(definition).id
@@ -96,6 +101,7 @@ export function createAppChannel(ctx: StepContext, request: CreateAppChannelRequ
 export function submitAppEvent(ctx: StepContext, channelId: Bytes32, payload: Uint8Array, deps: HandlerDeps): { seq: bigint; turnNum: bigint } {
   const channel = requireAppChannel(ctx, channelId)
   const runtime = runtimeFor(deps, channel.context.definition.appId)
+  requireFunded(ctx, channel)
   const { channel: next, update } = appChannel.submitEvent(channel, runtime, payload, deps.signer)
   save(ctx, channel, next, deps)
   sendToOthers(ctx, next, deps, { kind: 'appUpdate', channelId: next.context.id, update })
@@ -194,4 +200,5 @@ function save(ctx: StepContext, before: AppChannel | null, after: AppChannel, de
     }
   }
   ctx.apps.set(id, after.earlier === null ? after : { ...after, earlier: null })
+  afterAppTurn(ctx, before, after, deps)
 }

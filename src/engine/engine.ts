@@ -11,7 +11,8 @@ import type { ChainService } from '../chain/chainService.js'
 import type { ChannelEvent } from '../log/event.js'
 import type { LogHead } from '../log/channelLog.js'
 import type { Objective } from '../protocols/objectives.js'
-import type { AppDefinition } from '../protocols/app/appData.js'
+import type { AppDefinition, FundingMode } from '../protocols/app/appData.js'
+import { fundingOf, moveTimeoutOf } from '../protocols/app/appData.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
@@ -48,6 +49,9 @@ import { decodeValue } from '../core/codec.js'
 import { loadVerifiedEvents } from '../store/eventStore.js'
 import { appSnapshotRange, signedTurnRange } from './records.js'
 import { requireAppChannel, runtimeFor } from './apps.js'
+import { LEDGER_FUNDED_APPS } from './appFunding.js'
+import { appFundId } from '../protocols/app/appFund.js'
+import { appDefundId } from '../protocols/app/appDefund.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
 export interface EngineOptions {
@@ -75,6 +79,8 @@ export interface EngineOptions {
   readonly appSnapshotIntervalEvents?: number
 }
 
+export type AppChannelStatus = 'opening' | 'funding' | 'open' | 'closing' | 'closed' | 'failed'
+
 /** What `getAppChannel` shows: the latest turn signed by every participant, and the one being signed. */
 export interface AppChannelView {
   readonly channelId: Bytes32
@@ -82,6 +88,13 @@ export interface AppChannelView {
   readonly appId: Bytes32
   readonly asset: Address
   readonly deposits: readonly bigint[]
+  readonly funding: FundingMode
+  /**
+   * Where the channel is in its life: 'opening' until turn 0 is signed by all, 'funding' until the deposits
+   * are held (AppFund), 'open', 'closing' (AppDefund), 'closed', or 'failed' (an objective's failure says why).
+   */
+  readonly status: AppChannelStatus
+  readonly moveTimeout: number
   /** The latest turn signed by all, its event's seq (turnNum + 1) and hash; null until turn 0 is. */
   readonly turnNum: bigint | null
   readonly head: LogHead | null
@@ -115,6 +128,9 @@ export type EngineChange =
   | { readonly kind: 'payment'; readonly channel: PaymentChannel }
   | { readonly kind: 'app'; readonly channel: AppChannel }
 type ChangeListener = (change: EngineChange) => void
+
+/** How long a participant has to move, by default, before the app's timeout event may be submitted against it. */
+export const DEFAULT_MOVE_TIMEOUT_SECONDS = 300
 
 const INITIAL_META: Meta = { chainCursor: null, rejections: {} }
 
@@ -278,8 +294,10 @@ export class Engine {
 
   /**
    * Opens an app channel of `participants` (me included) running app `appId` with `params`; each
-   * participant puts in `deposits[i]` of `asset` (funding on chain is not done yet: the outcome splits
-   * these). Every other participant joins when my open reaches it, if it runs the app.
+   * participant puts in `deposits[i]` of `asset`, by `funding` (default 'direct' when any deposit is
+   * non-zero, else 'none'; see FundingMode). A participant has `moveTimeout` seconds (default
+   * DEFAULT_MOVE_TIMEOUT_SECONDS; 0: never) to move before the app's timeout event may be submitted
+   * against it. Every other participant joins when my open reaches it, if it runs the app.
    * Resolves to the channel id once turn 0, signed by me, is committed and sent.
    * Errors: unknown_app, invalid_definition, not_a_participant, conflicting_definition, app_rejected.
    */
@@ -289,6 +307,8 @@ export class Engine {
     params: Uint8Array
     asset?: Address
     deposits: readonly bigint[]
+    funding?: FundingMode
+    moveTimeout?: number
     nonce: bigint
     challengeDuration?: number
   }): Promise<Bytes32> {
@@ -299,6 +319,8 @@ export class Engine {
       params: p.params,
       asset: p.asset ?? '0x0000000000000000000000000000000000000000',
       deposits: p.deposits,
+      funding: p.funding ?? (p.deposits.some((d) => d > 0n) ? 'direct' : 'none'),
+      moveTimeout: p.moveTimeout ?? DEFAULT_MOVE_TIMEOUT_SECONDS,
       nonce: p.nonce,
       challengeDuration: p.challengeDuration ?? 86_400,
     })
@@ -314,6 +336,16 @@ export class Engine {
    */
   submitEvent(channelId: Bytes32, payload: Uint8Array): Promise<{ seq: bigint; turnNum: bigint }> {
     return this.#api({ op: 'submitAppEvent', channelId, payload })
+  }
+
+  /**
+   * Closes an app channel whose app is final: every participant signs the concluding state, then the
+   * deposits are paid out by the channel's funding (AppDefund). Closing starts by itself once the app is
+   * final; this starts it if it has not, and resolves to its objective id.
+   * Errors: no_such_app_channel, app_not_final, unknown_app.
+   */
+  closeAppChannel(channelId: Bytes32): Promise<string> {
+    return this.#api({ op: 'closeAppChannel', channelId })
   }
 
   getAppChannel(channelId: Bytes32): AppChannelView | undefined {
@@ -335,6 +367,9 @@ export class Engine {
       appId: definition.appId,
       asset: definition.asset,
       deposits: definition.deposits,
+      funding: fundingOf(definition),
+      status: this.#appStatus(channel.context.id, fundingOf(definition)),
+      moveTimeout: moveTimeoutOf(definition),
       turnNum: latest?.signed.state.turnNum ?? null,
       head: latest ? { seq: latest.event.seq, hash: latest.event.hash } : null,
       latest: latest?.signed ?? null,
@@ -344,6 +379,17 @@ export class Engine {
       isFinal,
       outcome: allocations.map((a) => a.amount),
     }
+  }
+
+  #appStatus(channelId: Bytes32, funding: FundingMode): AppChannelStatus {
+    const objectives = this.#tables.objectives
+    const defund = objectives.get(appDefundId(channelId))
+    if (defund) return defund.status === 'completed' ? 'closed' : defund.status === 'failed' || defund.status === 'rejected' ? 'failed' : 'closing'
+    if (!this.#tables.apps.get(channelId.toLowerCase())?.latest) return 'opening'
+    if (funding === 'none') return 'open'
+    const fund = objectives.get(appFundId(channelId))
+    if (!fund || fund.status === 'approved' || fund.status === 'unapproved') return 'funding'
+    return fund.status === 'completed' ? 'open' : 'failed'
   }
 
   appChannels(): Bytes32[] {
@@ -704,12 +750,15 @@ export class Engine {
   #indexActiveLedgerUpdates(): void {
     const index = new Map<string, string[]>()
     const virtuals: string[] = []
+    const ledgerFundedApps: string[] = []
     for (const o of this.#tables.objectives.values()) {
       if (o.kind === 'ledgerUpdate' && isActive(o)) index.set(o.ledgerId, [...(index.get(o.ledgerId) ?? []), o.id])
       if ((o.kind === 'virtualfund' || o.kind === 'virtualdefund') && isActive(o)) virtuals.push(o.id)
+      if ((o.kind === 'appfund' || o.kind === 'appdefund') && o.funding === 'ledger' && isActive(o)) ledgerFundedApps.push(o.id)
     }
     for (const [ledgerId, ids] of index) this.#tables.activeLedgerUpdates.set(ledgerId, ids)
     this.#tables.activeVirtual.set('all', virtuals)
+    this.#tables.activeVirtual.set(LEDGER_FUNDED_APPS, ledgerFundedApps)
   }
 
   /** waitingFor is derived: after a restart, crank (purely) to recompute it. */

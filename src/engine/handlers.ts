@@ -30,6 +30,7 @@ import type { OutboxEntry } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
 import * as apps from './apps.js'
+import * as appFunding from './appFunding.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
 import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
@@ -119,6 +120,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return apps.createAppChannel(ctx, request, deps)
     case 'submitAppEvent':
       return apps.submitAppEvent(ctx, request.channelId, request.payload, deps)
+    case 'closeAppChannel':
+      return appFunding.closeAppChannel(ctx, request.channelId, deps)
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -188,6 +191,7 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       const { state } = payload.signedState
       requireParticipant(state, from)
       if (payload.objectiveId.startsWith('virtual')) return virtual.handleVirtualSignedState(ctx, from, payload.objectiveId, payload.signedState, deps)
+      if (payload.objectiveId.startsWith('appdefund:')) return appFunding.receiveConcludingSignature(ctx, from, payload.objectiveId, payload.signedState, deps)
       const existing = ctx.objectives.get(payload.objectiveId)
       if (existing) {
         if (existing.kind === 'directfund') crankObjective(ctx, directFund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
@@ -295,6 +299,10 @@ function participantsOf(objective: Objective): readonly Address[] {
       return objective.prefund.state.participants
     case 'virtualdefund':
       return objective.funded.participants
+    case 'appfund':
+      return objective.participants
+    case 'appdefund':
+      return objective.final.state.participants
   }
 }
 
@@ -336,6 +344,7 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   const id = lower(event.channelId) as Bytes32
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   ctx.holdings.set(id, amount)
+  appFunding.onAppHoldings(ctx, id, amount, deps)
   for (const objectiveId of [directFund.directFundId(id), directDefund.directDefundId(id)]) {
     const objective = ctx.objectives.get(objectiveId)
     if (!objective || !isActive(objective)) continue
@@ -349,6 +358,7 @@ function handleChainFailure(ctx: StepContext, objectiveId: string, code: string,
   if (!objective || !isActive(objective)) return
   if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'depositFailed', code, summary }), deps)
   if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'withdrawFailed', code, summary }), deps)
+  if (objective.kind === 'appfund' || objective.kind === 'appdefund') appFunding.onAppChainFailure(ctx, objective, code, summary, deps)
   const after = ctx.objectives.get(objectiveId)!
   if (after.status === 'failed') {
     // Out of retries: the counterparty's objective would otherwise wait for us forever.
@@ -442,6 +452,10 @@ export function crankObjective(ctx: StepContext, objective: Objective, deps: Han
     crankLedger(ctx, objective.ledgerId, deps)
     return
   }
+  if (objective.kind === 'appfund' || objective.kind === 'appdefund') {
+    appFunding.crankAppObjective(ctx, objective, deps)
+    return
+  }
   const result = objective.kind === 'directfund' ? directFund.crank(objective, deps.signer) : directDefund.crank(objective, deps.signer)
   setObjective(ctx, result.objective)
   ctx.waitingFor.set(objective.id, result.waitingFor)
@@ -482,5 +496,8 @@ export function crankLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDe
     }
   }
   const ledger = ctx.ledger(id)
-  if (ledger) virtual.crankVirtualsOn(ctx, ledger, deps)
+  if (ledger) {
+    virtual.crankVirtualsOn(ctx, ledger, deps)
+    appFunding.crankAppsOn(ctx, ledger, deps)
+  }
 }

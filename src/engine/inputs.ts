@@ -5,6 +5,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { Voucher } from '../core/voucher.js'
+import type { FundingMode } from '../protocols/app/appData.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { JournalInputKind } from '../log/journal.js'
 import { assert } from '../core/errors.js'
@@ -41,10 +42,13 @@ export type ApiRequest =
       readonly params: Uint8Array
       readonly asset: Address
       readonly deposits: readonly bigint[]
+      readonly funding: FundingMode
+      readonly moveTimeout: number
       readonly nonce: bigint
       readonly challengeDuration: number
     }
   | { readonly op: 'submitAppEvent'; readonly channelId: Bytes32; readonly payload: Uint8Array }
+  | { readonly op: 'closeAppChannel'; readonly channelId: Bytes32 }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

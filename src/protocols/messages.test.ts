@@ -81,6 +81,8 @@ const APP_DEFINITION: AppDefinition = {
   params: Uint8Array.of(2, 9),
   asset: ETH,
   deposits: [5n, 3n],
+  funding: 'direct',
+  moveTimeout: 30,
 }
 const APP_EVENT = nextEvent({ seq: 1n, hash: V1 }, { kind: 'app.event', payload: Uint8Array.of(1, 4), author: bob.address })
 const APP_UPDATE: AppUpdate = { event: APP_EVENT, signedState: signedBy({ ...STATE, turnNum: 1n }, bob.signer), baseSignatures: [sig(alice.signer, 1), sig(bob.signer, 1)] }

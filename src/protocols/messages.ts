@@ -49,8 +49,8 @@ export type Payload =
   | { readonly kind: 'appCountersignature'; readonly channelId: Bytes32; readonly countersignature: AppCountersignature }
 
 const MAX_ID_LENGTH = 200
-/** An encoded app definition: the params plus eight head words, two arrays of ≤ MAX_APP_PARTICIPANTS words and lengths. */
-const MAX_GENESIS_BYTES = MAX_APP_PARAMS_BYTES + 32 * (8 + 2 * (MAX_APP_PARTICIPANTS + 1) + 2)
+/** An encoded app definition: the params plus ten head words, two arrays of ≤ MAX_APP_PARTICIPANTS words and lengths. */
+const MAX_GENESIS_BYTES = MAX_APP_PARAMS_BYTES + 32 * (10 + 2 * (MAX_APP_PARTICIPANTS + 1) + 2)
 const MAX_TEXT_LENGTH = 1000
 
 const bin = (hex: string, field: string) => hexToBytes(hex, field)

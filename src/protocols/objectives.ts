@@ -4,6 +4,8 @@ import type { DirectDefund } from './directdefund/directdefund.js'
 import type { LedgerUpdate } from './ledgerupdate/ledgerUpdate.js'
 import type { VirtualFund } from './virtualfund/virtualfund.js'
 import type { VirtualDefund } from './virtualdefund/virtualdefund.js'
+import type { AppFund } from './app/appFund.js'
+import type { AppDefund } from './app/appDefund.js'
 
-export type Objective = DirectFund | DirectDefund | LedgerUpdate | VirtualFund | VirtualDefund
+export type Objective = DirectFund | DirectDefund | LedgerUpdate | VirtualFund | VirtualDefund | AppFund | AppDefund
 export type ObjectiveKind = Objective['kind']

@@ -52,7 +52,7 @@ async function ok(i: number, method: string, params?: unknown): Promise<any> {
 }
 
 async function open(): Promise<Bytes32> {
-  const { channelId } = await ok(0, 'create_app_channel', { participants: addresses, appId: TICTACTOE.appId, params: '0x02', deposits: ['1000', '1000'] })
+  const { channelId } = await ok(0, 'create_app_channel', { participants: addresses, appId: TICTACTOE.appId, params: '0x02', deposits: ['1000', '1000'], funding: 'none' })
   for (const engine of engines) await engine.waitForAppTurn(channelId, 0n)
   return channelId
 }

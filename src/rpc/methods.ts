@@ -176,6 +176,12 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ channelId: (await node.engine.createAppChannel({ ...p, nonce: p.nonce ?? node.newNonce() })).toLowerCase() as Bytes32 }),
   },
+  close_app_channel: {
+    summary: 'Closes an app channel whose app is final (closing also starts by itself then); answers with the close objective\'s id.',
+    description: 'Every participant signs the concluding state (the latest turn, final); a channel funded on chain is then paid out by concludeAndTransferAllAssets, one funded from a ledger returns its guarantee to the ledger balances. Follow it with `get_objective` or `objective_completed`.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.closeAppChannel(p.channelId) }),
+  },
   submit_event: {
     summary: 'Proposes an event of mine in an app channel; answers with the seq and turn it makes once every participant signs it.',
     errors: ENGINE_CALL,

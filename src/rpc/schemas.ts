@@ -71,6 +71,17 @@ export const amountSchema = decimalCodec(MAX_UINT256, 'amount').describe(
 )
 export const nonceSchema = decimalCodec(MAX_UINT64, 'nonce').describe('A channel nonce as a decimal string, 0 ≤ nonce < 2^64.')
 export const turnNumSchema = decimalCodec(MAX_UINT48, 'turnNum').describe('A turn number as a decimal string, 0 ≤ turnNum < 2^48.')
+export const appFundingSchema = z
+  .enum(['none', 'direct', 'ledger'])
+  .describe('`direct`: each participant deposits its share on chain, in participant order; `ledger`: two participants lock their shares in a guarantee on their ledger channel; `none`: nothing is held (the outcome is a score).')
+
+export const moveTimeoutSchema = z
+  .number({ error: 'moveTimeout must be a number of seconds' })
+  .int('moveTimeout must be an integer')
+  .min(0, 'moveTimeout must not be negative')
+  .max(Number(MAX_UINT48), 'moveTimeout must be below 2^48')
+  .describe('Seconds a participant has to move before the app\'s timeout event may be submitted against it; 0: never. Default 300.')
+
 export const challengeDurationSchema = z
   .number({ error: 'challengeDuration must be a number of seconds' })
   .int('challengeDuration must be an integer')
@@ -161,7 +172,7 @@ export const OBJECTIVE_STATUSES = ['unapproved', 'approved', 'completed', 'rejec
 export const objectiveInfoSchema = z
   .object({
     id: z.string(),
-    kind: z.string().describe('directfund, directdefund, ledgerUpdate, virtualfund or virtualdefund.'),
+    kind: z.string().describe('directfund, directdefund, ledgerUpdate, virtualfund, virtualdefund, appfund or appdefund.'),
     status: z.enum(OBJECTIVE_STATUSES),
     waitingFor: z.string().nullable().describe('Where the objective stopped (derived); null when unknown or done.'),
     failure: z.object({ code: z.string(), summary: z.string() }).nullable(),
@@ -189,6 +200,11 @@ export const appChannelInfoSchema = z
     appId: bytes32Schema,
     asset: addressSchema,
     deposits: z.array(amountSchema).describe('What each participant put in, by participant index.'),
+    funding: appFundingSchema,
+    status: z
+      .enum(['opening', 'funding', 'open', 'closing', 'closed', 'failed'])
+      .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `closed`; `failed` (the objective says why).'),
+    moveTimeout: z.number().int().min(0).describe('Seconds a participant has to move before a timeout event may be submitted against it; 0: never.'),
     turnNum: turnNumSchema.nullable().describe('The latest turn signed by every participant; null until turn 0 is.'),
     head: z.object({ seq: seqSchema, hash: bytes32Schema }).nullable().describe('The log\'s last fully signed event.'),
     pending: z
@@ -308,11 +324,17 @@ export const RPC_METHODS = {
       appId: bytes32Schema.describe('The app module\'s id (see apps/build/manifest.json).'),
       params: hexBytesSchema.describe('The app\'s parameters, as the app reads them.'),
       deposits: z.array(amountSchema).min(2).max(MAX_PARTICIPANTS).describe('What each participant puts in, by participant index.'),
+      funding: appFundingSchema.optional().describe('How the deposits reach the adjudicator; default `direct` when any deposit is non-zero, else `none`.'),
+      moveTimeout: moveTimeoutSchema.optional(),
       asset: addressSchema.optional().describe('The asset; default ETH (the zero address).'),
       nonce: nonceSchema.optional().describe('The channel nonce; by default a fresh one from the node.'),
       challengeDuration: challengeDurationSchema.optional(),
     }),
     result: z.object({ channelId: bytes32Schema }).describe('The new app channel\'s id.'),
+  },
+  close_app_channel: {
+    params: z.strictObject({ channelId: bytes32Schema }),
+    result: z.object({ objectiveId: z.string() }).describe('The close (`appdefund:<channelId>`): every participant signs the concluding state, then the deposits are paid out.'),
   },
   submit_event: {
     params: z.strictObject({ channelId: bytes32Schema, event: hexBytesSchema.describe('The event, as the app reads it.') }),

@@ -118,7 +118,7 @@ function definitionOf(runtime: AppRuntime, nodes: readonly AppNode[], nonce: big
 }
 
 async function openChannel(runtime: AppRuntime, nodes: readonly AppNode[], nonce: bigint): Promise<Bytes32> {
-  const id = await nodes[0]!.engine.createAppChannel({ participants: nodes.map((n) => n.address), appId: runtime.appId, params: Uint8Array.of(nodes.length), deposits: deposits(nodes.length), nonce })
+  const id = await nodes[0]!.engine.createAppChannel({ participants: nodes.map((n) => n.address), appId: runtime.appId, params: Uint8Array.of(nodes.length), deposits: deposits(nodes.length), funding: 'none', nonce })
   for (const node of nodes) await node.engine.waitForAppTurn(id, 0n)
   return id
 }

@@ -88,7 +88,7 @@ describe('determinism', () => {
     const engines = await Promise.all(nodes.map(({ key, store }) => Engine.open({ ...options(key, store), transport: network.connect(createSigner(key).address), tickIntervalMs: 10 })))
     try {
       const [alice, bob] = engines as [Engine, Engine]
-      const id = await alice.createAppChannel({ participants: [alice.address, bob.address], appId: tictactoe.appId, params: Uint8Array.of(2), deposits: [5n, 5n], nonce: 1n })
+      const id = await alice.createAppChannel({ participants: [alice.address, bob.address], appId: tictactoe.appId, params: Uint8Array.of(2), deposits: [5n, 5n], funding: 'none', nonce: 1n })
       for (const [i, cell] of [4, 0, 8, 2].entries()) {
         const mover = i % 2 === 0 ? alice : bob
         await mover.waitForAppTurn(id, BigInt(i))

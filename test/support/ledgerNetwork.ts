@@ -13,6 +13,7 @@ import type { MemoryNetworkOptions } from '../../src/transport/memoryTransport.j
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { Objective } from '../../src/protocols/objectives.js'
+import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 
 export const ETH: Address = '0x0000000000000000000000000000000000000000'
 /** Any fixed address: the in-memory chain runs no apps. */
@@ -34,7 +35,14 @@ export interface TestNetwork {
   close(): Promise<void>
 }
 
-export async function createTestNetwork(p: { network: MemoryNetworkOptions; durable?: boolean; tickIntervalMs?: number; policy?: (o: Objective) => boolean }): Promise<TestNetwork> {
+export async function createTestNetwork(p: {
+  network: MemoryNetworkOptions
+  durable?: boolean
+  tickIntervalMs?: number
+  policy?: (o: Objective) => boolean
+  /** The app modules every node runs (app channels). */
+  apps?: (appId: Bytes32) => AppRuntime | undefined
+}): Promise<TestNetwork> {
   const network = new MemoryNetwork(p.network)
   const chain = new MemoryChain()
   const root = mkdtempSync(path.join(tmpdir(), 'channels-net-'))
@@ -57,6 +65,7 @@ export async function createTestNetwork(p: { network: MemoryNetworkOptions; dura
           virtualPaymentApp: MEMORY_VIRTUAL_PAYMENT_APP,
           tickIntervalMs: p.tickIntervalMs ?? 20,
           ...(p.policy ? { policy: p.policy } : {}),
+          ...(p.apps ? { apps: p.apps } : {}),
         })
       const store = await openStore(name)
       const node: TestNode = {

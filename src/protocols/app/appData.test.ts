@@ -80,14 +80,14 @@ describe('appData', () => {
 })
 
 describe('genesis payload', () => {
-  const definition = definitionOf(counterApp, [alice, bob, carol, dave], { deposits: [1n, 2n, 3n, 2n ** 255n] })
+  const definition = definitionOf(counterApp, [alice, bob, carol, dave], { deposits: [1n, 2n, 3n, 2n ** 255n], funding: 'direct', moveTimeout: 2 ** 48 - 1 })
 
   test('decode(encode(d)) = d, and the payload is the ABI encoding of the definition field by field', () => {
     const payload = encodeGenesis(definition)
     const decoded = decodeGenesis(payload)
     expect(decoded).toEqual({ ...definition, params: Buffer.from(definition.params) })
     const fields = decodeAbiParameters(
-      [{ type: 'address[]' }, { type: 'uint64' }, { type: 'address' }, { type: 'uint48' }, { type: 'bytes32' }, { type: 'address' }, { type: 'uint256[]' }, { type: 'bytes' }],
+      [{ type: 'address[]' }, { type: 'uint64' }, { type: 'address' }, { type: 'uint48' }, { type: 'bytes32' }, { type: 'address' }, { type: 'uint256[]' }, { type: 'bytes' }, { type: 'uint8' }, { type: 'uint48' }],
       bytesToHex(payload),
     )
     expect(fields).toEqual([
@@ -99,6 +99,8 @@ describe('genesis payload', () => {
       definition.asset,
       definition.deposits,
       bytesToHex(definition.params),
+      1,
+      2 ** 48 - 1,
     ])
     expect(totalDeposits(decoded)).toBe(6n + 2n ** 255n)
   })
@@ -123,6 +125,11 @@ describe('genesis payload', () => {
     { name: 'params for another participant count', d: { ...definition, params: Uint8Array.of(2, 10) } },
     { name: 'params over the limit', d: { ...definition, params: Uint8Array.from([4, ...new Uint8Array(64 * 1024)]) } },
     { name: 'params that are not bytes', d: { ...definition, params: [4, 10] as unknown as Uint8Array } },
+    { name: 'an unknown funding', d: { ...definition, funding: 'bank' as unknown as AppDefinition['funding'] } },
+    { name: 'ledger funding for four participants', d: { ...definition, funding: 'ledger' as const } },
+    { name: 'a negative move timeout', d: { ...definition, moveTimeout: -1 } },
+    { name: 'a move timeout of 2^48 seconds', d: { ...definition, moveTimeout: 2 ** 48 } },
+    { name: 'a fractional move timeout', d: { ...definition, moveTimeout: 1.5 } },
     { name: 'a short app id', d: { ...definition, appId: '0x01' as Hex } },
     { name: 'a bad asset', d: { ...definition, asset: '0xnope' as Hex } },
   ])('refuses a definition with $name (invalid_definition)', ({ d }) => {
@@ -138,6 +145,7 @@ describe('genesis payload', () => {
     { name: 'dirty padding of the uint64 nonce', bytes: Uint8Array.from(payload).fill(1, 32, 33) },
     { name: 'a nonce word over uint64', bytes: Uint8Array.from(payload).fill(1, 32 + 23, 32 + 24) },
     { name: 'an offset that points elsewhere', bytes: Uint8Array.from(payload).fill(0, 0, 32) },
+    { name: 'funding 3 (there are three kinds)', bytes: Uint8Array.from(payload).fill(3, 8 * 32 + 31, 8 * 32 + 32) },
   ])('decode refuses $name (invalid_definition)', ({ bytes }) => {
     expect(codeOf(() => decodeGenesis(bytes))).toBe('invalid_definition')
   })

@@ -4,7 +4,8 @@
 //   the hash of the log's last event, its seq (the genesis counts: turn t commits to t + 1 events) and
 //   keccak256 of the app state bytes after it;
 // - the genesis event's payload = abi.encode(address[] participants, uint64 channelNonce, address
-//   appDefinition, uint48 challengeDuration, bytes32 appId, address asset, uint256[] deposits, bytes params):
+//   appDefinition, uint48 challengeDuration, bytes32 appId, address asset, uint256[] deposits, bytes params,
+//   uint8 funding, uint48 moveTimeout):
 //   the channel's whole definition, so an exported log is self-contained and a log cannot be replayed
 //   under another channel, module, funding or rules.
 // Decoders refuse anything but the canonical encoding of a valid value: other bytes would hash differently.
@@ -14,7 +15,7 @@ import type { FixedPart } from '../../core/state.js'
 import { checkFixedPart } from '../../core/state.js'
 import { RejectedInputError } from '../../core/errors.js'
 import { bytesToHex, isHex, trustedHexToBytes } from '../../core/hex.js'
-import { MAX_UINT256, MAX_UINT64 } from '../../core/limits.js'
+import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../../core/validate.js'
 import { InvalidAppDataError, InvalidDefinitionError } from './errors.js'
 import { MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS, MIN_APP_PARTICIPANTS } from './limits.js'
@@ -69,6 +70,15 @@ export function decodeAppData(bytes: Hex): AppData {
   return data
 }
 
+/**
+ * How the channel's deposits reach the adjudicator (src/protocols/app/appFund.ts): 'direct' — each
+ * participant deposits its share on chain, in participant order; 'ledger' — two participants who share a
+ * ledger channel lock their shares in a guarantee for this channel; 'none' — nothing is held for it (the
+ * outcome is an agreement the participants settle elsewhere, or a score).
+ */
+export type FundingMode = 'none' | 'direct' | 'ledger'
+export const FUNDING_MODES: readonly FundingMode[] = ['none', 'direct', 'ledger']
+
 /** An app channel as its participants agreed on it, and as its genesis event records it. */
 export interface AppDefinition {
   /** appDefinition is the ConsensusApp's address: every state is enforced on chain only when signed by all. */
@@ -81,6 +91,14 @@ export interface AppDefinition {
   readonly asset: Address
   /** What each participant puts in, by participant index; their sum is the channel's total. */
   readonly deposits: readonly bigint[]
+  /** Absent means 'none'. Part of the genesis: every participant agrees on who deposits what, where. */
+  readonly funding?: FundingMode
+  /**
+   * Seconds a participant has to make its move once the turn before it is signed by all; after that anyone
+   * may submit the app's timeout event (0xff) and the others' nodes countersign it. Absent or 0: timeout
+   * events are never admitted. Each node measures the deadline on its own clock (appChannel.ts).
+   */
+  readonly moveTimeout?: number
 }
 
 const genesisAbi = [
@@ -92,6 +110,8 @@ const genesisAbi = [
   { type: 'address' },
   { type: 'uint256[]' },
   { type: 'bytes' },
+  { type: 'uint8' },
+  { type: 'uint48' },
 ] as const
 
 /** Throws InvalidDefinitionError naming the first field out of shape or range. */
@@ -120,6 +140,13 @@ export function checkDefinition(definition: AppDefinition): void {
       throw new InvalidDefinitionError(`params must be 1..${MAX_APP_PARAMS_BYTES} bytes`)
     }
     if (params[0] !== n) throw new InvalidDefinitionError('params must begin with the number of participants', { first: params[0], participants: n })
+    const funding = fundingOf(definition)
+    if (!FUNDING_MODES.includes(funding)) throw new InvalidDefinitionError(`funding must be one of ${FUNDING_MODES.join(', ')}`, { actual: funding })
+    if (funding === 'ledger' && n !== 2) throw new InvalidDefinitionError('a channel funded from a ledger has two participants (the ledger\'s)', { participants: n })
+    const moveTimeout = moveTimeoutOf(definition)
+    if (!Number.isSafeInteger(moveTimeout) || moveTimeout < 0 || moveTimeout > Number(MAX_UINT48)) {
+      throw new InvalidDefinitionError('moveTimeout must be a whole number of seconds below 2^48', { actual: moveTimeout })
+    }
   } catch (cause) {
     throw rewrap(cause, InvalidDefinitionError, 'definition')
   }
@@ -137,6 +164,8 @@ export function encodeGenesis(definition: AppDefinition): Uint8Array {
     definition.asset,
     definition.deposits,
     bytesToHex(definition.params),
+    FUNDING_MODES.indexOf(fundingOf(definition)),
+    moveTimeoutOf(definition),
   ])
   return trustedHexToBytes(encoded)
 }
@@ -150,16 +179,28 @@ export function decodeGenesis(payload: Uint8Array): AppDefinition {
   } catch (cause) {
     throw new InvalidDefinitionError('genesis payload is not an ABI-encoded definition', {}, { cause })
   }
-  const [participants, channelNonce, appDefinition, challengeDuration, appId, asset, deposits, params] = decoded
+  const [participants, channelNonce, appDefinition, challengeDuration, appId, asset, deposits, params, fundingIndex, moveTimeout] = decoded
+  const funding = FUNDING_MODES[fundingIndex]
+  if (funding === undefined) throw new InvalidDefinitionError('genesis payload names an unknown funding', { actual: fundingIndex })
   const definition: AppDefinition = {
     fixed: { participants, channelNonce, appDefinition, challengeDuration },
     appId: appId.toLowerCase() as Bytes32,
     params: trustedHexToBytes(params),
     asset,
     deposits,
+    funding,
+    moveTimeout,
   }
   if (bytesToHex(encodeGenesis(definition)) !== hex) throw new InvalidDefinitionError('genesis payload is not canonically encoded')
   return definition
+}
+
+export function fundingOf(definition: AppDefinition): FundingMode {
+  return definition.funding ?? 'none'
+}
+
+export function moveTimeoutOf(definition: AppDefinition): number {
+  return definition.moveTimeout ?? 0
 }
 
 /** Total the channel holds once funded: the sum of the deposits. */

@@ -14,7 +14,7 @@ import type { AppResult, AppRuntime, Turn } from '../../wasm/appRuntime.js'
 import { createSigner } from '../../core/signer.js'
 import { keccak256 } from '../../core/keccak.js'
 import { RejectedInputError } from '../../core/errors.js'
-import type { AppDefinition } from './appData.js'
+import type { AppDefinition, FundingMode } from './appData.js'
 import type { AppChannel, AppCountersignature, AppUpdate } from './appChannel.js'
 import { newAppChannel, receiveCountersignature, receiveUpdate, submitEvent } from './appChannel.js'
 
@@ -122,7 +122,7 @@ export const raceApp: AppRuntime = {
 export function definitionOf(
   app: AppRuntime,
   actors: readonly Actor[],
-  p: { deposits?: readonly bigint[]; target?: number; channelNonce?: bigint } = {},
+  p: { deposits?: readonly bigint[]; target?: number; channelNonce?: bigint; funding?: FundingMode; moveTimeout?: number } = {},
 ): AppDefinition {
   return {
     fixed: { participants: actors.map((a) => a.address), channelNonce: p.channelNonce ?? 7n, appDefinition: CONSENSUS_APP, challengeDuration: 86_400 },
@@ -130,6 +130,8 @@ export function definitionOf(
     params: Uint8Array.of(actors.length, p.target ?? 10),
     asset: ETH,
     deposits: p.deposits ?? actors.map(() => 100n),
+    funding: p.funding ?? 'none',
+    moveTimeout: p.moveTimeout ?? 0,
   }
 }
 

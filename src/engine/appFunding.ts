@@ -1,0 +1,198 @@
+// Funding and closing app channels in the engine (issue 7): AppFund starts when every participant has signed
+// turn 0 (src/protocols/app/appFund.ts), AppDefund when the app reaches a final state
+// (src/protocols/app/appDefund.ts). Both are objectives like the others: their status and failure show over
+// the API, their deposits and withdrawals go through the chain service, their guarantee changes become
+// LedgerUpdate objectives on the ledger the two participants share. Deterministic, like every handler.
+import type { Address, Bytes32 } from '../core/types.js'
+import type { SignedState } from '../core/signedState.js'
+import { hashState } from '../core/hashState.js'
+import { RejectedInputError } from '../core/errors.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import { fundingOf } from '../protocols/app/appData.js'
+import * as appFund from '../protocols/app/appFund.js'
+import type { AppFund, GuaranteeView } from '../protocols/app/appFund.js'
+import * as appDefund from '../protocols/app/appDefund.js'
+import type { AppDefund } from '../protocols/app/appDefund.js'
+import { isActive } from '../protocols/objective.js'
+import type { Proposal } from '../protocols/ledger/proposal.js'
+import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
+import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
+import { NotAParticipantInputError } from '../protocols/errors.js'
+import type { StepContext } from './context.js'
+import type { HandlerDeps } from './handlers.js'
+import { applyEffects, setObjective } from './handlers.js'
+import { ledgerWith } from './virtual.js'
+import { runtimeFor } from './apps.js'
+import { NoSuchAppChannelError, NoSuchObjectiveError } from './errors.js'
+
+const lower = (a: string) => a.toLowerCase()
+
+/** Key of the derived index (activeVirtual table) of ledger-funded app objectives to crank when a ledger moves. */
+export const LEDGER_FUNDED_APPS = 'apps'
+
+export class NotFundedError extends RejectedInputError {
+  readonly code = 'not_funded'
+}
+export class AppNotFinalError extends RejectedInputError {
+  readonly code = 'app_not_final'
+}
+
+/** Refuses my event in a channel whose deposits are not yet where the adjudicator can pay them out. */
+export function requireFunded(ctx: StepContext, channel: AppChannel): void {
+  if (fundingOf(channel.context.definition) === 'none') return
+  const fund = ctx.objectives.get(appFund.appFundId(channel.context.id))
+  if (fund?.status === 'completed') return
+  const why = !fund ? 'waits for every participant to sign turn 0' : fund.status === 'failed' ? `could not be funded: ${fund.failure?.summary}` : 'is being funded'
+  throw new NotFundedError(`the channel ${why}`, { channelId: channel.context.id, ...(fund ? { objectiveId: fund.id, status: fund.status } : {}) })
+}
+
+/**
+ * After an app channel was stored: the first time turn 0 is signed by all, start its funding; when its
+ * latest turn is final for the app, start closing it (everyone derives the same concluding state), or crank
+ * the close a peer began before this node held that turn signed by all.
+ */
+export function afterAppTurn(ctx: StepContext, before: AppChannel | null, after: AppChannel, deps: HandlerDeps): void {
+  const latest = after.latest
+  if (!latest || latest.signed.state.turnNum === (before?.latest?.signed.state.turnNum ?? -1n)) return
+  const { definition, id } = after.context
+  if (latest.signed.state.turnNum === 0n && fundingOf(definition) !== 'none' && !ctx.objectives.get(appFund.appFundId(id))) {
+    crankAppObjective(ctx, appFund.newAppFund(id, definition, deps.signer.address, ctx.holdings.get(lower(id)) ?? 0n), deps)
+  }
+  const defund = ctx.objectives.get(appDefund.appDefundId(id))
+  if (defund) {
+    if (defund.kind === 'appdefund' && isActive(defund)) crankAppObjective(ctx, defund, deps)
+    return
+  }
+  if (isFinalFor(after, latest.appState, deps)) startDefund(ctx, after, latest.signed.state, deps)
+}
+
+/** The API's close: starts the close of a channel whose app is final (closing starts by itself then), or returns the running one. */
+export function closeAppChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
+  const channel = ctx.apps.get(lower(channelId))
+  if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
+  const existing = ctx.objectives.get(appDefund.appDefundId(channelId))
+  if (existing) return existing.id
+  const latest = channel.latest
+  if (!latest || !isFinalFor(channel, latest.appState, deps)) {
+    throw new AppNotFinalError('the app is not final: a channel closes once its app says the session is over', { channelId })
+  }
+  return startDefund(ctx, channel, latest.signed.state, deps).id
+}
+
+/**
+ * A peer's signature on the concluding state. Accepted when it concludes from my latest turn signed by all,
+ * or from the turn I am still collecting signatures for (the peer holds it signed by all before me; my own
+ * signature waits until I do too). Anything else is refused: it is not a state I could ever sign.
+ */
+export function receiveConcludingSignature(ctx: StepContext, from: Address, objectiveId: string, signed: SignedState, deps: HandlerDeps): void {
+  const channelId = objectiveId.slice('appdefund:'.length) as Bytes32
+  const channel = ctx.apps.get(lower(channelId))
+  if (!channel || appDefund.appDefundId(channel.context.id) !== objectiveId) throw new NoSuchObjectiveError('no such app channel to close', { objectiveId })
+  if (!channel.context.members.includes(lower(from))) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
+  let defund = ctx.objectives.get(objectiveId)
+  if (!defund) {
+    const base = [channel.latest, channel.pending].find((turn) => turn && turn.signed.state.turnNum + 1n === signed.state.turnNum)
+    if (!base || !isFinalFor(channel, base.appState, deps)) {
+      throw new AppNotFinalError('the peer concludes from a turn at which the app is not final here', { objectiveId, turnNum: signed.state.turnNum })
+    }
+    defund = newDefund(ctx, channel, base.signed.state, deps)
+  }
+  if (defund.kind !== 'appdefund') throw new NoSuchObjectiveError('not an app channel close', { objectiveId })
+  if (hashState(signed.state) !== hashState(defund.final.state)) throw new AppNotFinalError('the peer signed a different concluding state', { objectiveId })
+  crankAppObjective(ctx, appDefund.update(defund, { kind: 'signedState', signed }), deps)
+}
+
+/** Holdings the chain reported for an app channel. */
+export function onAppHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {
+  for (const id of [appFund.appFundId(channelId), appDefund.appDefundId(channelId)]) {
+    const o = ctx.objectives.get(id)
+    if (o?.kind === 'appfund' && isActive(o)) crankAppObjective(ctx, appFund.update(o, { kind: 'holdings', amount }), deps)
+    if (o?.kind === 'appdefund' && isActive(o)) crankAppObjective(ctx, appDefund.update(o, { kind: 'holdings', amount }), deps)
+  }
+}
+
+/** A deposit or withdrawal of an app objective that the chain refused. */
+export function onAppChainFailure(ctx: StepContext, o: AppFund | AppDefund, code: string, summary: string, deps: HandlerDeps): void {
+  if (o.kind === 'appfund') crankAppObjective(ctx, appFund.update(o, { kind: 'depositFailed', code, summary }), deps)
+  else crankAppObjective(ctx, appDefund.update(o, { kind: 'withdrawFailed', code, summary }), deps)
+}
+
+/** After a ledger changed: crank the ledger-funded app objectives with that ledger's counterparty. */
+export function crankAppsOn(ctx: StepContext, ledger: ConsensusChannel, deps: HandlerDeps): void {
+  const tracked = ctx.activeVirtual.get(LEDGER_FUNDED_APPS) ?? []
+  if (tracked.length === 0) return
+  const active = tracked.filter((id) => {
+    const o = ctx.objectives.get(id)
+    return o !== undefined && isActive(o)
+  })
+  if (active.length !== tracked.length) ctx.activeVirtual.set(LEDGER_FUNDED_APPS, active)
+  const counterparty = ledger.fixed.participants.find((p) => lower(p) !== lower(deps.signer.address))
+  for (const id of active) {
+    const o = ctx.objectives.get(id)
+    if ((o?.kind === 'appfund' || o?.kind === 'appdefund') && counterpartyOf(o, deps) === lower(counterparty ?? '')) crankAppObjective(ctx, o, deps)
+  }
+}
+
+export function crankAppObjective(ctx: StepContext, o: AppFund | AppDefund, deps: HandlerDeps): void {
+  if (o.funding === 'ledger' && isActive(o)) track(ctx, o.id)
+  if (o.kind === 'appfund') {
+    const result = appFund.crank(o, o.funding === 'ledger' ? guaranteeView(ctx, o, appFund.guaranteeProposal(o), deps) : null)
+    setObjective(ctx, result.objective)
+    ctx.waitingFor.set(o.id, result.waitingFor)
+    applyEffects(ctx, o.id, result.effects, deps)
+    return
+  }
+  const channel = ctx.apps.get(lower(o.channelId))
+  const baseSigned = channel?.latest?.signed.state.turnNum === o.final.state.turnNum - 1n
+  const ledger = o.funding === 'ledger' ? guaranteeView(ctx, o, appDefund.releaseProposal(o), deps) : null
+  const result = appDefund.crank(o, deps.signer, { baseSigned, ledger })
+  setObjective(ctx, result.objective)
+  ctx.waitingFor.set(o.id, result.waitingFor)
+  applyEffects(ctx, o.id, result.effects, deps)
+}
+
+// ---- steps ----
+
+function isFinalFor(channel: AppChannel, appState: Uint8Array, deps: HandlerDeps): boolean {
+  const runtime = runtimeFor(deps, channel.context.definition.appId)
+  return runtime.whoseTurn(appState) === 'nobody' || runtime.isFinal(appState)
+}
+
+function newDefund(ctx: StepContext, channel: AppChannel, base: SignedState['state'], deps: HandlerDeps): AppDefund {
+  const id = channel.context.id
+  return appDefund.newAppDefund({ channelId: id, funding: fundingOf(channel.context.definition), base, me: deps.signer.address, holdings: ctx.holdings.get(lower(id)) ?? 0n, status: 'approved' })
+}
+
+function startDefund(ctx: StepContext, channel: AppChannel, base: SignedState['state'], deps: HandlerDeps): AppDefund {
+  const defund = newDefund(ctx, channel, base, deps)
+  crankAppObjective(ctx, defund, deps)
+  return defund
+}
+
+function counterpartyOf(o: AppFund | AppDefund, deps: HandlerDeps): string {
+  const participants = o.kind === 'appfund' ? o.participants : o.final.state.participants
+  return lower(participants.find((p) => lower(p) !== lower(deps.signer.address)) ?? '')
+}
+
+/** Whether my ledger with the other participant holds the channel's guarantee, and why it cannot if it cannot. */
+function guaranteeView(ctx: StepContext, o: AppFund | AppDefund, proposal: Proposal, deps: HandlerDeps): GuaranteeView {
+  const me = deps.signer.address
+  const counterparty = counterpartyOf(o, deps) as Address
+  const ledger = ledgerWith(ctx, me, counterparty)
+  if (!ledger) return { guaranteed: false, failure: { code: 'no_ledger', summary: `no open ledger with ${counterparty}` } }
+  const asset = o.kind === 'appfund' ? o.asset : o.final.state.outcome[0]!.asset
+  const ledgerAsset = ledger.supported.vars.outcome.asset
+  if (lower(ledgerAsset) !== lower(asset)) {
+    return { guaranteed: false, failure: { code: 'asset_mismatch', summary: `the ledger with ${counterparty} holds ${ledgerAsset}, the channel ${asset}` } }
+  }
+  const guaranteed = !!findGuarantee(ledger.supported.vars.outcome, lower(o.channelId) as Bytes32)
+  const update = ctx.objectives.get(ledgerUpdateId(ledger.id, proposal))
+  const failed = update && (update.status === 'failed' || update.status === 'rejected')
+  return { guaranteed, failure: failed ? (update.failure ?? { code: 'rejected', summary: 'the ledger update was rejected' }) : null }
+}
+
+function track(ctx: StepContext, id: string): void {
+  const ids = ctx.activeVirtual.get(LEDGER_FUNDED_APPS) ?? []
+  if (!ids.includes(id)) ctx.activeVirtual.set(LEDGER_FUNDED_APPS, [...ids, id])
+}
