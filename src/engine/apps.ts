@@ -31,7 +31,9 @@ import type { Payload } from '../protocols/messages.js'
 import type { HandlerDeps } from './handlers.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
-import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
+import { isTimeoutEvent } from '../protocols/app/replay.js'
+import { moveTimeoutOf } from '../protocols/app/appData.js'
+import { TimeoutTooEarlyError, AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
 
 const lower = (a: string) => a.toLowerCase()
 
@@ -102,6 +104,10 @@ export function submitAppEvent(ctx: StepContext, channelId: Bytes32, payload: Ui
   const channel = requireAppChannel(ctx, channelId)
   const runtime = runtimeFor(deps, channel.context.definition.appId)
   requireFunded(ctx, channel)
+  if (isTimeoutEvent(payload)) {
+    const due = timeoutDueAt(channel)
+    if (due !== null && ctx.now < due) throw new TimeoutTooEarlyError(`a timeout may be claimed ${due - ctx.now} ms from now`, { channelId, dueAt: due })
+  }
   const { channel: next, update } = appChannel.submitEvent(channel, runtime, payload, deps.signer)
   save(ctx, channel, next, deps)
   sendToOthers(ctx, next, deps, { kind: 'appUpdate', channelId: next.context.id, update })
@@ -132,6 +138,7 @@ export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition:
 /** Checks a peer's update (the core replays it), countersigns it and sends the countersignature to every other participant. */
 export function receiveAppUpdate(ctx: StepContext, from: Address, channelId: Bytes32, update: AppUpdate, deps: HandlerDeps): void {
   const channel = requireAppChannel(ctx, channelId)
+  if (holdEarlyTimeout(ctx, channel, from, update)) return
   const runtime = runtimeFor(deps, channel.context.definition.appId)
   const { channel: next, countersignature } = appChannel.receiveUpdate(channel, runtime, update, from, deps.signer)
   // The same update again: my countersignature went out with the first copy and the outbox delivers it.
@@ -144,6 +151,52 @@ export function receiveAppCountersignature(ctx: StepContext, from: Address, chan
   const channel = requireAppChannel(ctx, channelId)
   const next = appChannel.receiveCountersignature(channel, countersignature, from)
   if (next !== channel) save(ctx, channel, next, deps)
+}
+
+/**
+ * When my latest turn signed by all was reached here plus the channel's moveTimeout: from then on a timeout
+ * event may be claimed against whoever the app waits for. null when the channel admits none (the core
+ * refuses them) or has no signed turn yet.
+ */
+export function timeoutDueAt(channel: AppChannel): number | null {
+  const seconds = moveTimeoutOf(channel.context.definition)
+  if (seconds === 0 || !channel.latest) return null
+  return (channel.latestSignedAt ?? 0) + seconds * 1000
+}
+
+/**
+ * A peer's timeout update for the next turn that came before its deadline by my clock (clocks and delivery
+ * differ): kept, one per sender, and countersigned on the first tick after the deadline (handleDueTimeouts),
+ * unless the turn is taken meanwhile. Returns whether it was kept.
+ */
+function holdEarlyTimeout(ctx: StepContext, channel: AppChannel, from: Address, update: AppUpdate): boolean {
+  const due = timeoutDueAt(channel)
+  const latest = channel.latest
+  if (due === null || !latest || ctx.now >= due || !isTimeoutEvent(update.event.payload)) return false
+  if (update.event.seq !== latest.event.seq + 1n) return false // a duplicate or a stale one: the core answers it
+  if (participantIndexOf(channel.context, from) < 0 || lower(update.event.author) !== lower(from)) return false // refused by the core
+  const kept = (channel.earlyTimeouts ?? []).filter((t) => lower(t.from) !== lower(from))
+  ctx.apps.set(lower(channel.context.id), { ...channel, earlyTimeouts: [...kept, { from, update }] })
+  return true
+}
+
+/** On a tick: the held timeout updates whose deadline passed go through the core as if they arrived now. */
+export function handleDueTimeouts(ctx: StepContext, deps: HandlerDeps, handle: (run: (c: StepContext) => void, from: Address) => void): void {
+  for (const channel of ctx.apps.values()) {
+    if (!channel.earlyTimeouts?.length) continue
+    const due = timeoutDueAt(channel)
+    if (due === null || ctx.now < due) continue
+    const id = lower(channel.context.id) as Bytes32
+    ctx.apps.set(id, { ...channel, earlyTimeouts: [] })
+    for (const { from, update } of channel.earlyTimeouts) handle((c) => receiveAppUpdate(c, from as Address, id, update, deps), from as Address)
+  }
+}
+
+/** Whether a held timeout update is due at `now` (the engine journals a tick for it). */
+export function hasDueTimeout(channel: AppChannel, now: number): boolean {
+  if (!channel.earlyTimeouts?.length) return false
+  const due = timeoutDueAt(channel)
+  return due !== null && now >= due
 }
 
 // ---- steps ----
@@ -199,6 +252,12 @@ function save(ctx: StepContext, before: AppChannel | null, after: AppChannel, de
       ctx.records.push({ key: appSnapshotKey(id, turn.event.seq), value: encodeValue(snapshot) })
     }
   }
-  ctx.apps.set(id, after.earlier === null ? after : { ...after, earlier: null })
-  afterAppTurn(ctx, before, after, deps)
+  let stored: AppChannel = after.earlier === null ? after : { ...after, earlier: null }
+  if (fresh.length > 0) {
+    // The next move's deadline starts now; held timeouts for a turn now taken are moot.
+    const nextSeq = stored.latest!.event.seq + 1n
+    stored = { ...stored, latestSignedAt: ctx.now, earlyTimeouts: (stored.earlyTimeouts ?? []).filter((t) => t.update.event.seq === nextSeq) }
+  }
+  ctx.apps.set(id, stored)
+  afterAppTurn(ctx, before, stored, deps)
 }

@@ -48,7 +48,7 @@ import { OutOfRangeError, assert } from '../core/errors.js'
 import { decodeValue } from '../core/codec.js'
 import { loadVerifiedEvents } from '../store/eventStore.js'
 import { appSnapshotRange, signedTurnRange } from './records.js'
-import { requireAppChannel, runtimeFor } from './apps.js'
+import { hasDueTimeout, requireAppChannel, runtimeFor } from './apps.js'
 import { LEDGER_FUNDED_APPS } from './appFunding.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
@@ -744,6 +744,7 @@ export class Engine {
   #hasDueEntries(): boolean {
     const now = this.#clock()
     for (const entry of this.#tables.outbox.values()) if (entry.nextAttemptAt <= now) return true
+    for (const channel of this.#tables.apps.values()) if (hasDueTimeout(channel, now)) return true
     return false
   }
 

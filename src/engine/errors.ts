@@ -29,3 +29,7 @@ export class NoSuchAppChannelError extends RejectedInputError {
 export class ConflictingDefinitionError extends RejectedInputError {
   readonly code = 'conflicting_definition'
 }
+/** A timeout event before the channel's moveTimeout passed since its latest turn was signed by all (by this node's clock). */
+export class TimeoutTooEarlyError extends RejectedInputError {
+  readonly code = 'timeout_too_early'
+}

@@ -69,6 +69,7 @@ export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerD
       return undefined
     case 'tick':
       handleTick(ctx)
+      apps.handleDueTimeouts(ctx, deps, (run, from) => handleIsolated(ctx, run, from))
       return undefined
   }
 }

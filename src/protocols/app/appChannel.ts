@@ -82,6 +82,14 @@ export interface AppChannel {
   readonly earlier: SignedTurn | null
   /** At most one per participant, for the pending turn or the one after my head. */
   readonly held: readonly HeldCountersignature[]
+  /**
+   * Kept by the engine, carried along by every function here (they copy the channel): when this node first
+   * held `latest` signed by all, on its own clock (ms) — where the next move's deadline starts — and the
+   * peers' timeout updates that arrived before that deadline here (one per sender), to countersign once it
+   * passes.
+   */
+  readonly latestSignedAt?: number
+  readonly earlyTimeouts?: readonly { readonly from: string; readonly update: AppUpdate }[]
 }
 
 /** What a proposer sends to every other participant. */

@@ -23,7 +23,7 @@ import { ChannelsError, InvariantError, OutOfRangeError, RejectedInputError, ass
 import { MAX_UINT48 } from '../../core/limits.js'
 import { NotAParticipantInputError } from '../errors.js'
 import type { AppDefinition } from './appData.js'
-import { APP_EVENT_KIND, GENESIS_EVENT_KIND, decodeGenesis, encodeAppData, encodeGenesis } from './appData.js'
+import { APP_EVENT_KIND, GENESIS_EVENT_KIND, decodeGenesis, encodeAppData, encodeGenesis, moveTimeoutOf } from './appData.js'
 import type { AppFunding } from './appOutcome.js'
 import { appOutcome } from './appOutcome.js'
 import {
@@ -73,6 +73,13 @@ export function participantIndexOf(ctx: AppContext, address: string): number {
   return ctx.members.indexOf(address.toLowerCase())
 }
 
+/** The event kind every app uses for "the participant(s) waited for did not act in time" (apps/sdk/abi.ts EVENT_TIMEOUT). */
+export const TIMEOUT_EVENT = 0xff
+
+export function isTimeoutEvent(payload: Uint8Array): boolean {
+  return payload.length === 1 && payload[0] === TIMEOUT_EVENT
+}
+
 /** The first event of the channel's log: its definition, authored by participant 0. */
 export function genesisEvent(definition: AppDefinition): ChannelEvent {
   return nextEvent(EMPTY_HEAD, { kind: GENESIS_EVENT_KIND, payload: encodeGenesis(definition), author: definition.fixed.participants[0]! })
@@ -103,7 +110,13 @@ export function replayEvent(ctx: AppContext, runtime: AppRuntime, appState: Uint
   if (turn === 'nobody' || callApp(() => runtime.isFinal(appState), 'isFinal')) {
     throw new ChannelFinalError('the app state is final: no event can follow', { seq: event.seq })
   }
-  if (turn !== 'anyone' && turn !== author) throw new WrongTurnError(`it is participant ${turn}'s turn`, { seq: event.seq, turn, author })
+  if (isTimeoutEvent(event.payload)) {
+    // Lateness is an event (app-abi.md): any participant may claim it, whatever whoseTurn says; the app then
+    // checks that someone is waited for. When is the nodes' business (engine/apps.ts), whether at all the definition's.
+    if (moveTimeoutOf(ctx.definition) === 0) throw new InvalidEventError('this channel admits no timeout events (moveTimeout 0)', { seq: event.seq })
+  } else if (turn !== 'anyone' && turn !== author) {
+    throw new WrongTurnError(`it is participant ${turn}'s turn`, { seq: event.seq, turn, author })
+  }
   const result = runtime.apply(appState, event.payload, author)
   if (!result.ok) throw new AppRejectedError('the app refused the event', { seq: event.seq, appCode: result.code, reason: result.reason })
   return commit(ctx, runtime, checkAppState(result.state), event)

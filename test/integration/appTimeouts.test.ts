@@ -1,0 +1,103 @@
+// Move deadlines (issue 7): a participant who does not move within the channel's moveTimeout can be timed
+// out with the app's timeout event (0xff), which each node admits only once the deadline passed on its own
+// clock. Two engines on the in-memory network, each with its own hand-driven clock, play tic-tac-toe.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import type { Bytes32, Hex } from '../../src/core/types.js'
+import { createSigner } from '../../src/core/signer.js'
+import { MemoryStore } from '../../src/store/memoryStore.js'
+import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
+import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
+import { Engine } from '../../src/engine/engine.js'
+import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+import { verifyLog } from '../../src/protocols/app/replay.js'
+
+const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
+const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'tictactoe.wasm'))))
+const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
+const TIMEOUT = Uint8Array.of(0xff)
+const move = (cell: number) => Uint8Array.of(0x01, cell)
+
+let engines: Engine[] = []
+afterEach(async () => {
+  for (const e of engines) await e.close()
+  engines = []
+})
+
+/** Two engines whose clocks only move when the test says so. */
+async function players() {
+  const network = new MemoryNetwork({ seed: 5 })
+  const clocks = [1_000_000, 1_000_000]
+  const make = async (i: number) => {
+    const signer = createSigner(`0x${(0xd1 + i).toString(16).repeat(32)}` as Hex)
+    const engine = await Engine.open({
+      store: new MemoryStore(),
+      signer,
+      transport: network.connect(signer.address),
+      consensusApp: MEMORY_CONSENSUS_APP,
+      apps,
+      clock: () => clocks[i]!,
+      tickIntervalMs: 5,
+    })
+    engines.push(engine)
+    return { engine, address: signer.address }
+  }
+  const alice = await make(0)
+  const bob = await make(1)
+  return { alice, bob, advance: (i: number, ms: number) => (clocks[i] = clocks[i]! + ms) }
+}
+
+test('a timeout is refused before the deadline, held by a peer whose clock is behind, and countersigned once it passes there', async () => {
+  const { alice, bob, advance } = await players()
+  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 60, nonce: 1n })
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
+  await alice.engine.submitEvent(id, move(4))
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+
+  // bob is on turn; alice may claim he is late only 60 s after turn 1 was signed by all (her clock)
+  await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'timeout_too_early' })
+  advance(0, 61_000)
+  advance(1, 30_000) // bob's node saw turn 1 later, or its clock is behind: his deadline has not passed
+  const claimed = await alice.engine.submitEvent(id, TIMEOUT)
+  expect(claimed.turnNum).toBe(2n)
+  await new Promise((resolve) => setTimeout(resolve, 150)) // the update reaches bob and ticks run: not due at his node
+  expect(alice.engine.getAppChannel(id)!.pending).toMatchObject({ turnNum: 2n, missing: [1] })
+  expect(bob.engine.getAppChannel(id)!.turnNum).toBe(1n)
+
+  advance(1, 31_000) // now due at bob's: his node countersigns on the next tick
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 2n)
+  for (const p of [alice, bob]) expect(p.engine.getAppChannel(id)).toMatchObject({ isFinal: true, whoseTurn: 'nobody', outcome: [20n, 0n] })
+  // the log replays anywhere: a timeout by the participant not on turn is a valid event
+  expect(verifyLog(await bob.engine.exportAppLog(id), TICTACTOE).ok).toBe(true)
+}, 30_000)
+
+test('a late move made before the deadline at the mover\'s node wins over nothing: the game goes on', async () => {
+  const { alice, bob, advance } = await players()
+  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 60, nonce: 2n })
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
+  await alice.engine.submitEvent(id, move(4))
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+  advance(1, 59_000)
+  await bob.engine.submitEvent(id, move(0))
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 2n)
+  // the deadline restarted with turn 2: alice is on turn, and bob must wait the full 60 s again
+  advance(1, 59_000)
+  await expect(bob.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'timeout_too_early' })
+  advance(1, 2_000)
+  await bob.engine.submitEvent(id, TIMEOUT)
+  advance(0, 61_000)
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 3n)
+  expect(alice.engine.getAppChannel(id)).toMatchObject({ isFinal: true, outcome: [0n, 20n] })
+}, 30_000)
+
+test('a channel opened with moveTimeout 0 admits no timeout event at all', async () => {
+  const { alice, bob, advance } = await players()
+  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 0, nonce: 3n })
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
+  await alice.engine.submitEvent(id, move(4))
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+  advance(0, 10 ** 9)
+  await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'invalid_event' })
+  expect(alice.engine.getAppChannel(id)!.pending).toBeNull()
+}, 30_000)
