@@ -1,0 +1,143 @@
+// App channels on a real chain (issue 7): two engines on anvil with our deployed adjudicator and consensus app.
+// A tic-tac-toe channel funded on chain is deposited, played and concluded by itself: the winner's channel
+// address receives the pot to the wei. In a second game bob's node vanishes on his turn: alice's timeout claim
+// is never countersigned, so she enforces the latest state signed by both on chain — challenge through the
+// consensus app, wait out the challenge, transferAllAssets — with only what her engine holds.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { createPublicClient, createTestClient, http } from 'viem'
+import type { Address, Chain } from 'viem'
+import type { Bytes32 } from '../../src/core/types.js'
+import { createSigner } from '../../src/core/signer.js'
+import { hashState } from '../../src/core/hashState.js'
+import { signChallenge } from '../../src/core/signState.js'
+import { MemoryStore } from '../../src/store/memoryStore.js'
+import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
+import { Engine } from '../../src/engine/engine.js'
+import type { Anvil } from '../../src/chain/anvil.js'
+import { startAnvil } from '../../src/chain/anvil.js'
+import type { Deployment } from '../../src/chain/deploy.js'
+import { deployContracts } from '../../src/chain/deploy.js'
+import { ViemChainService } from '../../src/chain/viemChainService.js'
+import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+
+const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
+const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'tictactoe.wasm'))))
+const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
+// anvil's development accounts 4 and 5 pay for transactions; the channel keys only receive.
+const TX_KEYS = ['0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a', '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba'] as const
+const CHANNEL_KEYS = [`0x${'e1'.repeat(32)}`, `0x${'e2'.repeat(32)}`] as const
+const ETH: Address = '0x0000000000000000000000000000000000000000'
+const STAKE = 10n ** 15n
+const CHALLENGE_DURATION = 600
+const chainId = 31337
+/** X (participant 0, alice) takes the top row. */
+const X_WINS = [0, 3, 1, 4, 2]
+const move = (cell: number) => Uint8Array.of(0x01, cell)
+
+let anvil: Anvil
+let deployment: Deployment
+beforeAll(async () => {
+  anvil = await startAnvil({ port: 0 })
+  deployment = await deployContracts({ rpcUrl: anvil.url, chainId })
+}, 60_000)
+afterAll(async () => {
+  await anvil?.stop()
+})
+
+async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now()
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+async function players(seed: number) {
+  const network = new MemoryNetwork({ seed })
+  const nodes = await Promise.all(
+    CHANNEL_KEYS.map(async (key, i) => {
+      const signer = createSigner(key)
+      const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
+      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, apps })
+      return { key, signer, chain, engine, address: signer.address, closed: false }
+    }),
+  )
+  const close = async () => {
+    for (const n of nodes) {
+      if (n.closed) continue
+      await n.engine.close()
+      n.chain.close()
+    }
+  }
+  return { nodes: nodes as [(typeof nodes)[0], (typeof nodes)[0]], close }
+}
+
+function clients() {
+  const chain: Chain = { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }
+  const transport = http(anvil.url)
+  return { public: createPublicClient({ chain, transport }), test: createTestClient({ chain, transport, mode: 'anvil' }) }
+}
+
+async function playTurns(nodes: readonly { engine: Engine }[], id: Bytes32, cells: readonly number[]): Promise<void> {
+  for (const [i, cell] of cells.entries()) {
+    const { turnNum } = await nodes[i % 2]!.engine.submitEvent(id, move(cell))
+    for (const n of nodes) await n.engine.waitForAppTurn(id, turnNum)
+  }
+}
+
+test('funded on chain, played, concluded by itself: the winner\'s address receives the pot to the wei', async () => {
+  const { nodes, close } = await players(21)
+  const [alice, bob] = nodes
+  const balance = (address: Address) => clients().public.getBalance({ address })
+  try {
+    const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], nonce: 1n, challengeDuration: CHALLENGE_DURATION })
+    for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
+    expect(await alice.chain.holdings(id, ETH)).toBe(2n * STAKE)
+    const before = await Promise.all(nodes.map((n) => balance(n.address)))
+    await playTurns(nodes, id, X_WINS)
+    for (const n of nodes) await eventually(`${n.address} sees it closed`, () => n.engine.getAppChannel(id)?.status === 'closed')
+    expect(await alice.chain.holdings(id, ETH)).toBe(0n)
+    const after = await Promise.all(nodes.map((n) => balance(n.address)))
+    expect(after.map((a, i) => a - before[i]!)).toEqual([2n * STAKE, 0n])
+  } finally {
+    await close()
+  }
+}, 120_000)
+
+test('a participant\'s node vanishes mid-game: the other enforces the latest state signed by both on chain', async () => {
+  const { nodes, close } = await players(22)
+  const [alice, bob] = nodes
+  const { public: publicClient, test: testClient } = clients()
+  try {
+    const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], moveTimeout: 1, nonce: 2n, challengeDuration: CHALLENGE_DURATION })
+    for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
+    await playTurns(nodes, id, X_WINS.slice(0, 3)) // X 0, O 3, X 1: bob (O) is on turn
+    await bob.engine.close()
+    bob.chain.close()
+    bob.closed = true
+    // bob never moves again: alice may claim the timeout after a second, but nobody countersigns it
+    await new Promise((r) => setTimeout(r, 1_100))
+    await alice.engine.submitEvent(id, Uint8Array.of(0xff))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(alice.engine.getAppChannel(id)!.pending).toMatchObject({ turnNum: 4n, missing: [1] })
+
+    // what alice holds: turn 3 signed by both, whose outcome (the game undecided) returns the deposits
+    const latest = alice.engine.getAppChannel(id)!.latest!
+    expect(latest.state.turnNum).toBe(3n)
+    expect(latest.signatures.every((s) => s !== null)).toBe(true)
+    expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([STAKE, STAKE])
+    const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+    await alice.chain.challenge({ proof: [], candidate: latest, challengerSignature: signChallenge(latest.state, alice.key) })
+    expect((await alice.chain.status(id)).turnNumRecord).toBe(3n)
+    await testClient.increaseTime({ seconds: CHALLENGE_DURATION + 1 })
+    await testClient.mine({ blocks: 1 })
+    await alice.chain.transferAllAssets({ channelId: id, outcome: latest.state.outcome, stateHash: hashState(latest.state) })
+    expect(await alice.chain.holdings(id, ETH)).toBe(0n)
+    const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+    expect(after.map((a, i) => a - before[i]!)).toEqual([STAKE, STAKE])
+  } finally {
+    await close()
+  }
+}, 120_000)
