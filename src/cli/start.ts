@@ -145,8 +145,9 @@ Try it (in another terminal):
   ${cli('bob')} payment show <channel id>
   ${cli('alice')} payment close <channel id>
   ${cli('bob')} watch
-  ${cli('alice')} app open --with ${prepared.bob.address} --app tictactoe --params 0x02 --deposit 1000
-  ${cli('alice')} app move <channel id> 0x0104      # tic-tac-toe: X takes the centre
+  ${cli('alice')} app open --with ${prepared.bob.address} --app tictactoe --params 0x02 --deposit 1000   # both deposit on chain
+  ${cli('alice')} app open --with ${prepared.hub.address} --app tictactoe --params 0x02 --deposit 1000 --funding ledger
+  ${cli('alice')} app move <channel id> 0x0104      # tic-tac-toe: X takes the centre (paid out when the game ends)
 
 JSON-RPC (every call needs "Authorization: Bearer <secret>"; the secret is in <data dir>/rpc.secret):
 ${nodes.map((n) => `  ${n.name.padEnd(6)} ${n.info.rpcUrl}   ws ${n.info.wsUrl}`).join('\n')}
