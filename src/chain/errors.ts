@@ -16,6 +16,10 @@ export const RevertReason = {
   guarantee: 'cannot transfer a guarantee',
   /** Panic 0x11: an outcome listing one asset twice pays each entry from the same initial holdings. */
   underflow: 'arithmetic underflow',
+  notFinalized: 'Channel not finalized.',
+  turnNumDecreased: 'turnNumRecord decreased.',
+  challengerNotParticipant: 'Challenger is not a participant',
+  incorrectFingerprint: 'incorrect fingerprint',
   /** Ours: a failure injected by `failNext`. */
   injected: 'injected failure',
 } as const

@@ -17,6 +17,8 @@ import { fixedPart } from '../core/state.js'
 import { signBy, unsigned } from '../core/signedState.js'
 import { createSigner } from '../core/signer.js'
 import { encodeGuaranteeMetadata } from '../core/guarantee.js'
+import { hashState } from '../core/hashState.js'
+import { hashChallenge } from '../core/signState.js'
 
 const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
 const alice = actor(`0x${'a1'.repeat(32)}`)
@@ -319,6 +321,60 @@ describe('concludeAndWithdraw', () => {
     const { asAlice } = setup()
     const bad = { state: { ...state, turnNum: -1n }, signatures: [null, null] } as SignedState
     expect(await rejection(asAlice.submit({ kind: 'concludeAndWithdraw', signedState: bad }))).toEqual({ code: 'out_of_range', reason: undefined })
+  })
+})
+
+describe('challenge and transferAllAssets', () => {
+  /** A running channel's state at `turnNum` (not final), funded 5 + 5 by alice and bob. */
+  async function running(turnNum = 4n) {
+    const state: State = { ...finalState([exitOf(ETH, [toDestination(alice.address), 7n], [toDestination(bob.address), 3n])]), isFinal: false, turnNum }
+    const s = setup()
+    const id = idOf(state)
+    await s.asAlice.submit({ kind: 'deposit', channelId: id, asset: ETH, expectedHeld: 0n, amount: 5n })
+    await s.asBob.submit({ kind: 'deposit', channelId: id, asset: ETH, expectedHeld: 5n, amount: 5n })
+    return { ...s, id, state }
+  }
+  const challengeBy = (state: State, who: typeof alice, signed = signedByBoth(state)) => ({
+    kind: 'challenge' as const,
+    candidate: signed,
+    challengerSignature: who.signer.signHash(hashChallenge(hashState(state))),
+  })
+  const payout = (id: Hex, state: State) => ({ kind: 'transferAllAssets' as const, channelId: id, outcome: state.outcome, stateHash: hashState(state) })
+
+  test('a state signed by both finalizes after the challenge duration and then pays its outcome', async () => {
+    const { chain, asAlice, id, state } = await running()
+    await asAlice.submit(challengeBy(state, alice))
+    const challengedAt = 1_700_000_000n + 3n * 12n
+    expect(chain.events().at(-1)).toEqual({ kind: 'challenged', channelId: id, turnNumRecord: 4n, finalizesAt: challengedAt + 60n, block: 3n, logIndex: 0 })
+    expect(await rejection(asAlice.submit(payout(id, state)))).toEqual({ code: 'chain_reverted', reason: 'Channel not finalized.' })
+    chain.advanceTime(60n)
+    expect(chain.isFinalized(id)).toBe(true)
+    await asAlice.submit(payout(id, state))
+    expect([chain.balanceOf(alice.address, ETH), chain.balanceOf(bob.address, ETH)]).toEqual([102n, 98n])
+    expect(chain.events().at(-1)).toMatchObject({ kind: 'allocationUpdated', channelId: id, finalHoldings: 0n })
+  })
+
+  test.each([
+    { name: 'a state signed by one participant only', make: (state: State) => challengeBy(state, alice, signBy(unsigned(state), alice.signer)), reason: '!unanimous' },
+    { name: 'a challenger who is not a participant', make: (state: State) => challengeBy(state, eve), reason: 'Challenger is not a participant' },
+  ])('a challenge with $name reverts and changes nothing', async ({ make, reason }) => {
+    const { chain, asAlice, id, state } = await running()
+    const before = chain.events().length
+    expect(await rejection(asAlice.submit(make(state)))).toEqual({ code: 'chain_reverted', reason })
+    expect(chain.events()).toHaveLength(before)
+    expect(chain.isFinalized(id)).toBe(false)
+  })
+
+  test('an older state cannot replace a registered challenge; a payout must name the registered state', async () => {
+    const { chain, asAlice, asBob, id, state } = await running(4n)
+    await asAlice.submit(challengeBy(state, alice))
+    const older: State = { ...state, turnNum: 3n, outcome: [exitOf(ETH, [toDestination(alice.address), 0n], [toDestination(bob.address), 10n])] }
+    expect(await rejection(asBob.submit(challengeBy(older, bob)))).toEqual({ code: 'chain_reverted', reason: 'turnNumRecord decreased.' })
+    chain.advanceTime(61n)
+    expect(await rejection(asBob.submit(payout(id, older)))).toEqual({ code: 'chain_reverted', reason: 'incorrect fingerprint' })
+    expect(await rejection(asBob.submit(challengeBy(state, bob)))).toEqual({ code: 'chain_reverted', reason: 'Channel finalized.' })
+    await asBob.submit(payout(id, state))
+    expect(await chain.holdings(id, ETH)).toBe(0n)
   })
 })
 

@@ -17,7 +17,7 @@
 // one, DESIGN §3); logIndex counts the adjudicator's logs only (token Transfer logs take indices on chain).
 // Listeners are called asynchronously, in emission order, through `schedule` (a simulation passes its own).
 import { checksumAddress } from 'viem'
-import type { Address, Bytes32 } from '../core/types.js'
+import type { Address, Bytes32, Signature } from '../core/types.js'
 import type { ChainService, ChainTransaction } from './chainService.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { SignedState } from '../core/signedState.js'
@@ -26,8 +26,10 @@ import { CannotTransferGuaranteeError, computeTransferEffects } from '../protoco
 import { checkChannelId, channelId as channelIdOf } from '../core/channelId.js'
 import { checkState, fixedPart } from '../core/state.js'
 import { participantIndex } from '../core/signedState.js'
-import { recoverStateSigner } from '../core/signState.js'
-import { destinationToAddress } from '../core/outcome.js'
+import { recoverChallengeSigner, recoverStateSigner } from '../core/signState.js'
+import type { Exit } from '../core/outcome.js'
+import { destinationToAddress, encodeOutcome } from '../core/outcome.js'
+import { hashState } from '../core/hashState.js'
 import { InvalidChannelIdError, InvalidSignatureError, OutOfRangeError, assert } from '../core/errors.js'
 import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
@@ -59,9 +61,13 @@ interface Subscriber {
   scheduled: boolean
 }
 
-/** A concluded channel not yet fully paid out: when it finalized. */
+/** A challenged or concluded channel not yet fully paid out: when it finalizes, and what it finalizes with. */
 interface ChannelStatus {
   readonly finalizesAt: bigint
+  readonly turnNumRecord: bigint
+  /** The challenged state's hash and outcome (transferAllAssets must name them); absent after a conclude. */
+  readonly stateHash?: Bytes32
+  readonly outcome?: Exit
 }
 
 const key = (owner: string, asset: Address): string => `${asset.toLowerCase()}/${owner.toLowerCase()}`
@@ -83,6 +89,7 @@ export class MemoryChain implements ChainService {
   /** Injected failures still to come, as runs of one kind, in the order failNext asked for them. */
   private readonly failures: { failure: InjectedFailure; count: number }[] = []
   private block = 0n
+  private timeOffsetSec = 0n
 
   constructor(options: MemoryChainOptions = {}) {
     this.consensusApp = options.consensusApp ?? MEMORY_CONSENSUS_APP
@@ -119,6 +126,10 @@ export class MemoryChain implements ChainService {
         return this.deposit(tx, from)
       case 'concludeAndWithdraw':
         return this.concludeAndWithdraw(tx.signedState)
+      case 'challenge':
+        return this.challenge(tx.candidate, tx.challengerSignature)
+      case 'transferAllAssets':
+        return this.transferAllAssets(tx.channelId, tx.outcome, tx.stateHash)
       default:
         assert(false, 'unknown transaction kind', { kind: (tx as { kind: unknown }).kind })
     }
@@ -171,7 +182,13 @@ export class MemoryChain implements ChainService {
   isFinalized(channelId: Bytes32): boolean {
     checkBytes32(channelId, 'channelId')
     const status = this.status.get(channelId.toLowerCase())
-    return status !== undefined && status.finalizesAt <= this.timestampOf(this.block)
+    return status !== undefined && this.isFinalizedAt(status, this.timestampOf(this.block))
+  }
+
+  /** Moves the chain's clock on: later blocks are stamped `seconds` later (a challenge waiting to finalize). */
+  advanceTime(seconds: bigint): void {
+    checkUint(seconds, 'seconds', MAX_UINT256)
+    this.timeOffsetSec += seconds
   }
 
   /** Every event emitted so far, in order. */
@@ -238,10 +255,61 @@ export class MemoryChain implements ChainService {
     if (this.isFinalized(id)) throw new ChainRevertedError(RevertReason.channelFinalized, { channelId: id })
     if (!state.isFinal) throw new ChainRevertedError(RevertReason.notFinal, { channelId: id })
     this.requireUnanimous(signed, id)
+    this.payOut(id, state.outcome, () => {
+      const block = this.mine()
+      const finalizesAt = this.timestampOf(block)
+      this.emit({ kind: 'concluded', channelId: id, finalizesAt, block, logIndex: 0 })
+      return { block, logIndex: 1, finalizesAt, turnNumRecord: state.turnNum }
+    })
+  }
 
+  /**
+   * NitroAdjudicator.challenge with the consensus app (no proof: the candidate must be signed by all): the
+   * channel finalizes with the candidate challengeDuration after this block, unless a later state clears it.
+   */
+  private challenge(candidate: SignedState, challengerSignature: Signature): void {
+    const { state } = candidate
+    checkState(state)
+    const id = channelIdOf(fixedPart(state))
+    if (this.isFinalized(id)) throw new ChainRevertedError(RevertReason.channelFinalized, { channelId: id })
+    const record = this.status.get(id)?.turnNumRecord ?? 0n
+    if (state.turnNum < record) throw new ChainRevertedError(RevertReason.turnNumDecreased, { channelId: id, turnNumRecord: record })
+    this.requireUnanimous(candidate, id)
+    let challenger: Address
+    try {
+      challenger = recoverChallengeSigner(state, challengerSignature)
+    } catch (error) {
+      if (error instanceof InvalidSignatureError) throw new ChainRevertedError(RevertReason.invalidSignature, { channelId: id }, { cause: error })
+      throw error
+    }
+    if (participantIndex(state, challenger) < 0) throw new ChainRevertedError(RevertReason.challengerNotParticipant, { channelId: id, challenger })
+    const block = this.mine()
+    const finalizesAt = this.timestampOf(block) + BigInt(state.challengeDuration)
+    this.status.set(id, { finalizesAt, turnNumRecord: state.turnNum, stateHash: hashState(state), outcome: state.outcome })
+    this.emit({ kind: 'challenged', channelId: id, turnNumRecord: state.turnNum, finalizesAt, block, logIndex: 0 })
+  }
+
+  /** NitroAdjudicator.transferAllAssets: a finalized channel pays out the outcome its challenge registered. */
+  private transferAllAssets(channelId: Bytes32, outcome: Exit, stateHash: Bytes32): void {
+    checkBytes32(channelId, 'channelId')
+    checkBytes32(stateHash, 'stateHash')
+    const id = channelId.toLowerCase() as Bytes32
+    const status = this.status.get(id)
+    if (!status || !this.isFinalizedAt(status, this.timestampOf(this.block + 1n))) throw new ChainRevertedError(RevertReason.notFinalized, { channelId: id })
+    if (status.stateHash !== stateHash.toLowerCase() || status.outcome === undefined || encodeOutcome(status.outcome) !== encodeOutcome(outcome)) {
+      throw new ChainRevertedError(RevertReason.incorrectFingerprint, { channelId: id })
+    }
+    this.payOut(id, outcome, () => ({ block: this.mine(), logIndex: 0, finalizesAt: status.finalizesAt, turnNumRecord: status.turnNumRecord }))
+  }
+
+  /**
+   * Pays `outcome` from a finalized channel's holdings, as transferAllAssets does: every check first (a revert
+   * changes nothing), then `mine` (the block, its first events, the status to keep), the effects, the interactions.
+   */
+  private payOut(id: Bytes32, outcome: Exit, mine: () => { block: bigint; logIndex: number; finalizesAt: bigint; turnNumRecord: bigint }): void {
     // transferAllAssets reads every asset's initial holdings before changing any (an asset listed twice is
     // paid twice from the same holdings, and the second subtraction may underflow).
-    const plans = state.outcome.map((exit) => {
+    const plans = outcome.map((exit) => {
       try {
         return { asset: exit.asset, ...computeTransferEffects(this.heldOf(id, exit.asset), exit.allocations, []) }
       } catch (error) {
@@ -257,17 +325,16 @@ export class MemoryChain implements ChainService {
       return remaining
     })
 
-    const block = this.mine()
-    const timestamp = this.timestampOf(block)
-    let logIndex = 0
-    this.emit({ kind: 'concluded', channelId: id, finalizesAt: timestamp, block, logIndex: logIndex++ })
+    const mined = mine()
+    const { block, finalizesAt, turnNumRecord } = mined
+    let logIndex = mined.logIndex
     plans.forEach(({ asset }, i) => {
       this.held.set(key(id, asset), finals[i]!)
       this.emit({ kind: 'allocationUpdated', channelId: id, asset: checksumAddress(asset), finalHoldings: finals[i]!, block, logIndex: logIndex++ })
     })
     const allocatesOnlyZeros = plans.every((plan) => plan.newAllocations.every((a) => a.amount === 0n))
     if (allocatesOnlyZeros) this.status.delete(id)
-    else this.status.set(id, { finalizesAt: timestamp })
+    else this.status.set(id, { finalizesAt, turnNumRecord })
     // Interactions last, as in the contract: pay addresses, credit channels.
     for (const { asset, payouts } of plans) this.pay(asset, payouts)
     for (const { asset } of plans) this.checkConserved(asset)
@@ -320,7 +387,11 @@ export class MemoryChain implements ChainService {
   }
 
   private timestampOf(block: bigint): bigint {
-    return this.genesisTimestampSec + block * this.blockTimeSec
+    return this.genesisTimestampSec + block * this.blockTimeSec + this.timeOffsetSec
+  }
+
+  private isFinalizedAt(status: ChannelStatus, timestamp: bigint): boolean {
+    return status.finalizesAt <= timestamp
   }
 
   private mine(): bigint {

@@ -515,24 +515,26 @@ describe('subscribe', () => {
     return { kind: 'deposited', channelId: id, asset: ETH, nowHeld: amount, ...positionOf(receipt) } as const
   }
 
-  test('delivers deposited, concluded and allocationUpdated exactly once, with channel, asset and amounts; a cursor skips what came before', async () => {
+  test('delivers deposited, challenged, concluded and allocationUpdated exactly once, with channel, asset and amounts; a cursor skips what came before', async () => {
     const first = collector()
     svc.subscribe(first.listener)
     const start = await head()
 
     const { fixed, id } = await funded([alice, bob], { [ETH]: 10n, [token]: 6n })
-    const other = channel([alice, irene]) // a dispute: subscribe leaves ChallengeRegistered to subscribeAll
+    const other = channel([alice, irene]) // a dispute: subscribe delivers its ChallengeRegistered as `challenged`
     const disputed = state(other, 3, pays(ETH, [alice, 0n], [irene, 0n]))
     await svc.challenge({ proof: [], candidate: signedBy(disputed, [alice, irene]), challengerSignature: signChallenge(disputed, irene.key) })
     const s = state(fixed, 4, [...pays(ETH, [alice, 4n], [bob, 6n]), ...pays(token, [bob, 6n])], { isFinal: true })
     await svc.submit({ kind: 'concludeAndWithdraw', signedState: signedBy(s, [alice, bob]) })
 
     const toAdjudicator = (await sentSince(start)).filter(({ tx }) => tx.to?.toLowerCase() === adjudicator.toLowerCase())
-    const [ethDeposit, tokenDeposit, , close] = toAdjudicator.map(({ receipt }) => receipt) // the token's approve left out
+    const [ethDeposit, tokenDeposit, challenge, close] = toAdjudicator.map(({ receipt }) => receipt) // the token's approve left out
     const closedAt = await timestampOf(close!.transactionHash)
+    const challengedAt = await timestampOf(challenge!.transactionHash)
     const expected: ChainLogEvent[] = [
       { kind: 'deposited', channelId: id, asset: ETH, nowHeld: 10n, ...positionOf(ethDeposit!) },
       { kind: 'deposited', channelId: id, asset: token, nowHeld: 6n, ...positionOf(tokenDeposit!) },
+      { kind: 'challenged', channelId: channelId(other), turnNumRecord: 3n, finalizesAt: challengedAt + BigInt(other.challengeDuration), ...positionOf(challenge!) },
       { kind: 'concluded', channelId: id, finalizesAt: closedAt, ...positionOf(close!, 0) },
       { kind: 'allocationUpdated', channelId: id, asset: ETH, finalHoldings: 0n, ...positionOf(close!, 1) },
       { kind: 'allocationUpdated', channelId: id, asset: token, finalHoldings: 0n, ...positionOf(close!, 2) },
@@ -543,11 +545,11 @@ describe('subscribe', () => {
 
     // Started after the Concluded log: the two AllocationUpdated of the same block, and what follows, only.
     const second = collector()
-    svc.subscribe(second.listener, { block: expected[2]!.block, logIndex: expected[2]!.logIndex })
+    svc.subscribe(second.listener, { block: expected[3]!.block, logIndex: expected[3]!.logIndex })
     const two = await marker(2n)
     await second.waitFor(two)
     await first.waitFor(two)
-    expect(second.events).toEqual([expected[3], expected[4], one, two])
+    expect(second.events).toEqual([expected[4], expected[5], one, two])
     expect(first.events).toEqual([...expected, one, two])
   })
 

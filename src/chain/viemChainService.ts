@@ -144,6 +144,12 @@ export class ViemChainService implements ChainService {
       case 'concludeAndWithdraw':
         await this.concludeAndWithdraw(tx.signedState)
         return
+      case 'challenge':
+        await this.challenge({ proof: [], candidate: tx.candidate, challengerSignature: tx.challengerSignature })
+        return
+      case 'transferAllAssets':
+        await this.transferAllAssets(tx)
+        return
       default:
         assert(false, 'unknown transaction kind', { kind: (tx as { kind: unknown }).kind })
     }
@@ -159,6 +165,10 @@ export class ViemChainService implements ChainService {
     return this.subscribeAll(
       (event) => {
         if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
+        else if (event.kind === 'challengeRegistered') {
+          const { channelId, finalizesAt, block, logIndex } = event
+          listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: event.candidate.variablePart.turnNum, block, logIndex })
+        }
       },
       cursor,
       ({ forkBlock }) => listener({ kind: 'reorg', forkBlock }),

@@ -59,7 +59,7 @@ describe('parsing', () => {
 
   test('usage errors exit 2 with a hint, before any node is needed', async () => {
     const cases: [string[], string][] = [
-      [['app'], '\'app\' needs a subcommand: open, close, move, show, events, state-at, diff'],
+      [['app'], '\'app\' needs a subcommand: open, close, challenge, move, show, events, state-at, diff'],
       [['app', 'open', '--app', 'tictactoe', '--deposit', '1'], '--with is required'],
       [['app', 'open', '--with', BOB, '--deposit', '1'], '--app is required'],
       [['app', 'open', '--with', BOB, '--app', 'tictactoe'], '--deposit is required'],
@@ -70,6 +70,7 @@ describe('parsing', () => {
       [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--deposit', '1', '--funding', 'bank'], '--funding is direct, ledger or none'],
       [['app', 'open', '--with', BOB, '--app', 'tictactoe', '--deposit', '1', '--move-timeout', '1.5'], '--move-timeout must be a whole number of seconds'],
       [['app', 'close'], 'missing <channelId>'],
+      [['app', 'challenge', '0xabcdef12'], 'must be given in full'],
       [['app', 'move', ID], 'missing <event hex>'],
       [['app', 'move', ID, '0104'], 'event must be 0x-prefixed hex'],
       [['app', 'move', '0xabcdef12', '0x0104'], 'must be given in full'],

@@ -89,6 +89,24 @@ export const APP_COMMANDS: readonly AppCommand[] = [
     },
   },
   {
+    name: 'app challenge',
+    args: ['<channelId>'],
+    options: {
+      wait: { type: 'boolean', help: 'wait until the challenge finalizes and the outcome is paid out (the challenge duration, a day by default)' },
+      timeout: { type: 'string', value: '<seconds>', help: 'how long --wait waits (default: no limit)' },
+    },
+    summary: 'Settles an app channel funded on chain without the others: challenges with the latest state all signed, then pays it out once the challenge finalizes.',
+    example: 'channels --data-dir data/alice app challenge 0x6c2f…(64 digits)',
+    run: async (ctx, v, [id]) => {
+      const channelId = fullId(id!)
+      const client = await ctx.client()
+      const { objectiveId } = await client.challengeAppChannel(channelId)
+      if (v.wait === true) await settle(client, objectiveId, typeof v.timeout === 'string' ? timeoutSeconds(v.timeout, 0) * 1000 : MAX_TIMER_MS, 'dispute')
+      const info = await client.getAppState(channelId)
+      return print(ctx, { objectiveId, ...info }, `${objectiveId}: ${info.status}; the node pays the outcome out once the challenge finalizes\n${renderApp(info)}`)
+    },
+  },
+  {
     name: 'app move',
     args: ['<channelId>', '<event hex>'],
     summary: 'Proposes an event of mine (0x hex, as the app reads it); prints the seq and turn it makes once all sign.',
@@ -214,6 +232,9 @@ export function exportPlan(v: Values): { format: 'json' | 'msgpack'; out: string
 }
 
 /** App channels are not listed by the API: a prefix cannot be resolved, so the full id is needed. */
+/** The longest a timer can wait (Node fires longer ones at once): 24.8 days, longer than any challenge we set. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Waits for a funding or closing objective; its failure is the command's (exit 1, the reason). */
 async function settle(client: ChannelsClient, objectiveId: string, timeoutMs: number, what: string): Promise<void> {
   const objective = await client.waitForObjective(objectiveId, { timeoutMs })

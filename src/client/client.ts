@@ -189,6 +189,11 @@ export class ChannelsClient {
     return this.#call('close_app_channel', { channelId })
   }
 
+  /** Settles an app channel funded on chain from the latest state signed by all (challenge, then payout); `waitForObjective(objectiveId)` follows it. */
+  challengeAppChannel(channelId: Bytes32): Promise<ResultOf<'challenge_app_channel'>> {
+    return this.#call('challenge_app_channel', { channelId })
+  }
+
   /** Proposes an event of mine; `turnNum` is final once every participant signs it (`waitForAppTurn`). */
   submitEvent(channelId: Bytes32, event: Uint8Array): Promise<ResultOf<'submit_event'>> {
     return this.#call('submit_event', { channelId, event })

@@ -31,6 +31,7 @@ import type { Payload } from '../protocols/messages.js'
 import type { HandlerDeps } from './handlers.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
+import { requireUndisputed } from './appDisputes.js'
 import { isTimeoutEvent } from '../protocols/app/replay.js'
 import { moveTimeoutOf } from '../protocols/app/appData.js'
 import { TimeoutTooEarlyError, AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, UnknownAppError } from './errors.js'
@@ -104,6 +105,7 @@ export function submitAppEvent(ctx: StepContext, channelId: Bytes32, payload: Ui
   const channel = requireAppChannel(ctx, channelId)
   const runtime = runtimeFor(deps, channel.context.definition.appId)
   requireFunded(ctx, channel)
+  requireUndisputed(ctx, channel)
   if (isTimeoutEvent(payload)) {
     const due = timeoutDueAt(channel)
     if (due !== null && ctx.now < due) throw new TimeoutTooEarlyError(`a timeout may be claimed ${due - ctx.now} ms from now`, { channelId, dueAt: due })

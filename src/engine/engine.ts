@@ -50,6 +50,8 @@ import { loadVerifiedEvents } from '../store/eventStore.js'
 import { appSnapshotRange, signedTurnRange } from './records.js'
 import { hasDueTimeout, requireAppChannel, runtimeFor } from './apps.js'
 import { LEDGER_FUNDED_APPS } from './appFunding.js'
+import { ACTIVE_DISPUTES, hasDueDispute } from './appDisputes.js'
+import { appDisputeId } from '../protocols/app/appDispute.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
@@ -79,7 +81,7 @@ export interface EngineOptions {
   readonly appSnapshotIntervalEvents?: number
 }
 
-export type AppChannelStatus = 'opening' | 'funding' | 'open' | 'closing' | 'closed' | 'failed'
+export type AppChannelStatus = 'opening' | 'funding' | 'open' | 'closing' | 'disputing' | 'closed' | 'failed'
 
 /** What `getAppChannel` shows: the latest turn signed by every participant, and the one being signed. */
 export interface AppChannelView {
@@ -348,6 +350,16 @@ export class Engine {
     return this.#api({ op: 'closeAppChannel', channelId })
   }
 
+  /**
+   * Settles an app channel funded on chain without the others: challenges with the latest state every
+   * participant signed, waits until the challenge finalizes (chain time), then pays its outcome out
+   * (AppDispute). My events stop meanwhile. Resolves to the objective id.
+   * Errors: no_such_app_channel, dispute_unsupported (funded from a ledger, or by nobody).
+   */
+  challengeAppChannel(channelId: Bytes32): Promise<string> {
+    return this.#api({ op: 'challengeAppChannel', channelId })
+  }
+
   getAppChannel(channelId: Bytes32): AppChannelView | undefined {
     const channel = this.#tables.apps.get(channelId.toLowerCase())
     if (!channel) return undefined
@@ -383,6 +395,8 @@ export class Engine {
 
   #appStatus(channelId: Bytes32, funding: FundingMode): AppChannelStatus {
     const objectives = this.#tables.objectives
+    const dispute = objectives.get(appDisputeId(channelId))
+    if (dispute && dispute.status !== 'failed') return dispute.status === 'completed' ? 'closed' : 'disputing'
     const defund = objectives.get(appDefundId(channelId))
     if (defund) return defund.status === 'completed' ? 'closed' : defund.status === 'failed' || defund.status === 'rejected' ? 'failed' : 'closing'
     if (!this.#tables.apps.get(channelId.toLowerCase())?.latest) return 'opening'
@@ -745,6 +759,7 @@ export class Engine {
     const now = this.#clock()
     for (const entry of this.#tables.outbox.values()) if (entry.nextAttemptAt <= now) return true
     for (const channel of this.#tables.apps.values()) if (hasDueTimeout(channel, now)) return true
+    if (hasDueDispute(this.#tables.objectives, this.#tables.activeVirtual.get(ACTIVE_DISPUTES) ?? [], now)) return true
     return false
   }
 
@@ -752,14 +767,17 @@ export class Engine {
     const index = new Map<string, string[]>()
     const virtuals: string[] = []
     const ledgerFundedApps: string[] = []
+    const disputes: string[] = []
     for (const o of this.#tables.objectives.values()) {
       if (o.kind === 'ledgerUpdate' && isActive(o)) index.set(o.ledgerId, [...(index.get(o.ledgerId) ?? []), o.id])
       if ((o.kind === 'virtualfund' || o.kind === 'virtualdefund') && isActive(o)) virtuals.push(o.id)
       if ((o.kind === 'appfund' || o.kind === 'appdefund') && o.funding === 'ledger' && isActive(o)) ledgerFundedApps.push(o.id)
+      if (o.kind === 'appdispute' && isActive(o)) disputes.push(o.id)
     }
     for (const [ledgerId, ids] of index) this.#tables.activeLedgerUpdates.set(ledgerId, ids)
     this.#tables.activeVirtual.set('all', virtuals)
     this.#tables.activeVirtual.set(LEDGER_FUNDED_APPS, ledgerFundedApps)
+    this.#tables.activeVirtual.set(ACTIVE_DISPUTES, disputes)
   }
 
   /** waitingFor is derived: after a restart, crank (purely) to recompute it. */

@@ -31,6 +31,7 @@ import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from '.
 import * as virtual from './virtual.js'
 import * as apps from './apps.js'
 import * as appFunding from './appFunding.js'
+import * as appDisputes from './appDisputes.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
 import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
@@ -70,6 +71,7 @@ export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerD
     case 'tick':
       handleTick(ctx)
       apps.handleDueTimeouts(ctx, deps, (run, from) => handleIsolated(ctx, run, from))
+      appDisputes.crankDueDisputes(ctx, deps)
       return undefined
   }
 }
@@ -123,6 +125,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return apps.submitAppEvent(ctx, request.channelId, request.payload, deps)
     case 'closeAppChannel':
       return appFunding.closeAppChannel(ctx, request.channelId, deps)
+    case 'challengeAppChannel':
+      return appDisputes.challengeAppChannel(ctx, request.channelId, deps)
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -304,6 +308,8 @@ function participantsOf(objective: Objective): readonly Address[] {
       return objective.participants
     case 'appdefund':
       return objective.final.state.participants
+    case 'appdispute':
+      return objective.candidate.state.participants
   }
 }
 
@@ -342,10 +348,12 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
   ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
   if (event.kind === 'concluded') return
+  if (event.kind === 'challenged') return appDisputes.onChallenged(ctx, lower(event.channelId) as Bytes32, event.turnNumRecord, event.finalizesAt, deps)
   const id = lower(event.channelId) as Bytes32
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   ctx.holdings.set(id, amount)
   appFunding.onAppHoldings(ctx, id, amount, deps)
+  appDisputes.onDisputeHoldings(ctx, id, amount, deps)
   for (const objectiveId of [directFund.directFundId(id), directDefund.directDefundId(id)]) {
     const objective = ctx.objectives.get(objectiveId)
     if (!objective || !isActive(objective)) continue
@@ -360,6 +368,7 @@ function handleChainFailure(ctx: StepContext, objectiveId: string, code: string,
   if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'depositFailed', code, summary }), deps)
   if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'withdrawFailed', code, summary }), deps)
   if (objective.kind === 'appfund' || objective.kind === 'appdefund') appFunding.onAppChainFailure(ctx, objective, code, summary, deps)
+  if (objective.kind === 'appdispute') appDisputes.onDisputeChainFailure(ctx, objective, code, summary, deps)
   const after = ctx.objectives.get(objectiveId)!
   if (after.status === 'failed') {
     // Out of retries: the counterparty's objective would otherwise wait for us forever.
@@ -455,6 +464,10 @@ export function crankObjective(ctx: StepContext, objective: Objective, deps: Han
   }
   if (objective.kind === 'appfund' || objective.kind === 'appdefund') {
     appFunding.crankAppObjective(ctx, objective, deps)
+    return
+  }
+  if (objective.kind === 'appdispute') {
+    appDisputes.crankDispute(ctx, objective, deps)
     return
   }
   const result = objective.kind === 'directfund' ? directFund.crank(objective, deps.signer) : directDefund.crank(objective, deps.signer)

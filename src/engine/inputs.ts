@@ -49,6 +49,7 @@ export type ApiRequest =
     }
   | { readonly op: 'submitAppEvent'; readonly channelId: Bytes32; readonly payload: Uint8Array }
   | { readonly op: 'closeAppChannel'; readonly channelId: Bytes32 }
+  | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

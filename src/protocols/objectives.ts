@@ -6,6 +6,7 @@ import type { VirtualFund } from './virtualfund/virtualfund.js'
 import type { VirtualDefund } from './virtualdefund/virtualdefund.js'
 import type { AppFund } from './app/appFund.js'
 import type { AppDefund } from './app/appDefund.js'
+import type { AppDispute } from './app/appDispute.js'
 
-export type Objective = DirectFund | DirectDefund | LedgerUpdate | VirtualFund | VirtualDefund | AppFund | AppDefund
+export type Objective = DirectFund | DirectDefund | LedgerUpdate | VirtualFund | VirtualDefund | AppFund | AppDefund | AppDispute
 export type ObjectiveKind = Objective['kind']

@@ -2,6 +2,8 @@
 // carries these out (src/chain/chainService.ts); objectives only describe them.
 import type { Address, Bytes32 } from '../core/types.js'
 import type { SignedState } from '../core/signedState.js'
+import type { Signature } from '../core/types.js'
+import type { Exit } from '../core/outcome.js'
 
 /** What the engine asks the chain to do. Each carries an id so the engine can match its outcome. */
 export type ChainTransaction =
@@ -18,6 +20,20 @@ export type ChainTransaction =
       readonly kind: 'concludeAndWithdraw'
       readonly signedState: SignedState
     }
+  | {
+      /** challenge(fixedPart, [], candidate, challengerSig): registers a state signed by all (no proof: the consensus app). */
+      readonly kind: 'challenge'
+      readonly candidate: SignedState
+      /** signChallenge's signature by a participant on the candidate. */
+      readonly challengerSignature: Signature
+    }
+  | {
+      /** transferAllAssets(channelId, outcome, stateHash): pays out a channel whose challenge finalized. */
+      readonly kind: 'transferAllAssets'
+      readonly channelId: Bytes32
+      readonly outcome: Exit
+      readonly stateHash: Bytes32
+    }
 
 /** Chain events, in the order the chain emitted them. Amounts are absolute (assigned, not added), so a replayed event is harmless. */
 export type ChainLogEvent =
@@ -31,6 +47,15 @@ export type ChainLogEvent =
       readonly logIndex: number
     }
   | { readonly kind: 'concluded'; readonly channelId: Bytes32; readonly finalizesAt: bigint; readonly block: bigint; readonly logIndex: number }
+  | {
+      /** A challenge was registered: the channel finalizes with the candidate at `finalizesAt` (chain time, seconds) unless cleared. */
+      readonly kind: 'challenged'
+      readonly channelId: Bytes32
+      readonly turnNumRecord: bigint
+      readonly finalizesAt: bigint
+      readonly block: bigint
+      readonly logIndex: number
+    }
 
 /** What a ChainService delivers: events from logs, and notice of a re-organisation. */
 export type ChainEvent =

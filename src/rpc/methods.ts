@@ -182,6 +182,12 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ objectiveId: await node.engine.closeAppChannel(p.channelId) }),
   },
+  challenge_app_channel: {
+    summary: 'Settles an app channel funded on chain without the other participants: challenges with the latest state every participant signed, then pays its outcome out once the challenge finalizes.',
+    description: 'For when the others stop answering (a vanished node, a close that never completes). The node submits the challenge, waits for the challenge duration on chain, then transferAllAssets; follow `appdispute:<channelId>` with `get_objective`. Refused (`dispute_unsupported`) for channels funded from a ledger or by nobody.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.challengeAppChannel(p.channelId) }),
+  },
   submit_event: {
     summary: 'Proposes an event of mine in an app channel; answers with the seq and turn it makes once every participant signs it.',
     errors: ENGINE_CALL,

@@ -126,7 +126,7 @@ describe('hostile values', () => {
           (value === undefined && schema.safeParse(undefined).success) ||
           (DECIMAL.has(field) && name === 'decimal string') ||
           (FREE_TEXT.has(field) && typeof value === 'string' && value.length > 0 && value.length <= 256) ||
-          (field === 'challengeDuration' && name === 'number 256') ||
+          ((field === 'challengeDuration' || field === 'moveTimeout') && name === 'number 256') ||
           (field === 'intermediaries' && name === '[]') ||
           (HEX_BYTES.has(field) && typeof value === 'string' && /^0x(?:[0-9a-fA-F]{2})*$/.test(value))
         if (!reported && !wellFormed) failures.push(`${name}: accepted`)

@@ -202,8 +202,8 @@ export const appChannelInfoSchema = z
     deposits: z.array(amountSchema).describe('What each participant put in, by participant index.'),
     funding: appFundingSchema,
     status: z
-      .enum(['opening', 'funding', 'open', 'closing', 'closed', 'failed'])
-      .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `closed`; `failed` (the objective says why).'),
+      .enum(['opening', 'funding', 'open', 'closing', 'disputing', 'closed', 'failed'])
+      .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `disputing` while settled on chain (objective `appdispute:<channelId>`); `closed`; `failed` (the objective says why).'),
     moveTimeout: z.number().int().min(0).describe('Seconds a participant has to move before a timeout event may be submitted against it; 0: never.'),
     turnNum: turnNumSchema.nullable().describe('The latest turn signed by every participant; null until turn 0 is.'),
     head: z.object({ seq: seqSchema, hash: bytes32Schema }).nullable().describe('The log\'s last fully signed event.'),
@@ -335,6 +335,10 @@ export const RPC_METHODS = {
   close_app_channel: {
     params: z.strictObject({ channelId: bytes32Schema }),
     result: z.object({ objectiveId: z.string() }).describe('The close (`appdefund:<channelId>`): every participant signs the concluding state, then the deposits are paid out.'),
+  },
+  challenge_app_channel: {
+    params: z.strictObject({ channelId: bytes32Schema }),
+    result: z.object({ objectiveId: z.string() }).describe('The dispute (`appdispute:<channelId>`): challenge with the latest state signed by all, then the payout once it finalizes.'),
   },
   submit_event: {
     params: z.strictObject({ channelId: bytes32Schema, event: hexBytesSchema.describe('The event, as the app reads it.') }),

@@ -11,6 +11,8 @@ import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 import { appFundId } from '../../src/protocols/app/appFund.js'
 import { appDefundId } from '../../src/protocols/app/appDefund.js'
+import { appDisputeId } from '../../src/protocols/app/appDispute.js'
+import type { MemoryChainOptions } from '../../src/chain/memoryChain.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { ETH, createTestNetwork, eventually } from '../support/ledgerNetwork.js'
 
@@ -35,8 +37,8 @@ afterEach(async () => {
   net = undefined
 })
 
-async function nodes(count: number, seed: number): Promise<TestNode[]> {
-  net = await createTestNetwork({ network: { seed, drop: 0.05, duplicate: 0.05, reorder: 0.05, maxDelayMs: 2 }, apps })
+async function nodes(count: number, seed: number, chain?: MemoryChainOptions): Promise<TestNode[]> {
+  net = await createTestNetwork({ network: { seed, drop: 0.05, duplicate: 0.05, reorder: 0.05, maxDelayMs: 2 }, apps, ...(chain ? { chain } : {}) })
   const list: TestNode[] = []
   for (let i = 0; i < count; i++) list.push(await net.node(`p${i}`, key(i)))
   return list
@@ -123,6 +125,45 @@ describe('app channels funded on chain', () => {
     // the node still opens and funds another channel
     const next = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [5n, 5n], nonce: 4n })
     await statusEverywhere(all, next, 'open')
+  }, 60_000)
+})
+
+describe('app channels settled on chain without the others', () => {
+  test('bob\'s node vanishes on his turn: alice\'s node challenges with the latest state signed by both and pays it out', async () => {
+    // the chain's clock is the wall clock, moved on by hand: the node waits for finalizesAt on its own clock
+    const all = await nodes(2, 87, { genesisTimestampSec: BigInt(Math.floor(Date.now() / 1000)), blockTimeSec: 0n })
+    const [alice, bob] = all as [TestNode, TestNode]
+    const chain = net!.chain
+    const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [700n, 300n], nonce: 8n, challengeDuration: 1 })
+    await statusEverywhere(all, id, 'open')
+    for (const [i, cell] of X_WINS.slice(0, 3).entries()) await play(all, id, i % 2, move(cell))
+    await bob.engine.close()
+    net!.network.partition(alice.address, bob.address, true)
+
+    const dispute = await alice.engine.challengeAppChannel(id)
+    expect(dispute).toBe(appDisputeId(id))
+    await expect(alice.engine.challengeAppChannel(id)).resolves.toBe(dispute) // idempotent
+    await expect(alice.engine.submitEvent(id, move(8))).rejects.toMatchObject({ code: 'channel_disputed' })
+    await eventually('the challenge is registered', () => chain.events().some((e) => e.kind === 'challenged' && e.channelId === id.toLowerCase()))
+    const challenged = chain.events().find((e) => e.kind === 'challenged')!
+    expect(challenged.kind === 'challenged' && challenged.turnNumRecord).toBe(3n)
+    expect(alice.engine.getAppChannel(id)!.status).toBe('disputing')
+    chain.advanceTime(2n)
+    await eventually('alice is paid out', () => alice.engine.getAppChannel(id)?.status === 'closed', 20_000)
+    // turn 3 (the game undecided) returns the deposits
+    expect(chain.balanceOf(alice.address, ETH)).toBe(FUNDS)
+    expect(chain.balanceOf(bob.address, ETH)).toBe(FUNDS)
+    expect(await chain.holdings(id, ETH)).toBe(0n)
+  }, 60_000)
+
+  test('a dispute of a channel funded by nobody (nothing to enforce) or of an unknown channel is refused', async () => {
+    const all = await nodes(2, 88)
+    const [alice, bob] = all as [TestNode, TestNode]
+    const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [1n, 1n], funding: 'none', nonce: 9n })
+    await statusEverywhere(all, id, 'open')
+    await expect(alice.engine.challengeAppChannel(id)).rejects.toMatchObject({ code: 'dispute_unsupported' })
+    await expect(alice.engine.challengeAppChannel(`0x${'77'.repeat(32)}`)).rejects.toMatchObject({ code: 'no_such_app_channel' })
+    await play(all, id, 0, move(4)) // nothing changed
   }, 60_000)
 })
 

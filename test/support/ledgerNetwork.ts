@@ -11,6 +11,7 @@ import { MemoryStore } from '../../src/store/memoryStore.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import type { MemoryNetworkOptions } from '../../src/transport/memoryTransport.js'
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
+import type { MemoryChainOptions } from '../../src/chain/memoryChain.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { Objective } from '../../src/protocols/objectives.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
@@ -42,9 +43,10 @@ export async function createTestNetwork(p: {
   policy?: (o: Objective) => boolean
   /** The app modules every node runs (app channels). */
   apps?: (appId: Bytes32) => AppRuntime | undefined
+  chain?: MemoryChainOptions
 }): Promise<TestNetwork> {
   const network = new MemoryNetwork(p.network)
-  const chain = new MemoryChain()
+  const chain = new MemoryChain(p.chain)
   const root = mkdtempSync(path.join(tmpdir(), 'channels-net-'))
   const nodes: TestNode[] = []
   const openStore = async (name: string, memory?: MemoryStore): Promise<Store> =>

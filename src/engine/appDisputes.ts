@@ -1,0 +1,92 @@
+// Disputes of app channels in the engine (issue 7): `challenge_app_channel` starts an AppDispute
+// (src/protocols/app/appDispute.ts) that registers the latest state signed by all on chain, waits for the
+// challenge to finalize and pays its outcome out. The engine feeds it the chain's events and its clock: ticks
+// are journaled while a dispute has something due (hasDueDispute), so replay sees the same times.
+import type { Bytes32 } from '../core/types.js'
+import { RejectedInputError } from '../core/errors.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import { fundingOf } from '../protocols/app/appData.js'
+import * as appDispute from '../protocols/app/appDispute.js'
+import type { AppDispute } from '../protocols/app/appDispute.js'
+import { isActive } from '../protocols/objective.js'
+import type { Objective } from '../protocols/objectives.js'
+import type { StepContext } from './context.js'
+import type { Readable } from './table.js'
+import type { HandlerDeps } from './handlers.js'
+import { applyEffects, setObjective } from './handlers.js'
+import { NoSuchAppChannelError } from './errors.js'
+
+const lower = (a: string) => a.toLowerCase()
+
+/** Key of the derived index (activeVirtual table) of active disputes, checked on every tick. */
+export const ACTIVE_DISPUTES = 'disputes'
+
+export class DisputeUnsupportedError extends RejectedInputError {
+  readonly code = 'dispute_unsupported'
+}
+export class ChannelDisputedError extends RejectedInputError {
+  readonly code = 'channel_disputed'
+}
+
+/** Starts the dispute of a channel funded on chain, from the latest state every participant signed; or returns the running one. */
+export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
+  const channel = ctx.apps.get(lower(channelId))
+  if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
+  const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (existing && isActive(existing)) return existing.id
+  const funding = fundingOf(channel.context.definition)
+  if (funding !== 'direct') {
+    throw new DisputeUnsupportedError(`a channel funded ${funding === 'none' ? 'by nobody has nothing to enforce' : 'from a ledger is enforced by challenging the ledger too, which the node does not do yet'}`, { channelId, funding })
+  }
+  if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
+  const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, ctx.holdings.get(lower(channel.context.id)) ?? 0n, deps.signer)
+  crankDispute(ctx, dispute, deps)
+  return dispute.id
+}
+
+/** My events stop once I dispute: the chain decides from the challenged state (a later state signed by all would clear it). */
+export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
+  const dispute = ctx.objectives.get(appDispute.appDisputeId(channel.context.id))
+  if (dispute && dispute.status !== 'failed') throw new ChannelDisputedError('the channel is being settled on chain', { channelId: channel.context.id, objectiveId: dispute.id })
+}
+
+export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps): void {
+  const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (o?.kind === 'appdispute' && isActive(o)) crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt }), deps)
+}
+
+export function onDisputeHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {
+  const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (o?.kind === 'appdispute' && isActive(o)) crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
+}
+
+export function onDisputeChainFailure(ctx: StepContext, o: AppDispute, code: string, summary: string, deps: HandlerDeps): void {
+  crankDispute(ctx, appDispute.update(o, { kind: 'txFailed', code, summary, now: ctx.now }), deps)
+}
+
+/** On a tick: the disputes whose challenge or payout is due now. */
+export function crankDueDisputes(ctx: StepContext, deps: HandlerDeps): void {
+  for (const id of ctx.activeVirtual.get(ACTIVE_DISPUTES) ?? []) {
+    const o = ctx.objectives.get(id)
+    if (o?.kind === 'appdispute' && appDispute.isDue(o, ctx.now)) crankDispute(ctx, o, deps)
+  }
+}
+
+/** Whether a tick now would let a dispute submit something. */
+export function hasDueDispute(objectives: Readable<Objective>, disputes: readonly string[], now: number): boolean {
+  return disputes.some((id) => {
+    const o = objectives.get(id)
+    return o?.kind === 'appdispute' && appDispute.isDue(o, now)
+  })
+}
+
+export function crankDispute(ctx: StepContext, o: AppDispute, deps: HandlerDeps): void {
+  const result = appDispute.crank(o, ctx.now)
+  setObjective(ctx, result.objective)
+  ctx.waitingFor.set(o.id, result.waitingFor)
+  applyEffects(ctx, o.id, result.effects, deps)
+  const ids = ctx.activeVirtual.get(ACTIVE_DISPUTES) ?? []
+  const active = isActive(result.objective)
+  if (active && !ids.includes(o.id)) ctx.activeVirtual.set(ACTIVE_DISPUTES, [...ids, o.id])
+  if (!active && ids.includes(o.id)) ctx.activeVirtual.set(ACTIVE_DISPUTES, ids.filter((id) => id !== o.id))
+}

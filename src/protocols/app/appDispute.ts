@@ -1,0 +1,105 @@
+// AppDispute (issue 7): what a participant of an app channel funded on chain does when the others stop
+// answering — a vanished node, a refused close. It registers the latest state every participant signed as a
+// challenge (the consensus app accepts a state signed by all, with no proof), waits until the challenge
+// finalizes, and pays out that state's outcome with transferAllAssets. A later state signed by all that a
+// peer checkpoints clears the challenge on chain; this objective then fails with the chain's revert, and the
+// channel goes on off chain. Pure (STYLE §2): time comes in as the caller's clock (ms).
+import type { Bytes32, Signature } from '../../core/types.js'
+import type { SignedState } from '../../core/signedState.js'
+import { isFullySigned } from '../../core/signedState.js'
+import type { Signer } from '../../core/signer.js'
+import { hashState } from '../../core/hashState.js'
+import { hashChallenge } from '../../core/signState.js'
+import { assert } from '../../core/errors.js'
+import type { Cranked, Effect, ObjectiveBase } from '../objective.js'
+import { fail } from '../objective.js'
+
+export type AppDisputeWaitingFor = 'challenge' | 'finalization' | 'payout' | 'nothing'
+
+/** Transactions the chain may refuse before the objective gives up; between tries it waits RETRY_MS. */
+export const MAX_DISPUTE_FAILURES = 5
+export const DISPUTE_RETRY_MS = 2_000
+
+export interface AppDispute extends ObjectiveBase {
+  readonly kind: 'appdispute'
+  readonly channelId: Bytes32
+  /** The latest state signed by all when the dispute began. */
+  readonly candidate: SignedState
+  readonly challengerSignature: Signature
+  readonly challengeSubmitted: boolean
+  /** Chain time (seconds) the registered challenge finalizes at; null until the chain reports it. */
+  readonly finalizesAt: bigint | null
+  readonly transferSubmitted: boolean
+  readonly holdings: bigint
+  readonly failures: number
+  /** Not before this time (ms, the engine's clock) after a refused transaction. */
+  readonly retryAt: number
+}
+
+export type AppDisputeInput =
+  | { readonly kind: 'challenged'; readonly turnNumRecord: bigint; readonly finalizesAt: bigint }
+  | { readonly kind: 'holdings'; readonly amount: bigint }
+  | { readonly kind: 'txFailed'; readonly code: string; readonly summary: string; readonly now: number }
+
+export function appDisputeId(channelId: Bytes32): string {
+  return `appdispute:${channelId.toLowerCase()}`
+}
+
+export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdings: bigint, signer: Signer): AppDispute {
+  assert(isFullySigned(candidate), 'a challenge through the consensus app needs a state signed by all')
+  return {
+    id: appDisputeId(channelId),
+    kind: 'appdispute',
+    status: 'approved',
+    failure: null,
+    channelId: channelId.toLowerCase() as Bytes32,
+    candidate,
+    challengerSignature: signer.signHash(hashChallenge(hashState(candidate.state))),
+    challengeSubmitted: false,
+    finalizesAt: null,
+    transferSubmitted: false,
+    holdings,
+    failures: 0,
+    retryAt: 0,
+  }
+}
+
+export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
+  switch (input.kind) {
+    case 'challenged':
+      // Someone's challenge with my candidate or a later state: either way the channel finalizes then.
+      return input.turnNumRecord === o.candidate.state.turnNum ? { ...o, finalizesAt: input.finalizesAt } : o
+    case 'holdings':
+      return { ...o, holdings: input.amount }
+    case 'txFailed': {
+      const failures = o.failures + 1
+      const next = { ...o, failures, retryAt: input.now + DISPUTE_RETRY_MS, ...(o.finalizesAt === null ? { challengeSubmitted: false } : { transferSubmitted: false }) }
+      return failures >= MAX_DISPUTE_FAILURES ? fail(next, { code: input.code, summary: `dispute failed: ${input.summary}` }) : next
+    }
+  }
+}
+
+/** Whether cranking at `now` could submit something (the engine journals a tick for it). */
+export function isDue(o: AppDispute, now: number): boolean {
+  if (o.status !== 'approved' || now < o.retryAt) return false
+  if (!o.challengeSubmitted) return true
+  return o.finalizesAt !== null && !o.transferSubmitted && BigInt(now) >= o.finalizesAt * 1000n
+}
+
+export function crank(o: AppDispute, now: number): Cranked<AppDispute, AppDisputeWaitingFor> {
+  const effects: Effect[] = []
+  const pause = (objective: AppDispute, waitingFor: AppDisputeWaitingFor) => ({ objective, effects, waitingFor })
+  if (o.status !== 'approved') return pause(o, 'nothing')
+  if (o.transferSubmitted && o.holdings === 0n) return pause({ ...o, status: 'completed' }, 'nothing')
+  if (!o.challengeSubmitted) {
+    if (now < o.retryAt) return pause(o, 'challenge')
+    effects.push({ kind: 'submit', tx: { kind: 'challenge', candidate: o.candidate, challengerSignature: o.challengerSignature } })
+    return pause({ ...o, challengeSubmitted: true }, 'challenge')
+  }
+  if (o.finalizesAt === null) return pause(o, 'challenge')
+  if (o.transferSubmitted) return pause(o, 'payout')
+  if (!isDue(o, now)) return pause(o, 'finalization')
+  const { state } = o.candidate
+  effects.push({ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: o.channelId, outcome: state.outcome, stateHash: hashState(state) } })
+  return pause({ ...o, transferSubmitted: true }, 'payout')
+}
