@@ -50,6 +50,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--data-dir', d, '--chain-key', '0xab', '--chain-keystore', 'k.json'], { CHANNELS_KEYSTORE_PASSWORD: 'pw' })).toThrow(/not both/)
   })
 
+  it('has no app rules by default: the node takes every app it runs, from anyone', () => {
+    expect(loadConfig(['--data-dir', dir()], {}).apps).toEqual({})
+  })
+
+  it('reads the apps section from the file, environment and flags, each rule from its strongest source', () => {
+    const d = dir()
+    const other = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+    writeFileSync(path.join(d, 'config.json'), JSON.stringify({ apps: { accept: ['tictactoe'], peers: [ADDRESS], maxDeposit: '1000', funding: ['direct'] } }))
+    expect(loadConfig(['--data-dir', d], {}).apps).toEqual({ accept: ['tictactoe'], peers: [ADDRESS], maxDeposit: 1000n, funding: ['direct'] })
+    const env = { CHANNELS_APPS_ACCEPT: 'rps, dice', CHANNELS_APPS_PEERS: other, CHANNELS_APPS_MAX_DEPOSIT: '5', CHANNELS_APPS_FUNDING: 'none,ledger' }
+    expect(loadConfig(['--data-dir', d], env).apps).toEqual({ accept: ['rps', 'dice'], peers: [other], maxDeposit: 5n, funding: ['none', 'ledger'] })
+    const flags = ['--apps-accept', 'document', '--apps-accept', 'rps', '--apps-peer', ADDRESS, '--apps-max-deposit', '7', '--apps-funding', 'ledger']
+    expect(loadConfig(['--data-dir', d, ...flags], env).apps).toEqual({ accept: ['document', 'rps'], peers: [ADDRESS], maxDeposit: 7n, funding: ['ledger'] })
+    expect(loadConfig(['--data-dir', d, '--apps-max-deposit', (2n ** 256n - 1n).toString()], {}).apps.maxDeposit).toBe(2n ** 256n - 1n)
+  })
+
   it('refuses bad input with a ConfigError that names the field', () => {
     const d = dir()
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
@@ -61,6 +77,15 @@ describe('loadConfig', () => {
       [['--log-level', 'loud'], {}, /logLevel/],
       [['--chain-url', 'not a url'], {}, /chain\.url/],
       [['--config', path.join(d, 'missing.json')], {}, /no config file/],
+      [['--apps-peer', '0x12'], {}, /apps\.peers/],
+      [[], { CHANNELS_APPS_PEERS: `${ADDRESS},nobody` }, /apps\.peers/],
+      [['--apps-max-deposit', '1.5'], {}, /apps\.maxDeposit/],
+      [['--apps-max-deposit=-1'], {}, /apps\.maxDeposit/],
+      [[], { CHANNELS_APPS_MAX_DEPOSIT: '1e18' }, /apps\.maxDeposit/],
+      [['--apps-max-deposit', (2n ** 256n).toString()], {}, /apps\.maxDeposit/],
+      [['--apps-funding', 'virtual'], {}, /apps\.funding/],
+      [[], { CHANNELS_APPS_FUNDING: 'direct,onchain' }, /apps\.funding/],
+      [['--apps-accept', ''], {}, /apps\.accept/],
     ]
     for (const [argv, env, message] of cases) {
       let error: unknown
@@ -75,6 +100,12 @@ describe('loadConfig', () => {
     writeFileSync(path.join(d, 'config.json'), '{ not json')
     expect(() => loadConfig(['--data-dir', d], {})).toThrow(/not valid JSON/)
     writeFileSync(path.join(d, 'config.json'), JSON.stringify({ rpc: { prot: 1 } }))
+    expect(() => loadConfig(['--data-dir', d], {})).toThrow(ConfigError)
+    writeFileSync(path.join(d, 'config.json'), JSON.stringify({ apps: { maxDeposit: 1000 } }))
+    expect(() => loadConfig(['--data-dir', d], {})).toThrow(/apps\.maxDeposit/)
+    writeFileSync(path.join(d, 'config.json'), JSON.stringify({ apps: { accept: 'tictactoe' } }))
+    expect(() => loadConfig(['--data-dir', d], {})).toThrow(/apps\.accept/)
+    writeFileSync(path.join(d, 'config.json'), JSON.stringify({ apps: { peer: [ADDRESS] } }))
     expect(() => loadConfig(['--data-dir', d], {})).toThrow(ConfigError)
   })
 })

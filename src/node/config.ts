@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import type { Address } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
+import { MAX_UINT256 } from '../core/limits.js'
+import { FUNDING_MODES } from '../protocols/app/appData.js'
+import type { FundingMode } from '../protocols/app/appData.js'
 import type { KeySource } from './keys.js'
 
 export class ConfigError extends RejectedInputError {
@@ -15,6 +18,12 @@ export class ConfigError extends RejectedInputError {
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address is 0x and 40 hex digits')
 const port = z.number().int().min(0).max(65_535)
+/** Wei as a decimal string: JSON numbers lose precision above 2^53. */
+const wei = z
+  .string()
+  .regex(/^\d{1,78}$/, 'an amount is a whole number of wei in decimal')
+  // zod runs every check, so this one must not call BigInt on what the regex refused.
+  .refine((value) => !/^\d+$/.test(value) || BigInt(value) <= MAX_UINT256, 'an amount is below 2^256')
 
 /** The config file's shape (every field optional); also what the merged config is checked against. */
 export const configFileSchema = z
@@ -53,6 +62,19 @@ export const configFileSchema = z
       })
       .partial()
       .strict(),
+    /** Which app channels peers may open with this node (src/node/appPolicy.ts); each absent rule allows all. */
+    apps: z
+      .object({
+        /** App names from apps/build/manifest.json or 0x appIds; checked against the registry at start. */
+        accept: z.array(z.string().min(1)),
+        /** Only these peers may open app channels with this node. */
+        peers: z.array(address),
+        /** Refuse a channel in which any one deposit is larger. */
+        maxDeposit: wei,
+        funding: z.array(z.enum(FUNDING_MODES as [FundingMode, ...FundingMode[]])),
+      })
+      .partial()
+      .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
   })
@@ -76,9 +98,19 @@ export interface NodeConfig {
   }
   readonly channelKey: KeySource
   readonly chainKey: KeySource
+  /** The operator's rules for app channels peers open (src/node/appPolicy.ts); an absent rule allows all. */
+  readonly apps: AppsConfig
   readonly logLevel: string
   /** How long a graceful shutdown waits for the outbox to drain (peers to acknowledge) before closing anyway. */
   readonly shutdownTimeoutMs: number
+}
+
+/** An empty list allows nothing: `accept: []` refuses every app channel. */
+export interface AppsConfig {
+  readonly accept?: readonly string[]
+  readonly peers?: readonly Address[]
+  readonly maxDeposit?: bigint
+  readonly funding?: readonly FundingMode[]
 }
 
 export const DEFAULTS = {
@@ -109,6 +141,10 @@ export const NODE_FLAGS = {
   'chain-key': { type: 'string' },
   'channel-keystore': { type: 'string' },
   'chain-keystore': { type: 'string' },
+  'apps-accept': { type: 'string', multiple: true },
+  'apps-peer': { type: 'string', multiple: true },
+  'apps-max-deposit': { type: 'string' },
+  'apps-funding': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
 } as const
 
@@ -169,6 +205,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         chainKeystore: flags['chain-keystore'] ?? env.CHANNELS_CHAIN_KEYSTORE,
       }),
     },
+    apps: {
+      ...file.apps,
+      ...defined({
+        accept: flags['apps-accept'] ?? list(env.CHANNELS_APPS_ACCEPT),
+        peers: flags['apps-peer'] ?? list(env.CHANNELS_APPS_PEERS),
+        maxDeposit: flags['apps-max-deposit'] ?? env.CHANNELS_APPS_MAX_DEPOSIT,
+        funding: (flags['apps-funding'] ?? list(env.CHANNELS_APPS_FUNDING)) as FundingMode[] | undefined,
+      }),
+    },
     logLevel: (flags['log-level'] ?? env.CHANNELS_LOG_LEVEL ?? file.logLevel ?? DEFAULTS.logLevel) as ConfigFile['logLevel'],
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
   }
@@ -196,6 +241,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     } as NodeConfig['chain'],
     channelKey: keySource(checked.keys?.channelKey, checked.keys?.channelKeystore),
     chainKey: keySource(checked.keys?.chainKey, checked.keys?.chainKeystore),
+    apps: {
+      ...defined({ accept: checked.apps?.accept, peers: checked.apps?.peers as Address[] | undefined, funding: checked.apps?.funding }),
+      ...(checked.apps?.maxDeposit === undefined ? {} : { maxDeposit: BigInt(checked.apps.maxDeposit) }),
+    },
     logLevel: checked.logLevel!,
     shutdownTimeoutMs: checked.shutdownTimeoutMs!,
   }

@@ -22,6 +22,7 @@ import { ANVIL_DEPLOYER_KEY, expectedDeployment } from '../chain/deploy.js'
 import { Libp2pTransport } from '../transport/libp2pTransport.js'
 import { RpcServer } from '../rpc/server.js'
 import type { NodeConfig } from './config.js'
+import { appPolicyFrom } from './appPolicy.js'
 import { loadAppRegistry } from './appRegistry.js'
 import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
@@ -109,7 +110,8 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
     opened.push({ close: async () => chain.close() })
     const transport = await Libp2pTransport.create({ signer, peerPrivateKey, listen: config.p2p.listen, peers: config.p2p.peers, bootstrap: config.p2p.bootstrap, logger })
     opened.push(transport)
-    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp, apps: registry.apps })
+    const appPolicy = appPolicyFrom(config, registry) // config.apps; an app the node does not run is a ConfigError
+    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp, apps: registry.apps, appPolicy })
     opened.push(engine)
     engine.onObjectiveChange((o) => {
       logger.info({ objective: o.id, status: o.status, ...(o.failure ? { failure: o.failure } : {}) }, 'objective')
