@@ -1,6 +1,7 @@
-// App channels between node processes over libp2p (issue 7): two nodes play tic-tac-toe and one is SIGKILLed
-// mid-game and restarted; four nodes edit a document. Everything goes through the JSON-RPC client; the
-// exported logs verify (and stop verifying after a one-byte change).
+// App channels between node processes over libp2p (issue 7): two nodes play tic-tac-toe and four nodes edit a
+// document, and in each a node is SIGKILLed mid-session and restarted from its data dir. Everything goes
+// through the JSON-RPC client; every node exports the same log bytes, and they verify (and stop verifying
+// after a one-byte change). The channels are unfunded (`funding: 'none'`): appFunding.test.ts covers deposits.
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -49,7 +50,7 @@ afterAll(async () => {
 test('two nodes play tic-tac-toe over libp2p; bob is SIGKILLed mid-game and restarted; the exported log verifies', async () => {
   const alice = await client('alice')
   await client('bob')
-  const { channelId } = await alice.createAppChannel({ participants: [address('alice'), address('bob')], appId: manifest.apps.tictactoe!.appId, params: Uint8Array.of(2), deposits: [1_000n, 1_000n] })
+  const { channelId } = await alice.createAppChannel({ participants: [address('alice'), address('bob')], appId: manifest.apps.tictactoe!.appId, params: Uint8Array.of(2), deposits: [1_000n, 1_000n], funding: 'none' })
   await alice.waitForAppTurn(channelId, 0n, { timeoutMs: 60_000 }) // the genesis, signed by both
 
   // X (alice) takes the top row while O (bob) plays the middle row.
@@ -93,23 +94,78 @@ test('two nodes play tic-tac-toe over libp2p; bob is SIGKILLed mid-game and rest
   if (!result.ok) expect(result.divergence.seq).toBe(event.seq)
 }, 240_000)
 
-test('four nodes edit a document; the pot splits by surviving contribution; state at any seq', async () => {
+test('four nodes edit a document; carol is SIGKILLed while dave\'s edit is in flight and restarted; the pot splits by surviving contribution', async () => {
   const cs = await Promise.all(NAMES.map((n) => client(n)))
-  const { channelId } = await cs[0]!.createAppChannel({ participants: NAMES.map(address), appId: manifest.apps.document!.appId, params: Uint8Array.of(4), deposits: [100n, 100n, 100n, 100n] })
+  const at = (who: number) => clients.get(NAMES[who]!)! // carol's client is replaced after her restart
+  const { channelId } = await cs[0]!.createAppChannel({ participants: NAMES.map(address), appId: manifest.apps.document!.appId, params: Uint8Array.of(4), deposits: [100n, 100n, 100n, 100n], funding: 'none' })
   await cs[0]!.waitForAppTurn(channelId, 0n, { timeoutMs: 60_000 })
-  const insert = (position: number, text: string) => Uint8Array.from([0x01, position & 0xff, position >> 8, text.length & 0xff, text.length >> 8, ...Buffer.from(text)])
-  // One author at a time (a turn must be fully signed before the next is proposed).
-  const edits: [number, Uint8Array][] = [[0, insert(0, 'aa')], [1, insert(2, 'bbbb')], [2, insert(6, 'cc')], [3, insert(0, 'dd')]]
+  const u16 = (n: number) => [n & 0xff, n >> 8]
+  const insert = (position: number, text: string) => Uint8Array.from([0x01, ...u16(position), ...u16(text.length), ...Buffer.from(text)])
+  const remove = (position: number, count: number) => Uint8Array.from([0x02, ...u16(position), ...u16(count)])
   let turn = 0n
-  for (const [who, event] of edits) {
-    turn = (await cs[who]!.submitEvent(channelId, event)).turnNum
-    for (const c of cs) await c.waitForAppTurn(channelId, turn, { timeoutMs: 60_000 })
+  // One author at a time (a turn must be fully signed before the next is proposed).
+  const edit = async (who: number, event: Uint8Array) => {
+    const { turnNum } = await at(who).submitEvent(channelId, event)
+    expect(turnNum).toBe(turn + 1n)
+    turn = turnNum
+    for (const name of NAMES) await clients.get(name)!.waitForAppTurn(channelId, turn, { timeoutMs: 60_000 })
   }
-  const state = await cs[2]!.getAppState(channelId)
-  expect(Buffer.from(state.appState!.subarray(4, 14)).toString()).toBe('ddaabbbbcc')
-  expect(state.outcome).toEqual([80n, 160n, 80n, 80n]) // 2 : 4 : 2 : 2 of 400
-  const early = await cs[1]!.getStateAt(channelId, 3n) // the genesis and the first two edits
+  await edit(0, insert(0, 'aa'))
+  await edit(1, insert(2, 'bbbb'))
+  await edit(2, insert(6, 'cc'))
+
+  // Carol (index 2) goes down; dave's edit waits for her signature in the outboxes of the three others.
+  await network.kill('carol')
+  const { turnNum: inFlight } = await at(3).submitEvent(channelId, insert(0, 'dd'))
+  expect(inFlight).toBe(turn + 1n)
+  const live = [0, 1, 3]
+  for (const who of live) {
+    await expect.poll(async () => (await at(who).getAppState(channelId)).pending?.missing, { timeout: 30_000, interval: 100 }).toEqual([2])
+    const seen = await at(who).getAppState(channelId)
+    expect(seen.turnNum).toBe(turn) // the last turn signed by all stays the latest
+    expect(seen.pending).toMatchObject({ turnNum: inFlight })
+    expect(seen.pending!.author.toLowerCase()).toBe(address('dave').toLowerCase())
+  }
+  // Nobody can propose the next turn while this one lacks carol's signature.
+  for (const who of live) await expect(at(who).submitEvent(channelId, insert(0, 'x'))).rejects.toMatchObject({ data: { code: 'update_in_flight' } })
+
+  // Carol restarts from her data dir, signs dave's edit, and the session goes on to the finish.
+  await network.restart('carol')
+  await client('carol')
+  turn = inFlight
+  for (const name of NAMES) await clients.get(name)!.waitForAppTurn(channelId, turn, { timeoutMs: 60_000 })
+  for (const who of [0, 1, 2, 3]) expect((await at(who).getAppState(channelId)).pending).toBeNull()
+  await edit(2, insert(10, 'cc')) // ddaabbbbcccc
+  await edit(1, remove(0, 2)) // bob deletes dave's "dd": dave's credit goes with it
+  await edit(3, Uint8Array.of(0x03))
+
+  const states = await Promise.all(NAMES.map((_, who) => at(who).getAppState(channelId)))
+  for (const s of states) {
+    expect(s.turnNum).toBe(7n)
+    expect(s.isFinal).toBe(true)
+    expect(s.appState).toEqual(states[0]!.appState)
+    expect(s.outcome).toEqual([80n, 160n, 160n, 0n]) // 2 : 4 : 4 : 0 surviving bytes of 400
+  }
+  expect(Buffer.from(states[0]!.appState!.subarray(4, 14)).toString()).toBe('aabbbbcccc')
+  await expect(at(0).submitEvent(channelId, insert(0, 'a'))).rejects.toMatchObject({ data: { code: 'channel_final' } })
+  const early = await at(1).getStateAt(channelId, 3n) // the genesis and the first two edits
   expect(Buffer.from(early.appState.subarray(4, 10)).toString()).toBe('aabbbb')
-  const { log } = decodeExportedLog(await cs[3]!.exportLog(channelId, 'json'))
-  expect(verifyLog(log, runtimeOf('document')).ok).toBe(true)
+  const whileDown = await at(2).getStateAt(channelId, 5n) // after dave's edit, which carol signed on restart
+  expect(Buffer.from(whileDown.appState.subarray(4, 14)).toString()).toBe('ddaabbbbcc')
+
+  // Every node exports the same log bytes, and they verify against the module they name.
+  const exported = await Promise.all(NAMES.map((_, who) => at(who).exportLog(channelId, 'msgpack')))
+  for (const bytes of exported) expect(Buffer.from(bytes)).toEqual(Buffer.from(exported[0]!))
+  const { log } = decodeExportedLog(exported[0]!)
+  expect(log.events).toHaveLength(8) // the genesis and seven turns
+  const runtime = runtimeOf('document')
+  expect(verifyLog(log, runtime).ok).toBe(true)
+  const tampered = structuredClone(log)
+  const event = tampered.events[4]! // dave's edit, made while carol was down
+  ;(tampered.events as unknown[])[4] = { ...event, payload: insert(0, 'de') }
+  const result = verifyLog(tampered, runtime)
+  expect(result.ok).toBe(false)
+  if (!result.ok) expect(result.divergence.seq).toBe(event.seq)
+  const { log: fromJson } = decodeExportedLog(await at(3).exportLog(channelId, 'json'))
+  expect(verifyLog(fromJson, runtime).ok).toBe(true)
 }, 240_000)
