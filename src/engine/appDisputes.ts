@@ -39,6 +39,7 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
     throw new DisputeUnsupportedError(`a channel funded ${funding === 'none' ? 'by nobody has nothing to enforce' : 'from a ledger is enforced by challenging the ledger too, which the node does not do yet'}`, { channelId, funding })
   }
   if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
+  if ((ctx.holdings.get(lower(channel.context.id)) ?? 0n) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
   const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, ctx.holdings.get(lower(channel.context.id)) ?? 0n, deps.signer)
   crankDispute(ctx, dispute, deps)
   return dispute.id

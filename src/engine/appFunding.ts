@@ -64,7 +64,12 @@ export function afterAppTurn(ctx: StepContext, before: AppChannel | null, after:
     if (defund.kind === 'appdefund' && isActive(defund)) crankAppObjective(ctx, defund, deps)
     return
   }
-  if (isFinalFor(after, latest.appState, deps)) startDefund(ctx, after, latest.signed.state, deps)
+  if (isFunded(ctx, after) && isFinalFor(after, latest.appState, deps)) startDefund(ctx, after, latest.signed.state, deps)
+}
+
+/** Whether the deposits are where the payout will take them from (a peer may play before my node saw them). */
+function isFunded(ctx: StepContext, channel: AppChannel): boolean {
+  return fundingOf(channel.context.definition) === 'none' || ctx.objectives.get(appFund.appFundId(channel.context.id))?.status === 'completed'
 }
 
 /** The API's close: starts the close of a channel whose app is final (closing starts by itself then), or returns the running one. */
@@ -74,6 +79,7 @@ export function closeAppChannel(ctx: StepContext, channelId: Bytes32, deps: Hand
   const existing = ctx.objectives.get(appDefund.appDefundId(channelId))
   if (existing) return existing.id
   const latest = channel.latest
+  requireFunded(ctx, channel)
   if (!latest || !isFinalFor(channel, latest.appState, deps)) {
     throw new AppNotFinalError('the app is not final: a channel closes once its app says the session is over', { channelId })
   }
@@ -101,6 +107,12 @@ export function receiveConcludingSignature(ctx: StepContext, from: Address, obje
   if (defund.kind !== 'appdefund') throw new NoSuchObjectiveError('not an app channel close', { objectiveId })
   if (hashState(signed.state) !== hashState(defund.final.state)) throw new AppNotFinalError('the peer signed a different concluding state', { objectiveId })
   crankAppObjective(ctx, appDefund.update(defund, { kind: 'signedState', signed }), deps)
+}
+
+/** The chain concluded an app channel (and paid it out, in the same transaction). */
+export function onAppConcluded(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): void {
+  const o = ctx.objectives.get(appDefund.appDefundId(channelId))
+  if (o?.kind === 'appdefund' && isActive(o)) crankAppObjective(ctx, appDefund.update(o, { kind: 'concluded' }), deps)
 }
 
 /** Holdings the chain reported for an app channel. */
@@ -141,6 +153,11 @@ export function crankAppObjective(ctx: StepContext, o: AppFund | AppDefund, deps
     setObjective(ctx, result.objective)
     ctx.waitingFor.set(o.id, result.waitingFor)
     applyEffects(ctx, o.id, result.effects, deps)
+    // Peers may have played to the end before my node saw the deposits: close now if so.
+    const channel = ctx.apps.get(lower(o.channelId))
+    if (result.objective.status === 'completed' && channel?.latest && !ctx.objectives.get(appDefund.appDefundId(o.channelId)) && isFinalFor(channel, channel.latest.appState, deps)) {
+      startDefund(ctx, channel, channel.latest.signed.state, deps)
+    }
     return
   }
   const channel = ctx.apps.get(lower(o.channelId))

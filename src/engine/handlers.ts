@@ -347,7 +347,7 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   }
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
   ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
-  if (event.kind === 'concluded') return
+  if (event.kind === 'concluded') return appFunding.onAppConcluded(ctx, lower(event.channelId) as Bytes32, deps)
   if (event.kind === 'challenged') return appDisputes.onChallenged(ctx, lower(event.channelId) as Bytes32, event.turnNumRecord, event.finalizesAt, deps)
   const id = lower(event.channelId) as Bytes32
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings

@@ -2,7 +2,8 @@
 // concluding state — the latest state signed by all, one turn on, isFinal — and sends its signature to every
 // other participant; once all signed it, the money moves by the channel's funding mode:
 // - 'direct': participant 0 submits concludeAndWithdraw (it pays everyone, as DirectDefund does); everyone
-//   completes when the chain reports the channel's holdings paid out;
+//   completes when the chain reports the channel concluded (the payout is in the same transaction) — not on
+//   holdings of 0, which a node that has not seen the deposits would also read;
 // - 'ledger': both participants derive the same LedgerUpdate removing the guarantee, with participant 0's
 //   final amount returned to its balance and the rest to participant 1's; completed when the ledger no
 //   longer holds the guarantee;
@@ -37,6 +38,8 @@ export interface AppDefund extends ObjectiveBase {
   /** The concluding state: the latest fully signed one, turn + 1, final. */
   readonly final: SignedState
   readonly holdings: bigint
+  /** The chain reported the channel concluded (direct funding): paid out. */
+  readonly concluded: boolean
   readonly withdrawSubmitted: boolean
   readonly withdrawFailures: number
   readonly releaseRequested: boolean
@@ -45,6 +48,7 @@ export interface AppDefund extends ObjectiveBase {
 export type AppDefundInput =
   | { readonly kind: 'signedState'; readonly signed: SignedState }
   | { readonly kind: 'holdings'; readonly amount: bigint }
+  | { readonly kind: 'concluded' }
   | { readonly kind: 'withdrawFailed'; readonly code: string; readonly summary: string }
 
 export function appDefundId(channelId: Bytes32): string {
@@ -71,6 +75,7 @@ export function newAppDefund(p: { channelId: Bytes32; funding: FundingMode; base
     myIndex,
     final,
     holdings: p.holdings,
+    concluded: false,
     withdrawSubmitted: false,
     withdrawFailures: 0,
     releaseRequested: false,
@@ -81,7 +86,10 @@ export function update(o: AppDefund, input: AppDefundInput): AppDefund {
   switch (input.kind) {
     case 'holdings':
       return { ...o, holdings: input.amount }
+    case 'concluded':
+      return { ...o, concluded: true }
     case 'withdrawFailed': {
+      if (o.status !== 'approved') return o // a late report changes nothing settled
       const withdrawFailures = o.withdrawFailures + 1
       const next = { ...o, withdrawSubmitted: false, withdrawFailures }
       return withdrawFailures >= MAX_APP_WITHDRAW_ATTEMPTS ? fail(next, { code: input.code, summary: `withdraw failed: ${input.summary}` }) : next
@@ -125,7 +133,8 @@ export function crank(o: AppDefund, signer: Signer, view: AppDefundView): Cranke
   }
   if (!isFullySigned(next.final)) return pause(next, 'finalState')
   if (o.funding === 'direct') {
-    if (next.holdings === 0n) return pause({ ...next, status: 'completed' }, 'nothing')
+    const total = next.final.state.outcome[0]!.allocations.reduce((sum, a) => sum + a.amount, 0n)
+    if (next.concluded || total === 0n) return pause({ ...next, status: 'completed' }, 'nothing')
     if (o.myIndex === 0 && !next.withdrawSubmitted) {
       effects.push({ kind: 'submit', tx: { kind: 'concludeAndWithdraw', signedState: next.final } })
       next = { ...next, withdrawSubmitted: true }

@@ -72,6 +72,7 @@ export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
     case 'holdings':
       return { ...o, holdings: input.amount }
     case 'txFailed': {
+      if (o.status !== 'approved') return o // a late report changes nothing settled
       const failures = o.failures + 1
       const next = { ...o, failures, retryAt: input.now + DISPUTE_RETRY_MS, ...(o.finalizesAt === null ? { challengeSubmitted: false } : { transferSubmitted: false }) }
       return failures >= MAX_DISPUTE_FAILURES ? fail(next, { code: input.code, summary: `dispute failed: ${input.summary}` }) : next

@@ -86,6 +86,7 @@ export function update(o: AppFund, input: AppFundInput): AppFund {
     case 'holdings':
       return { ...o, holdings: input.amount }
     case 'depositFailed': {
+      if (o.status !== 'approved') return o // a late report changes nothing settled
       const depositFailures = o.depositFailures + 1
       const next = { ...o, depositSubmitted: false, depositFailures }
       return depositFailures >= MAX_APP_DEPOSIT_ATTEMPTS ? fail(next, { code: input.code, summary: `deposit failed: ${input.summary}` }) : next
