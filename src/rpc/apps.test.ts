@@ -3,7 +3,7 @@
 // app_channel_updated notification, and bad params / unknown channels for each method.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import WebSocket from 'ws'
 import type { Address, Bytes32, Hex } from '../core/types.js'
 import { keccak256 } from '../core/keccak.js'
@@ -68,7 +68,7 @@ test('a game through the API: create, move, state, events with authors, state at
   const id = await open()
   expect(id).toMatch(/^0x[0-9a-f]{64}$/)
   const opened = await ok(1, 'get_app_state', { channelId: id })
-  expect(opened).toMatchObject({ channelId: id, participants: addresses, appId: TICTACTOE.appId.toLowerCase(), deposits: ['1000', '1000'], turnNum: '0', head: { seq: '1' }, pending: null, whoseTurn: 0, isFinal: false, outcome: ['1000', '1000'] })
+  expect(opened).toMatchObject({ channelId: id, participants: addresses, appId: TICTACTOE.appId.toLowerCase(), deposits: ['1000', '1000'], funding: 'none', status: 'open', moveTimeout: 300, turnNum: '0', head: { seq: '1' }, pending: null, whoseTurn: 0, isFinal: false, outcome: ['1000', '1000'] })
   expect(opened.appState).toMatch(/^0x[0-9a-f]+$/)
 
   const cells = [0, 3, 1, 4, 2] // X takes the top row
@@ -76,6 +76,11 @@ test('a game through the API: create, move, state, events with authors, state at
   const done = await ok(0, 'get_app_state', { channelId: id })
   expect(done).toMatchObject({ turnNum: '5', isFinal: true, outcome: ['2000', '0'], head: { seq: '6' } })
   expect((await rpc(1, 'submit_event', { channelId: id, event: move(8) })).error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'channel_final' } })
+  // the app is final: both nodes sign the concluding state by themselves (nothing is held: funding none)
+  for (const engine of engines) await vi.waitFor(() => expect(engine.getAppChannel(id)!.status).toBe('closed'))
+  expect(await ok(1, 'close_app_channel', { channelId: id })).toEqual({ objectiveId: `appdefund:${id}` })
+  expect((await ok(0, 'get_objective', { objectiveId: `appdefund:${id}` })).status).toBe('completed')
+  expect((await rpc(0, 'challenge_app_channel', { channelId: id })).error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'dispute_unsupported' } })
 
   const events = await ok(1, 'get_events', { channelId: id })
   expect(events.map((e: any) => [e.seq, e.kind, e.author])).toEqual([
@@ -142,6 +147,10 @@ test('bad params → -32602 and an unknown channel → not found, for each metho
     ['get_state_diff', { channelId: UNKNOWN_ID, fromSeq: '1', toSeq: String(MAX_EVENTS_PER_CALL + 2) }],
     ['export_log', { channelId: UNKNOWN_ID, format: 'xml' }],
     ['export_log', { channelId: UNKNOWN_ID, extra: 1 }],
+    ['create_app_channel', { participants: addresses, appId: TICTACTOE.appId, params: '0x02', deposits: ['1', '1'], funding: 'bank' }],
+    ['create_app_channel', { participants: addresses, appId: TICTACTOE.appId, params: '0x02', deposits: ['1', '1'], moveTimeout: -1 }],
+    ['close_app_channel', { channelId: '0x12' }],
+    ['challenge_app_channel', {}],
   ]
   for (const [method, params] of bad) expect((await rpc(0, method, params)).error, `${method} ${JSON.stringify(params)}`).toMatchObject({ code: RpcErrorCode.invalidParams })
   const unknown: [string, unknown][] = [
@@ -151,11 +160,15 @@ test('bad params → -32602 and an unknown channel → not found, for each metho
     ['get_state_at', { channelId: UNKNOWN_ID, seq: '1' }],
     ['get_state_diff', { channelId: UNKNOWN_ID, fromSeq: '1', toSeq: '2' }],
     ['export_log', { channelId: UNKNOWN_ID }],
+    ['close_app_channel', { channelId: UNKNOWN_ID }],
+    ['challenge_app_channel', { channelId: UNKNOWN_ID }],
   ]
   for (const [method, params] of unknown) expect((await rpc(0, method, params)).error, method).toMatchObject({ code: RpcErrorCode.notFound, data: { code: 'no_such_app_channel' } })
   // a seq past the signed log is the engine's refusal
   const id = await open()
   expect((await rpc(0, 'get_state_at', { channelId: id, seq: '9' })).error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'out_of_range' } })
+  // a channel whose app is not final does not close
+  expect((await rpc(1, 'close_app_channel', { channelId: id })).error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'app_not_final' } })
   // an app this node does not run
   const unknownApp = await rpc(0, 'create_app_channel', { participants: addresses, appId: UNKNOWN_ID, params: '0x02', deposits: ['1', '1'] })
   expect(unknownApp.error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'unknown_app' } })
