@@ -291,6 +291,18 @@ describe('app channels in the engine', () => {
     // a countersignature that does not recover to its sender
     const forged = { kind: 'appCountersignature', channelId: id, countersignature: { turnNum: 2n, stateHash: `0x${'42'.repeat(32)}`, signature: mallory.signHash(`0x${'42'.repeat(32)}`) } } as const
     await expectRejected(alice, bob.address, forged, 'bad_signature')
+    // a concluding state (closing) while the game goes on, one from a stranger, one for a channel that is not there
+    const latest = alice.engine.getAppChannel(id)!.latest!.state
+    const concluding = { ...latest, turnNum: latest.turnNum + 1n, isFinal: true }
+    const closeBy = (signer: Signer, channelId: Bytes32 = id): Payload => ({
+      kind: 'signedState',
+      objectiveId: `appdefund:${channelId}`,
+      signedState: { state: concluding, signatures: [null, signer.signHash(hashStateOfChannel(id, concluding))] },
+    })
+    await expectRejected(alice, bob.address, closeBy(bob.signer), 'app_not_final')
+    await expectRejected(alice, mallory.address, closeBy(mallory), 'not_a_participant')
+    await expectRejected(alice, bob.address, closeBy(bob.signer, `0x${'66'.repeat(32)}`), 'no_such_objective')
+    expect(alice.engine.getObjective(`appdefund:${id}`)).toBeUndefined()
 
     for (const [i, cell] of X_WINS.slice(1).entries()) await play(nodes, id, (i + 1) % 2, move(cell))
     expect(alice.engine.getAppChannel(id)).toMatchObject({ turnNum: 5n, isFinal: true, outcome: [3000n, 0n] })
