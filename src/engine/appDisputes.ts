@@ -51,9 +51,23 @@ export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
   if (dispute && dispute.status !== 'failed') throw new ChannelDisputedError('the channel is being settled on chain', { channelId: channel.context.id, objectiveId: dispute.id })
 }
 
+/**
+ * A challenge registered on chain for a channel. Mine: it reached the chain. Someone else's: the node defends
+ * the latest state all signed — a challenge with an older one (a cheat, or a peer that lags) is answered by
+ * challenging with mine, which supersedes it; one with mine is followed to its payout, so I am paid even if
+ * the challenger never asks for it. A later state than mine needs nothing from me (it is signed by all).
+ * Channels funded from a ledger are not defended yet (dispute_unsupported).
+ */
 export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps): void {
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (o?.kind === 'appdispute' && isActive(o)) crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt }), deps)
+  if (o?.kind === 'appdispute' && isActive(o)) return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt }), deps)
+  const channel = ctx.apps.get(lower(channelId))
+  const latest = channel?.latest
+  if (!channel || !latest || o?.status === 'completed' || fundingOf(channel.context.definition) !== 'direct') return
+  const mine = latest.signed.state.turnNum
+  if (turnNumRecord > mine) return
+  const registered = turnNumRecord === mine ? { finalizesAt } : undefined
+  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, ctx.holdings.get(lower(channelId)) ?? 0n, deps.signer, registered), deps)
 }
 
 export function onDisputeHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {

@@ -13,6 +13,9 @@ import { appFundId } from '../../src/protocols/app/appFund.js'
 import { appDefundId } from '../../src/protocols/app/appDefund.js'
 import { appDisputeId } from '../../src/protocols/app/appDispute.js'
 import type { MemoryChainOptions } from '../../src/chain/memoryChain.js'
+import { createSigner } from '../../src/core/signer.js'
+import { hashState } from '../../src/core/hashState.js'
+import { hashChallenge } from '../../src/core/signState.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { ETH, createTestNetwork, eventually } from '../support/ledgerNetwork.js'
 
@@ -153,6 +156,34 @@ describe('app channels settled on chain without the others', () => {
     // turn 3 (the game undecided) returns the deposits
     expect(chain.balanceOf(alice.address, ETH)).toBe(FUNDS)
     expect(chain.balanceOf(bob.address, ETH)).toBe(FUNDS)
+    expect(await chain.holdings(id, ETH)).toBe(0n)
+  }, 60_000)
+
+  test('bob (his node gone) challenges with an older state: alice\'s node answers with the latest state signed by both and is paid by it', async () => {
+    const all = await nodes(2, 89, { genesisTimestampSec: BigInt(Math.floor(Date.now() / 1000)), blockTimeSec: 0n })
+    const [alice, bob] = all as [TestNode, TestNode]
+    const chain = net!.chain
+    const deposits = [700n, 300n]
+    const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: DOCUMENT.appId, params: Uint8Array.of(2), deposits, nonce: 10n, challengeDuration: 1 })
+    await statusEverywhere(all, id, 'open')
+    await play(all, id, 0, insert(0, 'aaaa'))
+    await play(all, id, 1, insert(4, 'b')) // turn 2: 4 bytes to 1
+    await play(all, id, 0, insert(5, 'aaaa')) // turn 3: 8 bytes to 1
+    const older = (await bob.engine.exportAppLog(id)).signedStates[2]!
+    expect(older.state.turnNum).toBe(2n)
+    await bob.engine.close()
+    net!.network.partition(alice.address, bob.address, true)
+
+    const bobKey = createSigner(key(1))
+    await chain.connect(bob.address).submit({ kind: 'challenge', candidate: older, challengerSignature: bobKey.signHash(hashChallenge(hashState(older.state))) })
+    // alice's node sees the stale challenge and challenges with turn 3, which supersedes it
+    await eventually('alice answers', () => chain.events().some((e) => e.kind === 'challenged' && e.turnNumRecord === 3n))
+    expect(alice.engine.getAppChannel(id)!.status).toBe('disputing')
+    chain.advanceTime(2n)
+    await eventually('alice is paid out', () => alice.engine.getAppChannel(id)?.status === 'closed', 20_000)
+    const outcome = alice.engine.getAppChannel(id)!.outcome
+    expect(outcome[0]! > outcome[1]! * 7n).toBe(true) // 8:1, not turn 2's 4:1
+    expect([alice, bob].map((n, i) => chain.balanceOf(n.address, ETH) - FUNDS + deposits[i]!)).toEqual([...outcome])
     expect(await chain.holdings(id, ETH)).toBe(0n)
   }, 60_000)
 

@@ -3,7 +3,8 @@
 // challenge (the consensus app accepts a state signed by all, with no proof), waits until the challenge
 // finalizes, and pays out that state's outcome with transferAllAssets. A later state signed by all that a
 // peer checkpoints clears the challenge on chain; this objective then fails with the chain's revert, and the
-// channel goes on off chain. Pure (STYLE §2): time comes in as the caller's clock (ms).
+// channel goes on off chain. A node also starts one when someone else challenges (DEFENCE below).
+// Pure (STYLE §2): time comes in as the caller's clock (ms).
 import type { Bytes32, Signature } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import { isFullySigned } from '../../core/signedState.js'
@@ -31,6 +32,8 @@ export interface AppDispute extends ObjectiveBase {
   readonly finalizesAt: bigint | null
   readonly transferSubmitted: boolean
   readonly holdings: bigint
+  /** The chain reported the holdings at 0 after the challenge was registered: paid out (by me or anyone). */
+  readonly paidOut: boolean
   readonly failures: number
   /** Not before this time (ms, the engine's clock) after a refused transaction. */
   readonly retryAt: number
@@ -45,7 +48,11 @@ export function appDisputeId(channelId: Bytes32): string {
   return `appdispute:${channelId.toLowerCase()}`
 }
 
-export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdings: bigint, signer: Signer): AppDispute {
+/**
+ * A dispute from `candidate`, my latest state signed by all. `registered`: the chain already holds a challenge
+ * with a state of the candidate's turn (someone else's challenge), so there is only the payout to wait for.
+ */
+export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdings: bigint, signer: Signer, registered?: { readonly finalizesAt: bigint }): AppDispute {
   assert(isFullySigned(candidate), 'a challenge through the consensus app needs a state signed by all')
   return {
     id: appDisputeId(channelId),
@@ -55,10 +62,11 @@ export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdin
     channelId: channelId.toLowerCase() as Bytes32,
     candidate,
     challengerSignature: signer.signHash(hashChallenge(hashState(candidate.state))),
-    challengeSubmitted: false,
-    finalizesAt: null,
+    challengeSubmitted: registered !== undefined,
+    finalizesAt: registered?.finalizesAt ?? null,
     transferSubmitted: false,
     holdings,
+    paidOut: false,
     failures: 0,
     retryAt: 0,
   }
@@ -67,10 +75,15 @@ export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdin
 export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
   switch (input.kind) {
     case 'challenged':
-      // Someone's challenge with my candidate or a later state: either way the channel finalizes then.
-      return input.turnNumRecord === o.candidate.state.turnNum ? { ...o, finalizesAt: input.finalizesAt } : o
+      if (o.status !== 'approved') return o
+      if (input.turnNumRecord === o.candidate.state.turnNum) return { ...o, finalizesAt: input.finalizesAt }
+      // A later state than mine was registered: the chain will pay that one, not mine.
+      if (input.turnNumRecord > o.candidate.state.turnNum) {
+        return fail(o, { code: 'superseded', summary: `a later state (turn ${input.turnNumRecord}) was registered on chain` })
+      }
+      return o
     case 'holdings':
-      return { ...o, holdings: input.amount }
+      return { ...o, holdings: input.amount, paidOut: o.paidOut || (o.finalizesAt !== null && input.amount === 0n) }
     case 'txFailed': {
       if (o.status !== 'approved') return o // a late report changes nothing settled
       const failures = o.failures + 1
@@ -91,7 +104,7 @@ export function crank(o: AppDispute, now: number): Cranked<AppDispute, AppDisput
   const effects: Effect[] = []
   const pause = (objective: AppDispute, waitingFor: AppDisputeWaitingFor) => ({ objective, effects, waitingFor })
   if (o.status !== 'approved') return pause(o, 'nothing')
-  if (o.transferSubmitted && o.holdings === 0n) return pause({ ...o, status: 'completed' }, 'nothing')
+  if (o.paidOut) return pause({ ...o, status: 'completed' }, 'nothing')
   if (!o.challengeSubmitted) {
     if (now < o.retryAt) return pause(o, 'challenge')
     effects.push({ kind: 'submit', tx: { kind: 'challenge', candidate: o.candidate, challengerSignature: o.challengerSignature } })
