@@ -5,7 +5,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { Voucher } from '../core/voucher.js'
-import type { FundingMode } from '../protocols/app/appData.js'
+import type { CreateAppChannelRequest } from './apps.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { JournalInputKind } from '../log/journal.js'
 import { assert } from '../core/errors.js'
@@ -35,18 +35,7 @@ export type ApiRequest =
   | { readonly op: 'closePaymentChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'pay'; readonly channelId: Bytes32; readonly amount: bigint; readonly send: boolean }
   | { readonly op: 'receiveVoucher'; readonly voucher: Voucher }
-  | {
-      readonly op: 'createAppChannel'
-      readonly participants: readonly Address[]
-      readonly appId: Bytes32
-      readonly params: Uint8Array
-      readonly asset: Address
-      readonly deposits: readonly bigint[]
-      readonly funding: FundingMode
-      readonly moveTimeout: number
-      readonly nonce: bigint
-      readonly challengeDuration: number
-    }
+  | ({ readonly op: 'createAppChannel' } & CreateAppChannelRequest)
   | { readonly op: 'submitAppEvent'; readonly channelId: Bytes32; readonly payload: Uint8Array }
   | { readonly op: 'closeAppChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }

@@ -6,8 +6,6 @@
 // A document channel funded from a ledger whose counterparty vanished is settled from what alice's engine holds
 // (the ledger's supported state and the document's latest state signed by both): both challenged, then reclaim
 // moves the document's outcome into the ledger and transferAllAssets pays the ledger out.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createPublicClient, createTestClient, http } from 'viem'
 import type { Address, Chain } from 'viem'
@@ -21,14 +19,13 @@ import { startAnvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
 import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
-import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+import { loadBuiltApp } from '../support/appSessions.js'
 import { hashState } from '../../src/core/hashState.js'
 import { signChallenge } from '../../src/core/signState.js'
 import { supportedSignedState } from '../../src/protocols/ledger/consensusChannel.js'
 import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
 
-const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
-const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'tictactoe.wasm'))))
+const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
 // anvil's development accounts 4 and 5 pay for transactions; the channel keys only receive.
 const TX_KEYS = ['0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a', '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba'] as const
@@ -148,7 +145,7 @@ test('a participant\'s node vanishes mid-game: the other\'s node enforces the la
 
 // Last in this file: it moves anvil's clock a day on, which the node-run dispute above must not see.
 test('a document channel funded from a ledger, its counterparty gone: the ledger and the channel are settled on chain by reclaim', async () => {
-  const DOCUMENT = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'document.wasm'))))
+  const DOCUMENT = loadBuiltApp('document')
   const network = new MemoryNetwork({ seed: 23 })
   const docApps = (appId: Bytes32) => (appId.toLowerCase() === DOCUMENT.appId.toLowerCase() ? DOCUMENT : undefined)
   const nodes = await Promise.all(

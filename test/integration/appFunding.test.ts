@@ -3,12 +3,10 @@
 // funded on chain (2 and 3 participants) is deposited in participant order, played, closed by itself once
 // the app is final and paid out exactly; one funded from a ledger locks a guarantee and returns it with the
 // game's outcome; funding that cannot happen fails with a reason and no event is accepted meanwhile.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { Bytes32, Hex } from '../../src/core/types.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
-import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+import { loadBuiltApp } from '../support/appSessions.js'
 import { appFundId } from '../../src/protocols/app/appFund.js'
 import { appDefundId } from '../../src/protocols/app/appDefund.js'
 import { appDisputeId } from '../../src/protocols/app/appDispute.js'
@@ -19,10 +17,8 @@ import { hashChallenge } from '../../src/core/signState.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { ETH, createTestNetwork, eventually } from '../support/ledgerNetwork.js'
 
-const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
-const load = (name: string) => WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, `${name}.wasm`))))
-const TICTACTOE = load('tictactoe')
-const DOCUMENT = load('document')
+const TICTACTOE = loadBuiltApp('tictactoe')
+const DOCUMENT = loadBuiltApp('document')
 const REGISTRY = new Map<string, AppRuntime>([TICTACTOE, DOCUMENT].map((r) => [r.appId.toLowerCase(), r]))
 const apps = (appId: Bytes32) => REGISTRY.get(appId.toLowerCase())
 const key = (i: number) => `0x${(0xc1 + i).toString(16).repeat(32)}` as Hex

@@ -1,20 +1,17 @@
 // Move deadlines (issue 7): a participant who does not move within the channel's moveTimeout can be timed
 // out with the app's timeout event (0xff), which each node admits only once the deadline passed on its own
 // clock. Two engines on the in-memory network, each with its own hand-driven clock, play tic-tac-toe.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import type { Bytes32, Hex } from '../../src/core/types.js'
+import type { Address, Bytes32, Hex } from '../../src/core/types.js'
 import { createSigner } from '../../src/core/signer.js'
 import { MemoryStore } from '../../src/store/memoryStore.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import { Engine } from '../../src/engine/engine.js'
-import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
+import { loadBuiltApp } from '../support/appSessions.js'
 import { verifyLog } from '../../src/protocols/app/replay.js'
 
-const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
-const TICTACTOE = WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, 'tictactoe.wasm'))))
+const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
 const TIMEOUT = Uint8Array.of(0xff)
 const move = (cell: number) => Uint8Array.of(0x01, cell)
@@ -48,12 +45,23 @@ async function players() {
   return { alice, bob, advance: (i: number, ms: number) => (clocks[i] = clocks[i]! + ms) }
 }
 
-test('a timeout is refused before the deadline, held by a peer whose clock is behind, and countersigned once it passes there', async () => {
-  const { alice, bob, advance } = await players()
-  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 60, nonce: 1n })
+interface Player {
+  readonly engine: Engine
+  readonly address: Address
+}
+
+/** A channel with the move timeout given, in which alice (X) has taken the centre: bob is on turn (turn 1 signed by both). */
+async function openAfterFirstMove(alice: Player, bob: Player, moveTimeout: number, nonce: bigint): Promise<Bytes32> {
+  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout, nonce })
   for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
   await alice.engine.submitEvent(id, move(4))
   for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+  return id
+}
+
+test('a timeout is refused before the deadline, held by a peer whose clock is behind, and countersigned once it passes there', async () => {
+  const { alice, bob, advance } = await players()
+  const id = await openAfterFirstMove(alice, bob, 60, 1n)
 
   // bob is on turn; alice may claim he is late only 60 s after turn 1 was signed by all (her clock)
   await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'timeout_too_early' })
@@ -74,10 +82,7 @@ test('a timeout is refused before the deadline, held by a peer whose clock is be
 
 test('a late move made before the deadline at the mover\'s node wins over nothing: the game goes on', async () => {
   const { alice, bob, advance } = await players()
-  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 60, nonce: 2n })
-  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
-  await alice.engine.submitEvent(id, move(4))
-  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+  const id = await openAfterFirstMove(alice, bob, 60, 2n)
   advance(1, 59_000)
   await bob.engine.submitEvent(id, move(0))
   for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 2n)
@@ -93,10 +98,7 @@ test('a late move made before the deadline at the mover\'s node wins over nothin
 
 test('a channel opened with moveTimeout 0 admits no timeout event at all', async () => {
   const { alice, bob, advance } = await players()
-  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [10n, 10n], funding: 'none', moveTimeout: 0, nonce: 3n })
-  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
-  await alice.engine.submitEvent(id, move(4))
-  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 1n)
+  const id = await openAfterFirstMove(alice, bob, 0, 3n)
   advance(0, 10 ** 9)
   await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'invalid_event' })
   expect(alice.engine.getAppChannel(id)!.pending).toBeNull()
