@@ -1,6 +1,7 @@
 // Move deadlines (issue 7): a participant who does not move within the channel's moveTimeout can be timed
 // out with the app's timeout event (0xff), which each node admits only once the deadline passed on its own
-// clock. Two engines on the in-memory network, each with its own hand-driven clock, play tic-tac-toe.
+// clock. Two engines on the in-memory network, each with its own hand-driven clock, play tic-tac-toe, and
+// rock-paper-scissors where a player who committed does not reveal in time and forfeits (commit–reveal).
 import { afterEach, expect, test } from 'vitest'
 import type { Address, Bytes32, Hex } from '../../src/core/types.js'
 import { createSigner } from '../../src/core/signer.js'
@@ -9,10 +10,12 @@ import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import { Engine } from '../../src/engine/engine.js'
 import { loadBuiltApp } from '../support/appSessions.js'
+import { commitEvent, commitmentOf, revealEvent, secretOf } from '../apps/commitReveal.js'
 import { verifyLog } from '../../src/protocols/app/replay.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
-const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
+const RPS = loadBuiltApp('rps')
+const apps = (appId: Bytes32) => [TICTACTOE, RPS].find((app) => app.appId.toLowerCase() === appId.toLowerCase())
 const TIMEOUT = Uint8Array.of(0xff)
 const move = (cell: number) => Uint8Array.of(0x01, cell)
 
@@ -102,4 +105,28 @@ test('a channel opened with moveTimeout 0 admits no timeout event at all', async
   advance(0, 10 ** 9)
   await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'invalid_event' })
   expect(alice.engine.getAppChannel(id)!.pending).toBeNull()
+}, 30_000)
+
+test('rock-paper-scissors: bob commits but never reveals; after the deadline alice claims the timeout and takes the pot', async () => {
+  const { alice, bob, advance } = await players()
+  const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: RPS.appId, params: Uint8Array.of(2, 1), deposits: [10n, 10n], funding: 'none', moveTimeout: 30, nonce: 4n })
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, 0n)
+  const ROCK = 0
+  const SCISSORS = 2
+  const secrets = [secretOf('alice/0'), secretOf('bob/0')]
+  const step = async (who: Player, event: Uint8Array) => {
+    const { turnNum } = await who.engine.submitEvent(id, event)
+    for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, turnNum)
+  }
+  await step(alice, commitEvent(commitmentOf(secrets[0]!, ROCK, 0, 0)))
+  await step(bob, commitEvent(commitmentOf(secrets[1]!, SCISSORS, 1, 0)))
+  await step(alice, revealEvent(secrets[0]!, ROCK))
+  // bob's player sees that he lost and goes quiet; his node stays up
+  await expect(alice.engine.submitEvent(id, TIMEOUT)).rejects.toMatchObject({ code: 'timeout_too_early' })
+  advance(0, 31_000)
+  advance(1, 31_000)
+  const { turnNum } = await alice.engine.submitEvent(id, TIMEOUT)
+  for (const p of [alice, bob]) await p.engine.waitForAppTurn(id, turnNum)
+  for (const p of [alice, bob]) expect(p.engine.getAppChannel(id)).toMatchObject({ isFinal: true, outcome: [20n, 0n] })
+  expect(verifyLog(await alice.engine.exportAppLog(id), RPS).ok).toBe(true)
 }, 30_000)
