@@ -14,7 +14,8 @@ import type { CommandIo } from './commands.js'
 import { runCommand } from './commands.js'
 import type { Writer } from './format.js'
 import { UsageError } from './format.js'
-import { exportPlan, parseApp, parseHex, parseSeq } from './appCommands.js'
+import { exportPlan, parseApp, parseHex, parseSeq, renderApp } from './appCommands.js'
+import type { AppChannelInfo } from '../rpc/schemas.js'
 import { APPS_BUILD_DIR } from './verify.js'
 
 const MANIFEST = JSON.parse(readFileSync(path.join(APPS_BUILD_DIR, 'manifest.json'), 'utf8')) as { apps: Record<string, { appId: string }> }
@@ -48,6 +49,18 @@ describe('parsing', () => {
     for (const bad of ['0104', '0x1', '0xzz']) expect(() => parseHex(bad, 'event')).toThrow(UsageError)
     expect(parseSeq('12', 'seq')).toBe(12n)
     for (const bad of ['0', '-1', '1.5', '01', 'x', '99999999999999999999']) expect(() => parseSeq(bad, 'seq')).toThrow(UsageError)
+  })
+
+  test('show: the turn being signed, and who refused it with their code', () => {
+    const info: AppChannelInfo = {
+      channelId: ID as Bytes32, participants: [`0x${'a1'.repeat(20)}`, `0x${'b2'.repeat(20)}`], appId: TICTACTOE_ID as Bytes32, asset: `0x${'00'.repeat(20)}`,
+      deposits: [5n, 5n], funding: 'direct', status: 'open', moveTimeout: 300, turnNum: 2n, head: { seq: 3n, hash: ID as Bytes32 },
+      pending: { turnNum: 3n, author: `0x${'a1'.repeat(20)}`, missing: [1], refusedBy: [] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
+    }
+    expect(renderApp(info)).toMatch(/signing\s+turn 3 by 0xa1a1.*, missing 1\n/)
+    expect(renderApp(info)).not.toMatch(/refused by/)
+    const refused = renderApp({ ...info, pending: { ...info.pending!, refusedBy: [{ participant: 1, code: 'app_rejected' }] } })
+    expect(refused).toMatch(/refused by\s+1 \(app_rejected\)/)
   })
 
   test('export: json by default to stdout; msgpack needs --out; other formats are refused', () => {

@@ -282,6 +282,7 @@ export function renderApp(a: AppChannelInfo): string {
     ['head', a.head ? `seq ${a.head.seq}  ${a.head.hash}` : '-'],
     ['next', a.isFinal ? 'nobody (final)' : a.whoseTurn === null ? '?' : String(a.whoseTurn)],
     ['signing', a.pending ? `turn ${a.pending.turnNum} by ${a.pending.author}, missing ${a.pending.missing.join(', ')}` : '-'],
+    ...(a.pending?.refusedBy.length ? [['refused by', a.pending.refusedBy.map((r) => `${r.participant} (${r.code})`).join(', ')] as [string, string]] : []),
     ['app state', a.appState ? hex(a.appState) : '-'],
   ])
 }

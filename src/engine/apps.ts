@@ -13,12 +13,12 @@
 // it and drops this input's drafts, so nothing is signed, stored or sent.
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
-import type { AppChannel } from '../protocols/app/appChannel.js'
+import type { AppChannel, AppRefusal, AppTurn } from '../protocols/app/appChannel.js'
 import * as appChannel from '../protocols/app/appChannel.js'
 import type { AppDefinition, FundingMode } from '../protocols/app/appData.js'
 import { checkDefinition, decodeGenesis, encodeGenesis, moveTimeoutOf } from '../protocols/app/appData.js'
 import type { AppSnapshot } from '../protocols/app/replay.js'
-import { appContext, isSnapshotDue, isTimeoutEvent, participantIndexOf } from '../protocols/app/replay.js'
+import { appContext, genesisEvent, isSnapshotDue, isTimeoutEvent, participantIndexOf } from '../protocols/app/replay.js'
 import type { AppCountersignature, AppUpdate } from '../protocols/app/appChannel.js'
 import type { ChannelEvent } from '../log/event.js'
 import type { SignedState } from '../core/signedState.js'
@@ -153,6 +153,60 @@ export function receiveAppCountersignature(ctx: StepContext, from: Address, chan
   if (next !== channel) save(ctx, channel, next, deps)
 }
 
+// ---- refusal notices (ADR 0014) ----
+
+/**
+ * After I refused a participant's opening or update of an app channel: tells its author which proposal and
+ * why, so that its node can show it. A notice: sent once after the commit, unsequenced, and lost if the
+ * connection drops. Nothing for a stranger, for an opening whose definition does not even derive a channel,
+ * for an update of a channel I do not have, or for one the sender did not author.
+ */
+export function noticeRefusal(ctx: StepContext, from: Address, payload: Payload, code: string, deps: HandlerDeps): void {
+  if (lower(from) === lower(deps.signer.address)) return
+  if (payload.kind === 'appOpen') {
+    let refusal: Payload
+    try {
+      const opened = appContext(payload.definition)
+      if (participantIndexOf(opened, from) < 0) return
+      refusal = { kind: 'appRefusal', channelId: opened.id, turnNum: 0n, eventHash: genesisEvent(payload.definition).hash, code }
+    } catch {
+      return // an invalid definition: refused already, and there is no channel to name
+    }
+    ctx.notice(from, refusal)
+  } else if (payload.kind === 'appUpdate') {
+    const channel = ctx.apps.get(lower(payload.channelId))
+    const { event, signedState } = payload.update
+    if (!channel || participantIndexOf(channel.context, from) < 0 || lower(event.author) !== lower(from)) return
+    ctx.notice(from, { kind: 'appRefusal', channelId: channel.context.id, turnNum: signedState.state.turnNum, eventHash: event.hash, code })
+  }
+}
+
+/**
+ * A participant says it refused a proposal of this channel. Kept (one per participant) when it is about the
+ * proposal pending here and that participant has not signed it; a notice about an earlier proposal (the
+ * turn moved on, or a rival replaced it) says nothing now and is dropped. It changes no signature: the
+ * pending turn stays pending, and its author decides what to do (challenge, for a channel funded on chain).
+ */
+export function receiveAppRefusal(ctx: StepContext, from: Address, p: { channelId: Bytes32; turnNum: bigint; eventHash: Bytes32; code: string }): void {
+  const channel = requireAppChannel(ctx, p.channelId)
+  const index = participantIndexOf(channel.context, from)
+  if (index < 0) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
+  const { pending } = channel
+  if (!pending || !isAbout(pending, p) || pending.signed.signatures[index] !== null) return
+  const kept = (channel.refusals ?? []).filter((r) => r.index !== index && isAbout(pending, r))
+  ctx.apps.set(lower(channel.context.id), { ...channel, refusals: [...kept, { index, turnNum: p.turnNum, eventHash: p.eventHash, code: p.code }] })
+}
+
+/** The refusals of the proposal pending now, by participant index. */
+export function refusalsOfPending(channel: AppChannel): readonly AppRefusal[] {
+  const { pending } = channel
+  return pending ? (channel.refusals ?? []).filter((r) => isAbout(pending, r)) : []
+}
+
+function isAbout(turn: AppTurn, r: { turnNum: bigint; eventHash: Bytes32 }): boolean {
+  return turn.signed.state.turnNum === r.turnNum && lower(turn.event.hash) === lower(r.eventHash)
+}
+
 /**
  * When my latest turn signed by all was reached here plus the channel's moveTimeout: from then on a timeout
  * event may be claimed against whoever the app waits for. null when the channel admits none (the core
@@ -258,6 +312,8 @@ function save(ctx: StepContext, before: AppChannel | null, after: AppChannel, de
     const nextSeq = stored.latest!.event.seq + 1n
     stored = { ...stored, latestSignedAt: ctx.now, earlyTimeouts: (stored.earlyTimeouts ?? []).filter((t) => t.update.event.seq === nextSeq) }
   }
+  // Refusals of a proposal no longer pending are moot.
+  if (stored.refusals?.length) stored = { ...stored, refusals: refusalsOfPending(stored) }
   ctx.apps.set(id, stored)
   afterAppTurn(ctx, before, stored, deps)
 }

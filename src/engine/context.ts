@@ -59,6 +59,8 @@ export class StepContext {
   /** Payloads to put in new outbox entries, per peer (lowercase address). */
   readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
   readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
+  /** Notices (frames.ts) to send once after the commit, unsequenced and never stored, per peer. */
+  readonly notices = new Map<string, { to: Address; payloads: Payload[] }>()
   readonly retransmit: OutboxEntry[] = []
   readonly transactions: { objectiveId: string; tx: ChainTransaction }[] = []
   /** Objectives whose status changed in this step (for notifications after commit). */
@@ -102,6 +104,7 @@ export class StepContext {
     this.records.push(...child.records)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
     for (const { to, seqs } of child.acks.values()) this.ack(to, ...seqs)
+    for (const { to, payloads } of child.notices.values()) this.notice(to, ...payloads)
     this.retransmit.push(...child.retransmit)
     this.transactions.push(...child.transactions)
     for (const id of child.changedStatus) this.changedStatus.add(id)
@@ -114,6 +117,13 @@ export class StepContext {
     const entry = this.outgoing.get(key) ?? { to, payloads: [] }
     entry.payloads.push(...payloads)
     this.outgoing.set(key, entry)
+  }
+
+  notice(to: Address, ...payloads: Payload[]): void {
+    const key = to.toLowerCase()
+    const entry = this.notices.get(key) ?? { to, payloads: [] }
+    entry.payloads.push(...payloads)
+    this.notices.set(key, entry)
   }
 
   ack(to: Address, ...seqs: bigint[]): void {

@@ -48,7 +48,7 @@ import { OutOfRangeError, assert } from '../core/errors.js'
 import { decodeValue } from '../core/codec.js'
 import { loadVerifiedEvents } from '../store/eventStore.js'
 import { appSnapshotRange, signedTurnRange } from './records.js'
-import { hasDueTimeout, requireAppChannel, runtimeFor } from './apps.js'
+import { hasDueTimeout, refusalsOfPending, requireAppChannel, runtimeFor } from './apps.js'
 import { LEDGER_FUNDED_APPS } from './appFunding.js'
 import { ACTIVE_DISPUTES, hasDueDispute } from './appDisputes.js'
 import { appDisputeId } from '../protocols/app/appDispute.js'
@@ -93,7 +93,8 @@ export interface AppChannelView {
   readonly funding: FundingMode
   /**
    * Where the channel is in its life: 'opening' until turn 0 is signed by all, 'funding' until the deposits
-   * are held (AppFund), 'open', 'closing' (AppDefund), 'closed', or 'failed' (an objective's failure says why).
+   * are held (AppFund), 'open', 'closing' (AppDefund), 'closed', or 'failed' (an objective's failure says why,
+   * or, for an opening a participant refused, `pending.refusedBy`).
    */
   readonly status: AppChannelStatus
   readonly moveTimeout: number
@@ -101,8 +102,16 @@ export interface AppChannelView {
   readonly turnNum: bigint | null
   readonly head: LogHead | null
   readonly latest: SignedState | null
-  /** The turn being signed: its author and the participant indexes whose signature it still lacks. */
-  readonly pending: { readonly turnNum: bigint; readonly author: Address; readonly missing: readonly number[] } | null
+  /**
+   * The turn being signed: its author, the participant indexes whose signature it still lacks, and those
+   * who said they refused it and why (their node's error code, e.g. app_declined or app_rejected).
+   */
+  readonly pending: {
+    readonly turnNum: bigint
+    readonly author: Address
+    readonly missing: readonly number[]
+    readonly refusedBy: readonly { readonly participant: number; readonly code: string }[]
+  } | null
   /** The app state after the latest fully signed turn, and what the app says of it. */
   readonly appState: Uint8Array | null
   readonly whoseTurn: Turn | null
@@ -385,7 +394,12 @@ export class Engine {
       turnNum: latest?.signed.state.turnNum ?? null,
       head: latest ? { seq: latest.event.seq, hash: latest.event.hash } : null,
       latest: latest?.signed ?? null,
-      pending: channel.pending && { turnNum: channel.pending.signed.state.turnNum, author: channel.pending.event.author, missing: missingSignatures(channel) },
+      pending: channel.pending && {
+        turnNum: channel.pending.signed.state.turnNum,
+        author: channel.pending.event.author,
+        missing: missingSignatures(channel),
+        refusedBy: refusalsOfPending(channel).map((r) => ({ participant: r.index, code: r.code })),
+      },
       appState: latest?.appState ?? null,
       whoseTurn,
       isFinal,
@@ -399,7 +413,9 @@ export class Engine {
     if (dispute && dispute.status !== 'failed') return dispute.status === 'completed' ? 'closed' : 'disputing'
     const defund = objectives.get(appDefundId(channelId))
     if (defund) return defund.status === 'completed' ? 'closed' : defund.status === 'failed' || defund.status === 'rejected' ? 'failed' : 'closing'
-    if (!this.#tables.apps.get(channelId.toLowerCase())?.latest) return 'opening'
+    const channel = this.#tables.apps.get(channelId.toLowerCase())
+    // Refused by a participant before turn 0 was signed by all: it will never open (nothing was funded).
+    if (!channel?.latest) return channel && refusalsOfPending(channel).length > 0 ? 'failed' : 'opening'
     if (funding === 'none') return 'open'
     const fund = objectives.get(appFundId(channelId))
     if (!fund || fund.status === 'approved' || fund.status === 'unapproved') return 'funding'
@@ -693,6 +709,11 @@ export class Engine {
         const ack = this.#pendingAcks.get(entry.to.toLowerCase())
         this.#pendingAcks.delete(entry.to.toLowerCase())
         transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: ack?.seqs ?? [] }))
+      }
+      for (const { to, payloads } of step.notices.values()) {
+        const ack = this.#pendingAcks.get(to.toLowerCase())
+        this.#pendingAcks.delete(to.toLowerCase())
+        transport.send(to, encodeFrame({ seq: null, payloads, acks: ack?.seqs ?? [] }))
       }
       // An ack with nothing to ride on waits a little: the next frame to that peer (the next update of a
       // busy channel) usually carries it, which saves the peer a step and a frame per update.

@@ -10,6 +10,13 @@ test('a frame round-trips: sequence number, payloads and acks', () => {
   expect(decodeFrame(encodeFrame({ seq: null, payloads: [], acks: [3n] }))).toEqual({ seq: null, payloads: [], acks: [3n] })
 })
 
+test('a frame without a sequence number carries acks and notices only', () => {
+  const notice = { kind: 'appRefusal' as const, channelId: ledgerId, turnNum: 2n, eventHash: ledgerId, code: 'app_rejected' }
+  expect(decodeFrame(encodeFrame({ seq: null, payloads: [notice], acks: [] }))).toEqual({ seq: null, payloads: [notice], acks: [] })
+  const mixed = encodeFrame({ seq: null, payloads: [notice, { kind: 'syncRequest', ledgerId }], acks: [] })
+  expect(() => decodeFrame(mixed)).toThrow(expect.objectContaining({ code: 'codec' }))
+})
+
 test.each([
   ['another envelope kind', encodeEnvelope('hello', [1n, [], []])],
   ['a body that is not a triple', encodeEnvelope('frame', [1n, []])],

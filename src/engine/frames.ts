@@ -1,5 +1,6 @@
 // Frames: what the engine puts on the wire to one peer. A frame carries at most one outbox entry
-// (seq + payloads) and any number of acknowledgements, in the versioned envelope of ADR 0003.
+// (seq + payloads) and any number of acknowledgements, in the versioned envelope of ADR 0003. A frame
+// without a seq carries only acknowledgements and notices: payloads that may be lost (ADR 0014).
 import type { Payload } from '../protocols/messages.js'
 import { payloadFromWire, payloadToWire } from '../protocols/messages.js'
 import { decodeEnvelope, encodeEnvelope } from '../core/codec.js'
@@ -11,6 +12,13 @@ export const FRAME_KIND = 'frame'
 /** Payloads per frame and acks per frame: one step's messages to one peer, and one window of acks. */
 export const MAX_PAYLOADS_PER_FRAME = 4096
 export const MAX_ACKS_PER_FRAME = 4096
+
+/** Payload kinds sent best-effort in unsequenced frames: never stored, retransmitted or acknowledged. */
+const NOTICE_KINDS: ReadonlySet<Payload['kind']> = new Set(['appRefusal'])
+
+export function isNotice(payload: Payload): boolean {
+  return NOTICE_KINDS.has(payload.kind)
+}
 
 export interface Frame {
   readonly seq: bigint | null
@@ -32,6 +40,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS_PER_FRAME) throw new CodecError('frame payloads must be a bounded list')
   if (!Array.isArray(acks) || acks.length > MAX_ACKS_PER_FRAME) throw new CodecError('frame acks must be a bounded list')
   acks.forEach((ack, i) => checkUint(ack, `frame.acks[${i}]`, MAX_UINT64))
-  if (seq === null && payloads.length > 0) throw new CodecError('payloads need a sequence number')
-  return { seq: seq as bigint | null, payloads: payloads.map(payloadFromWire), acks: acks as bigint[] }
+  const decoded = payloads.map(payloadFromWire)
+  if (seq === null && !decoded.every(isNotice)) throw new CodecError('payloads need a sequence number (only notices go without)')
+  return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[] }
 }

@@ -159,20 +159,30 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
       const marked = markDelivered(peer, frame.seq)
       if (marked) {
         peer = marked
-        for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
+        for (const payload of frame.payloads) {
+          const refused = handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
+          if (refused) handleIsolated(ctx, (c) => apps.noticeRefusal(c, from, payload, refused, deps), from)
+        }
         ctx.ack(from, frame.seq)
       }
     }
+  } else {
+    // Notices only (decodeFrame): nothing to acknowledge or deduplicate; each is handled once as it comes.
+    for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
   }
   ctx.peers.set(peerKey, peer)
 }
 
-/** Runs one payload's handling in a child context: a refusal drops only its own changes. */
-export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, from?: Address): void {
+/**
+ * Runs one payload's handling in a child context: a refusal drops only its own changes. Returns the
+ * refusal's code, or undefined when the payload was taken.
+ */
+export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, from?: Address): string | undefined {
   const child = ctx.child()
   try {
     run(child)
     ctx.absorb(child)
+    return undefined
   } catch (error) {
     // Refused input, but also a broken invariant or a bug while handling it: either way only this
     // payload's changes are dropped and the rest of the frame is handled and acknowledged (a frame
@@ -180,6 +190,7 @@ export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, 
     const code = error instanceof ChannelsError ? error.code : 'internal'
     const summary = error instanceof ChannelsError ? error.summary : String(error)
     ctx.rejections.push({ code, summary, ...(from ? { from } : {}) })
+    return code
   }
 }
 
@@ -278,6 +289,8 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       return apps.receiveAppUpdate(ctx, from, payload.channelId, payload.update, deps)
     case 'appCountersignature':
       return apps.receiveAppCountersignature(ctx, from, payload.channelId, payload.countersignature, deps)
+    case 'appRefusal':
+      return apps.receiveAppRefusal(ctx, from, payload)
     case 'objectiveRejected': {
       const objective = ctx.objectives.get(payload.objectiveId)
       if (!objective || !isActive(objective)) return

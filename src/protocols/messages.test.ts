@@ -102,6 +102,7 @@ const PAYLOADS: readonly { name: string; payload: Payload }[] = [
   { name: 'appOpen', payload: { kind: 'appOpen', definition: APP_DEFINITION, stateHash: V1, signature: sig(alice.signer, 0) } },
   { name: 'appUpdate', payload: { kind: 'appUpdate', channelId: LEDGER_ID, update: APP_UPDATE } },
   { name: 'appCountersignature', payload: { kind: 'appCountersignature', channelId: LEDGER_ID, countersignature: { turnNum: 1n, stateHash: V1, signature: sig(alice.signer, 1) } } },
+  { name: 'appRefusal', payload: { kind: 'appRefusal', channelId: LEDGER_ID, turnNum: 4n, eventHash: V1, code: 'app_rejected' } },
   { name: 'objectiveRejected', payload: { kind: 'objectiveRejected', objectiveId: `ledgerUpdate:${LEDGER_ID}:add:${V1}`, code: 'insufficient_funds', summary: 'the leader cannot afford the guarantee' } },
 ]
 
@@ -120,7 +121,7 @@ describe('round trips through the envelope', () => {
 
   test('every payload kind is covered', () => {
     expect(new Set(PAYLOADS.map((p) => p.payload.kind))).toEqual(
-      new Set(['signedState', 'ledgerUpdateRequest', 'proposal', 'countersignature', 'syncRequest', 'sync', 'objectiveRejected', 'appOpen', 'appUpdate', 'appCountersignature']),
+      new Set(['signedState', 'ledgerUpdateRequest', 'proposal', 'countersignature', 'syncRequest', 'sync', 'objectiveRejected', 'appOpen', 'appUpdate', 'appCountersignature', 'appRefusal']),
     )
   })
 
@@ -182,6 +183,7 @@ describe('wire layouts (ADR 0003: tuples, byte strings as bin, bigints as bigint
       APP_UPDATE.baseSignatures.map(bin),
     ])
     expect(payloadToWire({ kind: 'appCountersignature', channelId: LEDGER_ID, countersignature: { turnNum: 3n, stateHash: V1, signature } })).toEqual(['appCountersignature', bin(LEDGER_ID), 3n, bin(V1), bin(signature)])
+    expect(payloadToWire({ kind: 'appRefusal', channelId: LEDGER_ID, turnNum: 3n, eventHash: V1, code: 'wrong_turn' })).toEqual(['appRefusal', bin(LEDGER_ID), 3n, bin(V1), 'wrong_turn'])
   })
 
   test('a signed state is [kind, objectiveId, [state, signatures]] with null for a missing signature', () => {
@@ -207,6 +209,11 @@ describe('payloadFromWire rejections', () => {
     { name: 'appUpdate with 17 base signatures', value: at('appUpdate', [4], new Array(17).fill(bytesOf(sig(alice.signer, 1)))), code: 'codec' },
     { name: 'appUpdate with a high-s base signature', value: at('appUpdate', [4, 0], highS), code: 'invalid_signature' },
     { name: 'appCountersignature with turnNum 2^48', value: at('appCountersignature', [2], 2n ** 48n), code: 'out_of_range' },
+    { name: 'appRefusal with turnNum 2^48', value: at('appRefusal', [2], 2n ** 48n), code: 'out_of_range' },
+    { name: 'appRefusal with a 31-byte event hash', value: at('appRefusal', [3], new Uint8Array(31)), code: 'invalid_length' },
+    { name: 'appRefusal with a code that is not an error code', value: at('appRefusal', [4], 'Refused\nby bob'), code: 'codec' },
+    { name: 'appRefusal with a code of 65 characters', value: at('appRefusal', [4], 'x'.repeat(65)), code: 'codec' },
+    { name: 'appRefusal with an empty code', value: at('appRefusal', [4], ''), code: 'codec' },
     { name: 'an empty tuple', value: [], code: 'codec' },
     { name: 'a kind that is not a string', value: [1, bytesOf(LEDGER_ID)], code: 'codec' },
     { name: 'an unknown kind', value: ['voucher', bytesOf(LEDGER_ID)], code: 'codec' },

@@ -47,11 +47,18 @@ export type Payload =
   | { readonly kind: 'appOpen'; readonly definition: AppDefinition; readonly stateHash: Bytes32; readonly signature: Signature }
   | { readonly kind: 'appUpdate'; readonly channelId: Bytes32; readonly update: AppUpdate }
   | { readonly kind: 'appCountersignature'; readonly channelId: Bytes32; readonly countersignature: AppCountersignature }
+  /**
+   * To the author of an app opening or update I refused: which proposal (its turn and event hash) and my
+   * error code. A notice (src/engine/frames.ts): sent once, unsequenced, never retransmitted (ADR 0014).
+   */
+  | { readonly kind: 'appRefusal'; readonly channelId: Bytes32; readonly turnNum: bigint; readonly eventHash: Bytes32; readonly code: string }
 
 const MAX_ID_LENGTH = 200
 /** An encoded app definition: the params plus ten head words, two arrays of ≤ MAX_APP_PARTICIPANTS words and lengths. */
 const MAX_GENESIS_BYTES = MAX_APP_PARAMS_BYTES + 32 * (10 + 2 * (MAX_APP_PARTICIPANTS + 1) + 2)
 const MAX_TEXT_LENGTH = 1000
+/** An error code as the node's typed errors spell them (core/errors.ts): nothing a log could be fooled by. */
+const ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/
 
 const bin = (hex: string, field: string) => hexToBytes(hex, field)
 
@@ -175,6 +182,8 @@ export function payloadToWire(p: Payload): unknown {
       const c = p.countersignature
       return [p.kind, bin(p.channelId, 'channelId'), c.turnNum, bin(c.stateHash, 'stateHash'), bin(c.signature, 'signature')]
     }
+    case 'appRefusal':
+      return [p.kind, bin(p.channelId, 'channelId'), p.turnNum, bin(p.eventHash, 'eventHash'), p.code]
   }
 }
 
@@ -240,6 +249,12 @@ export function payloadFromWire(value: unknown): Payload {
       const [, id, turnNum, stateHash, sig] = tuple(value, 'appCountersignature', 5)
       checkUint(turnNum, 'turnNum', MAX_UINT48)
       return { kind: 'appCountersignature', channelId: channel(id, 'channelId'), countersignature: { turnNum, stateHash: bytes(stateHash, 'stateHash', 32), signature: signature(sig, 'signature') } }
+    }
+    case 'appRefusal': {
+      const [, id, turnNum, eventHash, code] = tuple(value, 'appRefusal', 5)
+      checkUint(turnNum, 'turnNum', MAX_UINT48)
+      if (typeof code !== 'string' || !ERROR_CODE.test(code)) throw new CodecError('appRefusal.code must be an error code (a-z, 0-9, _; at most 64)', { field: 'code' })
+      return { kind: 'appRefusal', channelId: channel(id, 'channelId'), turnNum, eventHash: bytes(eventHash, 'eventHash', 32), code }
     }
     default:
       throw new CodecError('unknown payload kind', { kind: String(value[0]).slice(0, 40) })

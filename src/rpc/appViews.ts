@@ -26,7 +26,12 @@ export function appChannelInfo(engine: Pick<Engine, 'getAppChannel'>, channelId:
     moveTimeout: view.moveTimeout,
     turnNum: view.turnNum,
     head: view.head && { seq: view.head.seq, hash: view.head.hash },
-    pending: view.pending && { turnNum: view.pending.turnNum, author: view.pending.author, missing: [...view.pending.missing] },
+    pending: view.pending && {
+      turnNum: view.pending.turnNum,
+      author: view.pending.author,
+      missing: [...view.pending.missing],
+      refusedBy: view.pending.refusedBy.map((r) => ({ participant: r.participant, code: r.code })),
+    },
     appState: view.appState,
     whoseTurn: view.whoseTurn,
     isFinal: view.isFinal,

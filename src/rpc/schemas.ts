@@ -203,12 +203,19 @@ export const appChannelInfoSchema = z
     funding: appFundingSchema,
     status: z
       .enum(['opening', 'funding', 'open', 'closing', 'disputing', 'closed', 'failed'])
-      .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `disputing` while settled on chain (objective `appdispute:<channelId>`); `closed`; `failed` (the objective says why).'),
+      .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `disputing` while settled on chain (objective `appdispute:<channelId>`); `closed`; `failed` (the objective says why, or `pending.refusedBy` for an opening a participant refused).'),
     moveTimeout: z.number().int().min(0).describe('Seconds a participant has to move before a timeout event may be submitted against it; 0: never.'),
     turnNum: turnNumSchema.nullable().describe('The latest turn signed by every participant; null until turn 0 is.'),
     head: z.object({ seq: seqSchema, hash: bytes32Schema }).nullable().describe('The log\'s last fully signed event.'),
     pending: z
-      .object({ turnNum: turnNumSchema, author: addressSchema, missing: z.array(z.number().int().min(0)).describe('Participant indexes whose signature it lacks.') })
+      .object({
+        turnNum: turnNumSchema,
+        author: addressSchema,
+        missing: z.array(z.number().int().min(0)).describe('Participant indexes whose signature it lacks.'),
+        refusedBy: z
+          .array(z.object({ participant: z.number().int().min(0), code: z.string() }))
+          .describe('Participants whose node said it refused this proposal, with its error code (e.g. app_declined, app_rejected); a best-effort notice, so it may be missing.'),
+      })
       .nullable()
       .describe('The turn being signed, if any.'),
     appState: hexBytesOutSchema.nullable().describe('The app state after the latest fully signed turn.'),

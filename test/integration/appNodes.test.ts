@@ -2,7 +2,8 @@
 // document, and in each a node is SIGKILLed mid-session and restarted from its data dir. Everything goes
 // through the JSON-RPC client; every node exports the same log bytes, and they verify (and stop verifying
 // after a one-byte change). The channels are unfunded (`funding: 'none'`): appFunding.test.ts covers deposits.
-import { afterAll, beforeAll, expect, test } from 'vitest'
+// Every node declines channels with a deposit over MAX_DEPOSIT (its app policy), and says so to the opener.
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -25,6 +26,7 @@ const NAMES = ['alice', 'bob', 'carol', 'dave']
 let anvil: Anvil
 let network: LocalNetwork
 const clients = new Map<string, ChannelsClient>()
+const MAX_DEPOSIT = 1_000_000n
 
 async function client(name: string): Promise<ChannelsClient> {
   await clients.get(name)?.close()
@@ -37,10 +39,12 @@ const address = (name: string) => network.prepared.get(name)!.address
 beforeAll(async () => {
   anvil = await startAnvil({ port: 0 })
   const deployment = await deployContracts({ rpcUrl: anvil.url, chainId: 31337 })
+  process.env.CHANNELS_APPS_MAX_DEPOSIT = String(MAX_DEPOSIT) // read by the node processes (src/node/config.ts)
   network = await launchLocalNetwork({ dataDir, names: NAMES, chainKeys: ANVIL_DEV_KEYS, chain: { url: anvil.url, chainId: 31337, deployment, pollingIntervalMs: 200 } })
 }, 120_000)
 
 afterAll(async () => {
+  delete process.env.CHANNELS_APPS_MAX_DEPOSIT
   for (const c of clients.values()) await c.close().catch(() => {})
   await network?.stop()
   await anvil?.stop()
@@ -169,3 +173,11 @@ test('four nodes edit a document; carol is SIGKILLed while dave\'s edit is in fl
   const { log: fromJson } = decodeExportedLog(await at(3).exportLog(channelId, 'json'))
   expect(verifyLog(fromJson, runtime).ok).toBe(true)
 }, 240_000)
+
+test('an opening a node declines over libp2p: the opener shows who refused it and why, and it fails', async () => {
+  const [alice, bob] = [await client('alice'), await client('bob')]
+  const deposits = [MAX_DEPOSIT + 1n, 1n]
+  const { channelId } = await alice.createAppChannel({ participants: [address('alice'), address('bob')], appId: manifest.apps.tictactoe!.appId, params: Uint8Array.of(2), deposits, funding: 'none' })
+  await vi.waitFor(async () => expect(await alice.getAppState(channelId)).toMatchObject({ status: 'failed', turnNum: null, pending: { turnNum: 0n, missing: [1], refusedBy: [{ participant: 1, code: 'app_declined' }] } }), { timeout: 20_000, interval: 100 })
+  await expect(bob.getAppState(channelId)).rejects.toMatchObject({ data: { code: 'no_such_app_channel' } })
+}, 60_000)

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { Address, Bytes32, Hex } from '../../src/core/types.js'
 import type { Store } from '../../src/store/store.js'
 import type { Signer } from '../../src/core/signer.js'
@@ -324,6 +324,42 @@ describe('app channels in the engine', () => {
     expect(bob.engine.getAppChannel(declined)).toBeUndefined()
     expect(alice.engine.getAppChannel(declined)).toMatchObject({ turnNum: null })
     expect(bob.engine.appChannels()).toHaveLength(1)
+    // bob's node said why (a notice): alice's opening shows it and will not open
+    await vi.waitFor(() => expect(alice.engine.getAppChannel(declined)).toMatchObject({ status: 'failed', pending: { turnNum: 0n, refusedBy: [{ participant: 1, code: 'app_declined' }] } }))
+    expect(alice.engine.getAppChannel(await openChannel(TICTACTOE, nodes, 3n))).toMatchObject({ status: 'open', turnNum: 0n, pending: null })
+  })
+
+  test('a participant whose node refuses an update tells its author why; the turn stays pending and nothing is signed', async () => {
+    // bob's node runs a tic-tac-toe that refuses the centre cell, as a node with another build of the app might
+    const picky: AppRuntime = {
+      appId: TICTACTOE.appId,
+      init: (params) => TICTACTOE.init(params),
+      apply: (state, event, author) => (event[1] === 4 ? { ok: false, code: 99 } : TICTACTOE.apply(state, event, author)),
+      outcome: (state) => TICTACTOE.outcome(state),
+      isFinal: (state) => TICTACTOE.isFinal(state),
+      whoseTurn: (state) => TICTACTOE.whoseTurn(state),
+    }
+    const { nodes } = await createNodes(2, { network: { seed: 77 }, registry: (i) => (i === 1 ? (appId) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? picky : undefined) : apps) })
+    const [alice, bob] = nodes as [AppNode, AppNode]
+    const id = await openChannel(TICTACTOE, nodes, 8n)
+    await play(nodes, id, 0, move(0))
+    await play(nodes, id, 1, move(3))
+    const { turnNum } = await alice.engine.submitEvent(id, move(4))
+    await vi.waitFor(() => expect(alice.engine.getAppChannel(id)!.pending).toEqual({ turnNum, author: alice.address, missing: [1], refusedBy: [{ participant: 1, code: 'app_rejected' }] }))
+    expect(bob.engine.rejections.counts['app_rejected']).toBe(1)
+    expect(bob.engine.getAppChannel(id)).toMatchObject({ turnNum: 2n, pending: null })
+    expect(alice.engine.getAppChannel(id)).toMatchObject({ status: 'open', turnNum: 2n })
+    await expect(alice.engine.submitEvent(id, move(5))).rejects.toMatchObject({ code: 'update_in_flight' })
+
+    // notices are checked like any peer input: a stranger's is refused; one about another proposal changes nothing
+    const notice = (code: string, eventHash: Bytes32 = `0x${'77'.repeat(32)}`): Uint8Array => encodeFrame({ seq: null, payloads: [{ kind: 'appRefusal', channelId: id, turnNum, eventHash, code }], acks: [] })
+    const strangers = alice.engine.rejections.counts['not_a_participant'] ?? 0
+    await alice.engine.receive(mallory.address, notice('app_declined'))
+    await alice.engine.receive(bob.address, notice('wrong_turn'))
+    await alice.engine.idle()
+    expect(alice.engine.rejections.counts['not_a_participant']).toBe(strangers + 1)
+    expect(alice.engine.getAppChannel(id)!.pending!.refusedBy).toEqual([{ participant: 1, code: 'app_rejected' }])
+    await waitQuiet(nodes)
   })
 
   test('replaying a node\'s journal, app channels included, reproduces its store byte for byte', async () => {

@@ -90,6 +90,19 @@ export interface AppChannel {
    */
   readonly latestSignedAt?: number
   readonly earlyTimeouts?: readonly { readonly from: string; readonly update: AppUpdate }[]
+  /**
+   * Kept by the engine too: the notices of participants who refused a proposal of this channel, one per
+   * participant; only those about the proposal pending now mean anything (see the engine's apps.ts).
+   */
+  readonly refusals?: readonly AppRefusal[]
+}
+
+/** A participant's word that it refused the proposal of turn `turnNum` made by event `eventHash`, and why. */
+export interface AppRefusal {
+  readonly index: number
+  readonly turnNum: bigint
+  readonly eventHash: Bytes32
+  readonly code: string
 }
 
 /** What a proposer sends to every other participant. */
