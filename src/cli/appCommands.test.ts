@@ -123,7 +123,7 @@ describe('against in-process engines', () => {
   let addresses: Address[] = []
 
   beforeAll(async () => {
-    setup = await startAppServers({ keys: [key(0), key(1)], secret: SECRET, seed: 3 })
+    setup = await startAppServers({ keys: [key(0), key(1)], secret: SECRET, seed: 3, maxDeposit: 10_000n })
     ;({ engines, servers, addresses } = setup)
   })
   afterAll(async () => {
@@ -170,5 +170,15 @@ describe('against in-process engines', () => {
     const stdout = await as(1, ['export', id])
     expect(JSON.parse(stdout.out)).toMatchObject({ format: 'channels-app-log' })
     expect((await as(0, ['app', 'show', `0x${'12'.repeat(32)}`])).code).toBe(1)
+  })
+
+  test('open declined by the other node: exit 1 naming who refused and why, and the channel shows it', async () => {
+    const declined = await as(0, ['app', 'open', '--with', addresses[1]!, '--app', 'tictactoe', '--params', '0x02', '--deposit', '20000', '--funding', 'none', '--timeout', '20'])
+    expect(declined.code).toBe(1)
+    expect(declined.err).toMatch(/^error: turn 0 of app channel (0x[0-9a-f]{64}) was refused by participant 1 \(app_declined\) \(proposal_refused\)\n/)
+    const id = /app channel (0x[0-9a-f]{64})/.exec(declined.err)![1]!
+    const shown = await as(0, ['app', 'show', id])
+    expect(shown.out).toMatch(/status\s+failed/)
+    expect(shown.out).toMatch(/refused by\s+1 \(app_declined\)/)
   })
 })

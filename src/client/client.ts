@@ -7,7 +7,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import { RpcErrorCode } from '../rpc/errors.js'
 import type { AppChannelInfo, ExportFormat, MethodName, NotificationResult, ObjectiveInfo, ParamsOf, ResultOf, Topic, Voucher } from '../rpc/schemas.js'
 import { NOTIFICATION_RESULTS, TOPICS } from '../rpc/schemas.js'
-import { InvalidResponseError, ObjectiveFailedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
+import { InvalidResponseError, ObjectiveFailedError, ProposalRefusedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
 import { SocketLink } from './socketLink.js'
 import { decodeResult, encodeParams, fileBytes, issuesOf, unwrap } from './wire.js'
 
@@ -18,7 +18,7 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 60_000
 /** Notifications held while a subscribe answer is on its way (they can overtake it), then dropped. */
 const MAX_EARLY_NOTIFICATIONS = 1_000
 
-export { InvalidResponseError, ObjectiveFailedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
+export { InvalidResponseError, ObjectiveFailedError, ProposalRefusedError, RequestFailedError, RpcError, WaitTimeoutError } from './errors.js'
 
 export type Notification = { [T in Topic]: { readonly topic: T; readonly subscription: string; readonly result: NotificationResult<T> } }[Topic]
 
@@ -225,7 +225,11 @@ export class ChannelsClient {
     return fileBytes(format, data)
   }
 
-  /** Resolves with the channel once turn `turnNum` is signed by every participant (checked now and on every update). */
+  /**
+   * Resolves with the channel once turn `turnNum` is signed by every participant (checked now and on every
+   * update). Rejects with ProposalRefusedError once a participant's node says it refused the pending proposal
+   * of that turn or an earlier one, since the turn then cannot come (unless that node changes its mind).
+   */
   waitForAppTurn(channelId: Bytes32, turnNum: bigint, options: WaitOptions = {}): Promise<AppChannelInfo> {
     const id = channelId.toLowerCase()
     return this.#waitFor({
@@ -233,7 +237,11 @@ export class ChannelsClient {
       topics: ['app_channel_updated'],
       current: () => this.#ifKnown(this.getAppState(channelId)),
       pick: (n) => (n.topic === 'app_channel_updated' && n.result.channelId === id ? n.result : undefined),
-      verdict: (a) => (a.turnNum !== null && a.turnNum >= turnNum ? 'done' : 'wait'),
+      verdict: (a) => {
+        if (a.turnNum !== null && a.turnNum >= turnNum) return 'done'
+        const refused = a.pending && a.pending.turnNum <= turnNum && a.pending.refusedBy.length > 0
+        return refused ? new ProposalRefusedError(a.channelId, a.pending!.turnNum, a.pending!.refusedBy) : 'wait'
+      },
       timeoutMs: options.timeoutMs,
     })
   }

@@ -5,6 +5,7 @@ export {
   DEFAULT_WAIT_TIMEOUT_MS,
   InvalidResponseError,
   ObjectiveFailedError,
+  ProposalRefusedError,
   RequestFailedError,
   RpcError,
   WaitTimeoutError,

@@ -180,4 +180,5 @@ test('an opening a node declines over libp2p: the opener shows who refused it an
   const { channelId } = await alice.createAppChannel({ participants: [address('alice'), address('bob')], appId: manifest.apps.tictactoe!.appId, params: Uint8Array.of(2), deposits, funding: 'none' })
   await vi.waitFor(async () => expect(await alice.getAppState(channelId)).toMatchObject({ status: 'failed', turnNum: null, pending: { turnNum: 0n, missing: [1], refusedBy: [{ participant: 1, code: 'app_declined' }] } }), { timeout: 20_000, interval: 100 })
   await expect(bob.getAppState(channelId)).rejects.toMatchObject({ data: { code: 'no_such_app_channel' } })
+  await expect(alice.waitForAppTurn(channelId, 0n, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'proposal_refused', turnNum: 0n, refusedBy: [{ participant: 1, code: 'app_declined' }] })
 }, 60_000)

@@ -9,6 +9,7 @@ import { Engine } from '../../src/engine/engine.js'
 import { RpcServer } from '../../src/rpc/server.js'
 import type { RpcLogger } from '../../src/rpc/server.js'
 import { loadAppRegistry } from '../../src/node/appRegistry.js'
+import type { AppDefinition } from '../../src/protocols/app/appData.js'
 
 export interface AppServers {
   readonly engines: Engine[]
@@ -19,7 +20,8 @@ export interface AppServers {
 
 const quiet: RpcLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: (obj) => console.error(obj) }
 
-export async function startAppServers(p: { keys: readonly Hex[]; secret: string; seed: number; appSnapshotIntervalEvents?: number }): Promise<AppServers> {
+/** `maxDeposit`: every engine declines channels peers open with a larger deposit (its app policy). */
+export async function startAppServers(p: { keys: readonly Hex[]; secret: string; seed: number; appSnapshotIntervalEvents?: number; maxDeposit?: bigint }): Promise<AppServers> {
   const network = new MemoryNetwork({ seed: p.seed })
   const { apps } = loadAppRegistry()
   const engines: Engine[] = []
@@ -37,6 +39,7 @@ export async function startAppServers(p: { keys: readonly Hex[]; secret: string;
       apps,
       tickIntervalMs: 20,
       ...(p.appSnapshotIntervalEvents ? { appSnapshotIntervalEvents: p.appSnapshotIntervalEvents } : {}),
+      ...(p.maxDeposit !== undefined ? { appPolicy: (d: AppDefinition) => d.deposits.every((deposit) => deposit <= p.maxDeposit!) } : {}),
     })
     engines.push(engine)
     servers.push(await RpcServer.start({ node: { engine, version: 'test', newNonce: () => ++nonce }, secret: p.secret, logger: quiet }))
