@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import type { Benchmark } from './harness.js'
 import { opsPerSecond, round } from './harness.js'
 import { askNode as ask } from './nodeIpc.js'
+import { commitLatency, percentile, transportRoundTrip } from './probes.js'
 import type { Address, Bytes32 } from '../src/core/types.js'
 import { createSigner } from '../src/core/signer.js'
 import { hashVoucher, recoverVoucherSigner } from '../src/core/voucher.js'
@@ -22,8 +22,6 @@ import { recoverHashSigner } from '../src/core/signatures.js'
 import { startAnvil } from '../src/chain/anvil.js'
 import { ANVIL_DEV_KEYS, deployContracts } from '../src/chain/deploy.js'
 import { launchLocalNetwork } from '../src/node/localNetwork.js'
-import { RocksStore } from '../src/store/rocksStore.js'
-import { Libp2pTransport } from '../src/transport/libp2pTransport.js'
 import { ChannelsClient } from '../src/client/client.js'
 import { addressToDestination } from '../src/core/outcome.js'
 import type { State } from '../src/core/state.js'
@@ -33,49 +31,6 @@ const UPDATES = 2_000
 const BURSTS = 5
 const PAYMENTS = 10_000
 const ETH: Address = '0x0000000000000000000000000000000000000000'
-
-/** p50 of a RocksDB commit of one small batch with fsync, on the disk the nodes use. */
-async function commitLatency(root: string): Promise<number> {
-  const store = await RocksStore.open(path.join(root, 'fsync-probe'))
-  try {
-    const times: number[] = []
-    for (let i = 0; i < 1_000; i++) {
-      const start = performance.now()
-      await store.commit([{ type: 'put', key: Uint8Array.of(i % 64), value: new Uint8Array(400) }])
-      times.push(performance.now() - start)
-    }
-    return percentile(times.sort((a, b) => a - b), 50)
-  } finally {
-    await store.close()
-  }
-}
-
-/** p50 of a 300-byte message there and back between two libp2p transports (both ends on this thread). */
-async function transportRoundTrip(): Promise<number> {
-  const [a, b] = [createSigner(`0x${'a1'.repeat(32)}`), createSigner(`0x${'b2'.repeat(32)}`)]
-  const server = await Libp2pTransport.create({ signer: b })
-  const client = await Libp2pTransport.create({ signer: a, peers: { [b.address]: server.multiaddrs() } })
-  try {
-    server.onMessage((from, bytes) => server.send(from, bytes))
-    let arrived: () => void = () => {}
-    client.onMessage(() => arrived())
-    const times: number[] = []
-    for (let i = 0; i < 2_200; i++) {
-      const start = performance.now()
-      await new Promise<void>((resolve) => {
-        arrived = resolve
-        client.send(b.address, new Uint8Array(300))
-      })
-      if (i >= 200) times.push(performance.now() - start)
-    }
-    return percentile(times.sort((x, y) => x - y), 50)
-  } finally {
-    await client.close()
-    await server.close()
-  }
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 const benchmark: Benchmark = {
   estimate: 'finality ≈ libp2p RTT (0.2 ms) + 2 fsyncs (0.4 ms) + crypto (0.15 ms): p50 ~0.8 ms; payments ≈ 50–70% of sign+recover (payer and payee on separate cores)',
