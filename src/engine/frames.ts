@@ -16,7 +16,7 @@ export const MAX_ACKS_PER_FRAME = 4096
 /** Payload kinds sent best-effort in unsequenced frames: never stored, retransmitted or acknowledged. */
 const NOTICE_KINDS: ReadonlySet<Payload['kind']> = new Set(['appRefusal'])
 
-export function isNotice(payload: Payload): boolean {
+function isNotice(payload: Payload): boolean {
   return NOTICE_KINDS.has(payload.kind)
 }
 
