@@ -167,7 +167,7 @@ describe('files and modules that cannot be used: exit 1, one readable line', () 
       },
       err: /^error: no app with id 0x[0-9a-f]{64} in .*manifest\.json: pass its module with --module <path\.wasm>\n$/,
     },
-    { name: 'a --module of another app', args: () => ['verify', write(game, 'msgpack'), '--module', builtModulePath('document')], err: /^error: refused .*document\.wasm: it is app 0x32692b54.*, the log is of app 0x96637105/ },
+    { name: 'a --module of another app', args: () => ['verify', write(game, 'msgpack'), '--module', builtModulePath('document')], err: /^error: refused .*document\.wasm: it is app 0x673bbf26.*, the log is of app 0x96637105/ },
     { name: 'a --module that does not exist', args: () => ['verify', write(game, 'msgpack'), '--module', path.join(dir, 'x.wasm')], err: /^error: cannot read the module .*x\.wasm: no such file\n$/ },
     {
       name: 'a --module whose hash is the log\'s appId but is no module',

@@ -127,6 +127,11 @@ describe('document refuses', () => {
     badAuthor[badAuthor.length - 1] = 2 // a byte attributed to a third participant
     expect(codeOf(app.apply(badAuthor, bytes(0x03), 0))).toBe(BAD_STATE)
     expect(trapOf(() => app.outcome(badAuthor))).toBeInstanceOf(webAssembly.RuntimeError)
+    // isFinal and whoseTurn read only the header (they run on every event): a bad author byte is for apply and
+    // outcome to refuse, a state whose size disagrees with its header traps
+    expect(app.isFinal(badAuthor)).toBe(false)
+    expect(trapOf(() => app.whoseTurn(state.subarray(0, state.length - 1)))).toBeInstanceOf(webAssembly.RuntimeError)
+    expect(trapOf(() => app.isFinal(state.subarray(0, 3)))).toBeInstanceOf(webAssembly.RuntimeError)
   })
 
   test.each([['one participant', bytes(1)], ['no params', bytes()], ['extra params', bytes(2, 0)]])('params with %s', (_name, params) => {
