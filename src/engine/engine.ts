@@ -706,15 +706,9 @@ export class Engine {
       }
       const fresh = [...step.outbox.changes().values()].filter((e): e is OutboxEntry => e !== undefined && e.attempts === 1)
       for (const entry of [...fresh, ...step.retransmit]) {
-        const ack = this.#pendingAcks.get(entry.to.toLowerCase())
-        this.#pendingAcks.delete(entry.to.toLowerCase())
-        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: ack?.seqs ?? [] }))
+        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: this.#takeAcks(entry.to) }))
       }
-      for (const { to, payloads } of step.notices.values()) {
-        const ack = this.#pendingAcks.get(to.toLowerCase())
-        this.#pendingAcks.delete(to.toLowerCase())
-        transport.send(to, encodeFrame({ seq: null, payloads, acks: ack?.seqs ?? [] }))
-      }
+      for (const { to, payloads } of step.notices.values()) transport.send(to, encodeFrame({ seq: null, payloads, acks: this.#takeAcks(to) }))
       // An ack with nothing to ride on waits a little: the next frame to that peer (the next update of a
       // busy channel) usually carries it, which saves the peer a step and a frame per update.
       if (this.#pendingAcks.size > 0) this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS)
@@ -728,6 +722,13 @@ export class Engine {
         })
       }
     }
+  }
+
+  /** The acknowledgements waiting for a frame to `to`: this frame carries them. */
+  #takeAcks(to: Address): bigint[] {
+    const pending = this.#pendingAcks.get(to.toLowerCase())
+    this.#pendingAcks.delete(to.toLowerCase())
+    return pending?.seqs ?? []
   }
 
   #flushAcks(): void {
