@@ -18,6 +18,7 @@ import type { ConsensusChannel } from '../src/protocols/ledger/consensusChannel.
 import { ledgerState } from '../src/protocols/ledger/consensusChannel.js'
 import { hashStateOfChannel } from '../src/core/hashState.js'
 import { recoverHashSigner } from '../src/core/signatures.js'
+import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
 
 const PROPOSALS = 100
 const ROUNDS = 5
@@ -65,7 +66,7 @@ const benchmark: Benchmark = {
     const engines = await Promise.all(
       [alice, bob].map((signer, i) => {
         chain.fund(signer.address, ETH, 10n ** 20n)
-        return Engine.open({ store: stores[i]!, signer, transport: network.connect(signer.address), chain: chain.connect(signer.address), consensusApp: MEMORY_CONSENSUS_APP })
+        return Engine.open({ store: stores[i]!, signer, transport: network.connect(signer.address), chain: chain.connect(signer.address), consensusApp: MEMORY_CONSENSUS_APP, policy: ACCEPT_ANY_PEER })
       }),
     )
     const [leader, follower] = engines as [Engine, Engine]
@@ -81,12 +82,11 @@ const benchmark: Benchmark = {
         await waitUntil(() => follower.getLedger(ledgerId) !== undefined)
         const [left, right] = [addressToDestination(alice.address), addressToDestination(bob.address)]
         const startTurn = leader.getLedger(ledgerId)!.supported.vars.turnNum
+        const proposals = Array.from({ length: PROPOSALS }, (_, i) => ({ kind: 'add' as const, target: `0x${(i + 1).toString(16).padStart(8, '0')}${'cd'.repeat(28)}` as Bytes32, left, right, leftAmount: 1n, rightAmount: 1n }))
+        // the follower's owner agrees to them first, untimed (ADR 0015)
+        await Promise.all(proposals.map((proposal) => follower.agreeLedgerUpdate(ledgerId, proposal)))
         const start = performance.now()
-        const ids = await Promise.all(
-          Array.from({ length: PROPOSALS }, (_, i) =>
-            leader.updateLedger(ledgerId, { kind: 'add', target: `0x${(i + 1).toString(16).padStart(8, '0')}${'cd'.repeat(28)}`, left, right, leftAmount: 1n, rightAmount: 1n }),
-          ),
-        )
+        const ids = await Promise.all(proposals.map((proposal) => leader.updateLedger(ledgerId, proposal)))
         // the leader's objective completes when the follower's countersignature makes its turn supported
         await Promise.all(ids.map((id) => leader.waitForObjective(id)))
         if (leader.getLedger(ledgerId)!.supported.vars.turnNum !== startTurn + BigInt(PROPOSALS)) throw new Error('not every proposal landed')

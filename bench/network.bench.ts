@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url'
 import type { Benchmark } from './harness.js'
 import { opsPerSecond, round } from './harness.js'
 import { askNode as ask } from './nodeIpc.js'
+import type { LedgerCommand } from './nodeIpc.js'
 import { commitLatency, percentile, transportRoundTrip } from './probes.js'
 import type { Address, Bytes32 } from '../src/core/types.js'
 import { createSigner } from '../src/core/signer.js'
@@ -65,16 +66,22 @@ const benchmark: Benchmark = {
       }
       const [ledgerId] = await Promise.all([openLedger(alice), openLedger(bob)])
       const aliceProcess = net.node('alice').child
+      const hubProcess = net.node('hub').child
+      // Each run is agreed to by the hub's owner first (untimed): a node never moves funds on the other's word.
+      const agreed = async <R>(command: LedgerCommand): Promise<R> => {
+        await ask(hubProcess, { kind: 'agree', to: command })
+        return ask<R>(aliceProcess, command)
+      }
 
       // Finality, one update at a time.
-      await ask(aliceProcess, { kind: 'updates', ledgerId: ledgerId!, count: WARMUP, salt: 1 })
-      const times = (await ask<number[]>(aliceProcess, { kind: 'updates', ledgerId: ledgerId!, count: UPDATES, salt: 2 })).sort((a, b) => a - b)
+      await agreed({ kind: 'updates', ledgerId: ledgerId!, count: WARMUP, salt: 1 })
+      const times = (await agreed<number[]>({ kind: 'updates', ledgerId: ledgerId!, count: UPDATES, salt: 2 })).sort((a, b) => a - b)
       const p50 = percentile(times, 50)
       const p99 = percentile(times, 99)
 
       // 100 proposals pipelined.
       const bursts: number[] = []
-      for (let r = 0; r < BURSTS; r++) bursts.push((await ask<{ add: number }>(aliceProcess, { kind: 'burst', ledgerId: ledgerId!, count: 100, salt: 100 + r })).add)
+      for (let r = 0; r < BURSTS; r++) bursts.push((await agreed<{ add: number }>({ kind: 'burst', ledgerId: ledgerId!, count: 100, salt: 100 + r })).add)
       bursts.sort((a, b) => a - b)
 
       // Payments through the hub.

@@ -6,7 +6,8 @@ import type { Bytes32 } from '../src/core/types.js'
 import { addressToDestination } from '../src/core/outcome.js'
 import { loadConfig } from '../src/node/config.js'
 import { startNode } from '../src/node/node.js'
-import type { Command } from './nodeIpc.js'
+import type { Command, LedgerCommand } from './nodeIpc.js'
+import type { Proposal } from '../src/protocols/ledger/proposal.js'
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one machine. */
 export const now = () => performance.timeOrigin + performance.now()
@@ -24,17 +25,25 @@ function sides(ledgerId: Bytes32) {
   return { left: addressToDestination(a!), right: addressToDestination(b!) }
 }
 
+/** The ledger changes an `updates` or `burst` command runs, in order; the same in both node processes. */
+function benchProposals(command: LedgerCommand): Proposal[] {
+  const { left, right } = sides(command.ledgerId)
+  const add = (t: Bytes32): Proposal => ({ kind: 'add', target: t, left, right, leftAmount: 1n, rightAmount: 1n })
+  const remove = (t: Bytes32): Proposal => ({ kind: 'remove', target: t, leftAmount: 1n })
+  if (command.kind === 'updates') return Array.from({ length: command.count }, (_, i) => (i % 2 === 0 ? add : remove)(target(command.salt, i >> 1)))
+  const targets = Array.from({ length: command.count }, (_, i) => target(command.salt, i))
+  return [...targets.map(add), ...targets.map(remove)]
+}
+
 async function handle(command: Command): Promise<unknown> {
   switch (command.kind) {
     case 'updates': {
       // One update at a time: propose, the follower countersigns, supported here (both durable). Each added
       // guarantee is removed by the next update, so the ledger stays the same size throughout.
-      const { left, right } = sides(command.ledgerId)
       const times: number[] = []
-      for (let i = 0; i < command.count; i++) {
-        const t = target(command.salt, i >> 1)
+      for (const proposal of benchProposals(command)) {
         const start = performance.now()
-        const id = await engine.updateLedger(command.ledgerId, i % 2 === 0 ? { kind: 'add', target: t, left, right, leftAmount: 1n, rightAmount: 1n } : { kind: 'remove', target: t, leftAmount: 1n })
+        const id = await engine.updateLedger(command.ledgerId, proposal)
         const done = await engine.waitForObjective(id)
         times.push(performance.now() - start)
         if (done.status !== 'completed') throw new Error(`update ${id} ended ${done.status}`)
@@ -43,16 +52,21 @@ async function handle(command: Command): Promise<unknown> {
     }
     case 'burst': {
       // Pipelined: `count` guarantees proposed at once, then removed at once; the time until all are supported.
-      const { left, right } = sides(command.ledgerId)
-      const timed = async (build: (i: number) => Parameters<typeof engine.updateLedger>[1]) => {
+      const proposals = benchProposals(command)
+      const timed = async (batch: readonly Proposal[]) => {
         const start = performance.now()
-        const ids = await Promise.all(Array.from({ length: command.count }, (_, i) => engine.updateLedger(command.ledgerId, build(i))))
+        const ids = await Promise.all(batch.map((proposal) => engine.updateLedger(command.ledgerId, proposal)))
         await Promise.all(ids.map((id) => engine.waitForObjective(id)))
         return performance.now() - start
       }
-      const add = await timed((i) => ({ kind: 'add', target: target(command.salt, i), left, right, leftAmount: 1n, rightAmount: 1n }))
-      const remove = await timed((i) => ({ kind: 'remove', target: target(command.salt, i), leftAmount: 1n }))
+      const add = await timed(proposals.slice(0, command.count))
+      const remove = await timed(proposals.slice(command.count))
       return { add, remove }
+    }
+    case 'agree': {
+      // The counterparty's owner agrees beforehand to every change the bench will run (ADR 0015), untimed.
+      for (const proposal of benchProposals(command.to)) await engine.agreeLedgerUpdate(command.to.ledgerId, proposal)
+      return null
     }
     case 'pay': {
       // A streaming payer: up to `window` payments in flight; each is signed, committed and sent.

@@ -3,9 +3,15 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Address, Bytes32 } from '../src/core/types.js'
 
+/** Ledger changes a node runs: one at a time (`updates`) or pipelined (`burst`). */
+export type LedgerCommand =
+  | { readonly kind: 'updates'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
+  | { readonly kind: 'burst'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
+
 export type Command =
-  | { readonly id: number; readonly kind: 'updates'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
-  | { readonly id: number; readonly kind: 'burst'; readonly ledgerId: Bytes32; readonly count: number; readonly salt: number }
+  | (LedgerCommand & { readonly id: number })
+  /** The counterparty agrees to the changes of `to` before they run. */
+  | { readonly id: number; readonly kind: 'agree'; readonly to: LedgerCommand }
   | { readonly id: number; readonly kind: 'pay'; readonly channelId: Bytes32; readonly count: number; readonly window: number }
   | { readonly id: number; readonly kind: 'waitPaid'; readonly channelId: Bytes32; readonly total: string }
   | { readonly id: number; readonly kind: 'appOpen'; readonly participants: readonly Address[]; readonly appId: Bytes32; readonly params: number[]; readonly deposits: readonly string[]; readonly nonce: string }

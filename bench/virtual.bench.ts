@@ -14,6 +14,7 @@ import { RocksStore } from '../src/store/rocksStore.js'
 import { MemoryNetwork } from '../src/transport/memoryTransport.js'
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../src/chain/memoryChain.js'
 import { Engine } from '../src/engine/engine.js'
+import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
 
 const MAX_HOPS = 8
 const PAYMENTS = 2000
@@ -33,7 +34,7 @@ async function openPath(root: string, count: number) {
     stores.map((store, i) => {
       const signer = createSigner(key(i))
       chain.fund(signer.address, ETH, 10n ** 24n)
-      return Engine.open({ store, signer, transport: network.connect(signer.address), chain: chain.connect(signer.address), consensusApp: MEMORY_CONSENSUS_APP })
+      return Engine.open({ store, signer, transport: network.connect(signer.address), chain: chain.connect(signer.address), consensusApp: MEMORY_CONSENSUS_APP, policy: ACCEPT_ANY_PEER })
     }),
   )
   for (let i = 0; i + 1 < count; i++) {

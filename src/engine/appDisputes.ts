@@ -15,6 +15,7 @@ import type { Readable } from './table.js'
 import type { HandlerDeps } from './handlers.js'
 import { applyEffects, setObjective } from './handlers.js'
 import { NoSuchAppChannelError } from './errors.js'
+import { holdingsOf } from './holdings.js'
 
 const lower = (a: string) => a.toLowerCase()
 
@@ -39,7 +40,7 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
     throw new DisputeUnsupportedError(`a channel funded ${funding === 'none' ? 'by nobody has nothing to enforce' : 'from a ledger is enforced by challenging the ledger too, which the node does not do yet'}`, { channelId, funding })
   }
   if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
-  if ((ctx.holdings.get(lower(channel.context.id)) ?? 0n) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
+  if (holdingsOf(ctx, channel.context.id, channel.context.definition.asset) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
   const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, ctx.holdings.get(lower(channel.context.id)) ?? 0n, deps.signer)
   crankDispute(ctx, dispute, deps)
   return dispute.id
@@ -67,7 +68,7 @@ export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord
   const mine = latest.signed.state.turnNum
   if (turnNumRecord > mine) return
   const registered = turnNumRecord === mine ? { finalizesAt } : undefined
-  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, ctx.holdings.get(lower(channelId)) ?? 0n, deps.signer, registered), deps)
+  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer, registered), deps)
 }
 
 export function onDisputeHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {

@@ -25,6 +25,7 @@ import { applyEffects, setObjective } from './handlers.js'
 import { ledgerWith } from './virtual.js'
 import { runtimeFor } from './apps.js'
 import { NoSuchAppChannelError, NoSuchObjectiveError } from './errors.js'
+import { holdingsOf } from './holdings.js'
 
 const lower = (a: string) => a.toLowerCase()
 
@@ -57,7 +58,7 @@ export function afterAppTurn(ctx: StepContext, before: AppChannel | null, after:
   if (!latest || latest.signed.state.turnNum === (before?.latest?.signed.state.turnNum ?? -1n)) return
   const { definition, id } = after.context
   if (latest.signed.state.turnNum === 0n && fundingOf(definition) !== 'none' && !ctx.objectives.get(appFund.appFundId(id))) {
-    crankAppObjective(ctx, appFund.newAppFund(id, definition, deps.signer.address, ctx.holdings.get(lower(id)) ?? 0n), deps)
+    crankAppObjective(ctx, appFund.newAppFund(id, definition, deps.signer.address, holdingsOf(ctx, id, definition.asset)), deps)
   }
   const defund = ctx.objectives.get(appDefund.appDefundId(id))
   if (defund) {
@@ -178,7 +179,7 @@ function isFinalFor(channel: AppChannel, appState: Uint8Array, deps: HandlerDeps
 
 function newDefund(ctx: StepContext, channel: AppChannel, base: SignedState['state'], deps: HandlerDeps): AppDefund {
   const id = channel.context.id
-  return appDefund.newAppDefund({ channelId: id, funding: fundingOf(channel.context.definition), base, me: deps.signer.address, holdings: ctx.holdings.get(lower(id)) ?? 0n, status: 'approved' })
+  return appDefund.newAppDefund({ channelId: id, funding: fundingOf(channel.context.definition), base, me: deps.signer.address, holdings: holdingsOf(ctx, id, channel.context.definition.asset), status: 'approved' })
 }
 
 function startDefund(ctx: StepContext, channel: AppChannel, base: SignedState['state'], deps: HandlerDeps): AppDefund {

@@ -54,6 +54,9 @@ import { ACTIVE_DISPUTES, hasDueDispute } from './appDisputes.js'
 import { appDisputeId } from '../protocols/app/appDispute.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
+import type { PeerPolicy } from './policy.js'
+import { holdingsOf } from './holdings.js'
+import { REFUSE_UNSOLICITED } from './policy.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
 export interface EngineOptions {
@@ -65,7 +68,11 @@ export interface EngineOptions {
   readonly consensusApp: Address
   /** The appDefinition of payment channels; defaults to the zero address (then they cannot be disputed on chain). */
   readonly virtualPaymentApp?: Address
-  readonly policy?: (objective: Objective) => boolean
+  /**
+   * What objectives peers start may commit of mine (src/engine/policy.ts). Default REFUSE_UNSOLICITED: every
+   * ledger, intermediary role or payer role another starts is refused; being paid is allowed.
+   */
+  readonly policy?: PeerPolicy
   /** Approves app channels a peer opens with this node (default: all whose app the node runs). */
   readonly appPolicy?: (definition: AppDefinition, from: Address) => boolean
   /** The shell's clock (ms). Its readings are journaled with each input. */
@@ -186,7 +193,7 @@ export class Engine {
       signer: options.signer,
       consensusApp: options.consensusApp,
       virtualPaymentApp: options.virtualPaymentApp ?? '0x0000000000000000000000000000000000000000',
-      policy: options.policy ?? (() => true),
+      policy: options.policy ?? REFUSE_UNSOLICITED,
       appPolicy: options.appPolicy ?? (() => true),
       apps: options.apps ?? (() => undefined),
       appSnapshotIntervalEvents: options.appSnapshotIntervalEvents ?? DEFAULT_SNAPSHOT_INTERVAL_EVENTS,
@@ -252,8 +259,19 @@ export class Engine {
     return this.#api({ op: 'directDefund', ledgerId })
   }
 
+  /**
+   * Changes a ledger by hand: I propose (leader) or countersign (follower) exactly `proposal`, and the
+   * counterparty is asked to do the same — which its node does only if its owner agreed (agreeLedgerUpdate):
+   * a ledger never moves a participant's funds on the other's word (ADR 0015). Virtual and app channels
+   * run their ledger changes themselves; this is for operators and tests.
+   */
   updateLedger(ledgerId: Bytes32, proposal: Proposal): Promise<string> {
-    return this.#api({ op: 'ledgerUpdate', ledgerId, proposal })
+    return this.#api({ op: 'ledgerUpdate', ledgerId, proposal, ask: true })
+  }
+
+  /** My owner agrees to `proposal` on this ledger, which the counterparty proposes or asks for; nothing is sent. */
+  agreeLedgerUpdate(ledgerId: Bytes32, proposal: Proposal): Promise<string> {
+    return this.#api({ op: 'ledgerUpdate', ledgerId, proposal, ask: false })
   }
 
   /**
@@ -514,8 +532,9 @@ export class Engine {
     return [...this.#tables.ledgers.values()]
   }
 
-  holdings(channelId: Bytes32): bigint {
-    return this.#tables.holdings.get(channelId.toLowerCase()) ?? 0n
+  /** What the adjudicator holds for `channelId` in `asset` (default ETH), as this node last saw on chain. */
+  holdings(channelId: Bytes32, asset: Address = '0x0000000000000000000000000000000000000000'): bigint {
+    return holdingsOf({ holdings: this.#tables.holdings }, channelId, asset)
   }
 
   /** Rejected inputs by error code since the store was created (persisted), and the latest ones. */

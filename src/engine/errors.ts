@@ -33,3 +33,7 @@ export class ConflictingDefinitionError extends RejectedInputError {
 export class TimeoutTooEarlyError extends RejectedInputError {
   readonly code = 'timeout_too_early'
 }
+/** A peer asked for a ledger change that no objective of this node expects (ADR 0015): its numbers are not taken on trust. */
+export class UnsolicitedLedgerUpdateError extends RejectedInputError {
+  readonly code = 'unsolicited_ledger_update'
+}

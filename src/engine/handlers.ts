@@ -3,7 +3,7 @@
 // RejectedInputErrors that the engine records; they never stop the node.
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Signer } from '../core/signer.js'
-import { ChannelsError } from '../core/errors.js'
+import { ChannelsError, RejectedInputError } from '../core/errors.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
 import type { ChainEvent } from '../protocols/onchain.js'
@@ -37,14 +37,19 @@ import { openingState } from '../protocols/openingState.js'
 import type { Effect } from '../protocols/objective.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { AppDefinition } from '../protocols/app/appData.js'
+import type { PeerPolicy } from './policy.js'
+import { checkCommitment } from './policy.js'
+import { committedTo, ledgerCommitment, virtualCommitment } from './commitments.js'
+import { UnsolicitedLedgerUpdateError } from './errors.js'
+import { holdingsKey, holdingsOf } from './holdings.js'
 
 export interface HandlerDeps {
   readonly signer: Signer
   readonly consensusApp: Address
   /** The appDefinition of payment channels (so they can be disputed on chain). */
   readonly virtualPaymentApp: Address
-  /** Approves objectives a peer started; the default approves everything. */
-  readonly policy: (objective: Objective) => boolean
+  /** What objectives others start may commit of mine (src/engine/policy.ts). */
+  readonly policy: PeerPolicy
   /** Approves app channels a peer opens with this node. */
   readonly appPolicy: (definition: AppDefinition, from: Address) => boolean
   /** The app modules this node runs, by appId (lowercase); app channels of other apps are refused. */
@@ -97,7 +102,7 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
     }
     case 'directDefund': {
       const ledger = requireLedger(ctx, request.ledgerId)
-      const objective = directDefund.newDirectDefund(ledger, ctx.holdings.get(ledger.id) ?? 0n, me, 'approved')
+      const objective = directDefund.newDirectDefund(ledger, holdingsOf(ctx, ledger.id, ledger.supported.vars.outcome.asset), me, 'approved')
       if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger is already being defunded', { objectiveId: objective.id })
       ctx.ledgers.set(ledger.id, markClosing(ledger))
       crankObjective(ctx, objective, deps)
@@ -105,7 +110,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
     }
     case 'ledgerUpdate': {
       const ledger = requireLedger(ctx, request.ledgerId)
-      const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: counterpartyOf(ledger, me), proposal: request.proposal, initiator: true, status: 'approved' })
+      // `ask`: the counterparty is asked to start it too, which it does only if its owner agreed already.
+      const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: counterpartyOf(ledger, me), proposal: request.proposal, initiator: request.ask, status: 'approved' })
       if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger update is already running', { objectiveId: objective.id })
       setObjective(ctx, objective)
       crankLedger(ctx, ledger.id, deps)
@@ -225,7 +231,7 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       if (payload.objectiveId.startsWith('directdefund:')) {
         const ledgerId = payload.objectiveId.slice('directdefund:'.length) as Bytes32
         const ledger = requireLedger(ctx, ledgerId)
-        const objective = directDefund.newDirectDefund(ledger, ctx.holdings.get(ledger.id) ?? 0n, me, 'unapproved')
+        const objective = directDefund.newDirectDefund(ledger, holdingsOf(ctx, ledger.id, ledger.supported.vars.outcome.asset), me, 'unapproved')
         ctx.ledgers.set(ledger.id, markClosing(ledger))
         startFromPeer(ctx, directDefund.update(objective, { kind: 'signedState', signed: payload.signedState }), from, deps)
         return
@@ -233,13 +239,15 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       throw new NoSuchObjectiveError('unknown objective', { objectiveId: payload.objectiveId })
     }
     case 'ledgerUpdateRequest': {
+      // Consent (ADR 0015): a ledger changes only by a LedgerUpdate my own side started — my owner's call, or
+      // one of my virtual or app objectives, each computing the proposal from its own view. A request names
+      // one; if I run none, the counterparty's numbers would be the only reason to sign, so it is refused.
       const ledger = requireLedger(ctx, payload.request.ledgerId)
       requireParticipant(ledger.fixed, from)
-      const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty: from, proposal: payload.request.proposal, initiator: false, status: 'unapproved' })
-      if (objective.id !== payload.objectiveId) throw new NoSuchObjectiveError('objective id does not match the request', { objectiveId: payload.objectiveId })
-      if (ctx.objectives.get(objective.id)) return // already running (we initiated it too, or a duplicate)
-      startFromPeer(ctx, objective, from, deps)
-      return
+      const id = ledgerUpdate.ledgerUpdateId(ledger.id, payload.request.proposal)
+      if (id !== payload.objectiveId) throw new NoSuchObjectiveError('objective id does not match the request', { objectiveId: payload.objectiveId })
+      if (ctx.objectives.get(id)) return // mine already: it proposes or countersigns only its own proposal
+      throw new UnsolicitedLedgerUpdateError('this node changes a ledger only for an objective of its own', { objectiveId: id })
     }
     case 'proposal': {
       const ledger = requireLedger(ctx, payload.ledgerId)
@@ -332,19 +340,30 @@ function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): v
   }
 }
 
-/** An objective a peer started: the policy decides; a rejection is reported back. */
+/**
+ * An objective a peer started: what it would commit of mine passes the policy first. A refusal keeps nothing
+ * of the objective (a stranger cannot make me store it): it is recorded as a rejection and told to the peer.
+ */
 export function startFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
-  if (!deps.policy(objective)) {
-    setObjective(ctx, { ...objective, status: 'rejected' } as Objective)
-    ctx.send(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: 'policy', summary: 'the counterparty declined' })
+  const refusal = policyRefusal(ctx, objective, from, deps)
+  if (refusal) {
+    ctx.rejections.push({ code: refusal.code, summary: refusal.summary, from })
+    ctx.send(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: refusal.code, summary: refusal.summary })
     return
   }
-  const approved = { ...objective, status: 'approved' } as Objective
-  if (approved.kind === 'ledgerUpdate') {
-    setObjective(ctx, approved)
-    crankLedger(ctx, approved.ledgerId, deps)
-  } else {
-    crankObjective(ctx, approved, deps)
+  crankObjective(ctx, { ...objective, status: 'approved' } as Objective, deps)
+}
+
+/** Why the policy refuses what `objective` would commit of mine, if it does; closing what exists commits nothing new. */
+function policyRefusal(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): RejectedInputError | undefined {
+  const commitment = objective.kind === 'directfund' ? ledgerCommitment(objective, from) : objective.kind === 'virtualfund' ? virtualCommitment(objective) : undefined
+  if (!commitment) return undefined
+  try {
+    checkCommitment(deps.policy, commitment, committedTo(ctx, commitment.from))
+    return undefined
+  } catch (error) {
+    if (error instanceof RejectedInputError) return error
+    throw error
   }
 }
 
@@ -364,14 +383,23 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   if (event.kind === 'challenged') return appDisputes.onChallenged(ctx, lower(event.channelId) as Bytes32, event.turnNumRecord, event.finalizesAt, deps)
   const id = lower(event.channelId) as Bytes32
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
-  ctx.holdings.set(id, amount)
-  appFunding.onAppHoldings(ctx, id, amount, deps)
-  appDisputes.onDisputeHoldings(ctx, id, amount, deps)
+  ctx.holdings.set(holdingsKey(id, event.asset), amount)
+  // Only the channel's own asset funds it or pays it out: holdings of another token reach no objective.
+  const own = (asset: Address) => lower(asset) === lower(event.asset)
+  const app = ctx.apps.get(id)
+  if (app && own(app.context.definition.asset)) {
+    appFunding.onAppHoldings(ctx, id, amount, deps)
+    appDisputes.onDisputeHoldings(ctx, id, amount, deps)
+  }
   for (const objectiveId of [directFund.directFundId(id), directDefund.directDefundId(id)]) {
     const objective = ctx.objectives.get(objectiveId)
     if (!objective || !isActive(objective)) continue
-    if (objective.kind === 'directfund') crankObjective(ctx, directFund.update(objective, { kind: 'holdings', amount }), deps)
-    if (objective.kind === 'directdefund') crankObjective(ctx, directDefund.update(objective, { kind: 'holdings', amount }), deps)
+    if (objective.kind === 'directfund' && own(objective.prefund.state.outcome[0]!.asset)) {
+      crankObjective(ctx, directFund.update(objective, { kind: 'holdings', amount }), deps)
+    }
+    if (objective.kind === 'directdefund' && own(objective.final.state.outcome[0]!.asset)) {
+      crankObjective(ctx, directDefund.update(objective, { kind: 'holdings', amount }), deps)
+    }
   }
 }
 

@@ -21,7 +21,8 @@ export type ApiRequest =
       readonly challengeDuration: number
     }
   | { readonly op: 'directDefund'; readonly ledgerId: Bytes32 }
-  | { readonly op: 'ledgerUpdate'; readonly ledgerId: Bytes32; readonly proposal: Proposal }
+  /** `ask`: ask the counterparty to start it too (it does only if its owner agreed); false only agrees to it. */
+  | { readonly op: 'ledgerUpdate'; readonly ledgerId: Bytes32; readonly proposal: Proposal; readonly ask: boolean }
   | { readonly op: 'syncLedger'; readonly ledgerId: Bytes32 }
   | {
       readonly op: 'createPaymentChannel'

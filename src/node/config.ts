@@ -11,6 +11,8 @@ import { MAX_UINT256 } from '../core/limits.js'
 import { FUNDING_MODES } from '../protocols/app/appData.js'
 import type { FundingMode } from '../protocols/app/appData.js'
 import type { KeySource } from './keys.js'
+import type { PeerPolicy } from '../engine/policy.js'
+import { REFUSE_UNSOLICITED } from '../engine/policy.js'
 
 export class ConfigError extends RejectedInputError {
   readonly code = 'config'
@@ -75,6 +77,19 @@ export const configFileSchema = z
       })
       .partial()
       .strict(),
+    /** What peers may start with this node: ledgers, intermediary roles (src/engine/policy.ts). Absent: refuse all. */
+    policy: z
+      .object({
+        /** 'any', or the peers (addresses) whose objectives this node accepts. */
+        peers: z.union([z.literal('any'), z.array(address)]),
+        assets: z.union([z.literal('any'), z.array(address)]),
+        maxPerChannel: wei,
+        maxPerPeer: wei,
+        challengeDurationMinSec: z.number().int().min(0).max(2 ** 32),
+        challengeDurationMaxSec: z.number().int().min(1).max(2 ** 32),
+      })
+      .partial()
+      .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
   })
@@ -100,6 +115,8 @@ export interface NodeConfig {
   readonly chainKey: KeySource
   /** The operator's rules for app channels peers open (src/node/appPolicy.ts); an absent rule allows all. */
   readonly apps: AppsConfig
+  /** What peers may start with this node (src/engine/policy.ts). */
+  readonly policy: PeerPolicy
   readonly logLevel: string
   /** How long a graceful shutdown waits for the outbox to drain (peers to acknowledge) before closing anyway. */
   readonly shutdownTimeoutMs: number
@@ -145,6 +162,10 @@ export const NODE_FLAGS = {
   'apps-peer': { type: 'string', multiple: true },
   'apps-max-deposit': { type: 'string' },
   'apps-funding': { type: 'string', multiple: true },
+  'accept-peer': { type: 'string', multiple: true },
+  'accept-asset': { type: 'string', multiple: true },
+  'max-per-channel': { type: 'string' },
+  'max-per-peer': { type: 'string' },
   'log-level': { type: 'string' },
 } as const
 
@@ -214,6 +235,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         funding: (flags['apps-funding'] ?? list(env.CHANNELS_APPS_FUNDING)) as FundingMode[] | undefined,
       }),
     },
+    policy: {
+      ...file.policy,
+      ...defined({
+        peers: anyOrList(flags['accept-peer'] ?? list(env.CHANNELS_ACCEPT_PEERS)),
+        assets: anyOrList(flags['accept-asset'] ?? list(env.CHANNELS_ACCEPT_ASSETS)),
+        maxPerChannel: flags['max-per-channel'] ?? env.CHANNELS_MAX_PER_CHANNEL,
+        maxPerPeer: flags['max-per-peer'] ?? env.CHANNELS_MAX_PER_PEER,
+      }),
+    },
     logLevel: (flags['log-level'] ?? env.CHANNELS_LOG_LEVEL ?? file.logLevel ?? DEFAULTS.logLevel) as ConfigFile['logLevel'],
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
   }
@@ -245,8 +275,33 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       ...defined({ accept: checked.apps?.accept, peers: checked.apps?.peers as Address[] | undefined, funding: checked.apps?.funding }),
       ...(checked.apps?.maxDeposit === undefined ? {} : { maxDeposit: BigInt(checked.apps.maxDeposit) }),
     },
+    policy: policyFrom(checked.policy ?? {}),
     logLevel: checked.logLevel!,
     shutdownTimeoutMs: checked.shutdownTimeoutMs!,
+  }
+}
+
+/** `any` alone means any; otherwise a list of addresses. */
+function anyOrList(values: readonly string[] | undefined): 'any' | string[] | undefined {
+  if (values === undefined) return undefined
+  return values.length === 1 && values[0] === 'any' ? 'any' : [...values]
+}
+
+/**
+ * The engine's policy from the config: nothing configured refuses everything peers start (REFUSE_UNSOLICITED);
+ * peers listed (or 'any') are accepted up to the amounts given, unlimited where none is given — naming a peer
+ * is the operator's decision to trust it that far.
+ */
+function policyFrom(p: NonNullable<ConfigFile['policy']>): PeerPolicy {
+  const base = p.peers === undefined ? REFUSE_UNSOLICITED : { ...REFUSE_UNSOLICITED, maxPerChannel: MAX_UINT256, maxPerPeer: MAX_UINT256 }
+  const challengeDurationSec = { min: p.challengeDurationMinSec ?? base.challengeDurationSec.min, max: p.challengeDurationMaxSec ?? base.challengeDurationSec.max }
+  if (challengeDurationSec.min > challengeDurationSec.max) throw new ConfigError('policy: challengeDurationMinSec is above challengeDurationMaxSec', { field: 'policy' })
+  return {
+    peers: p.peers === undefined ? base.peers : p.peers === 'any' ? 'any' : (p.peers as Address[]),
+    assets: p.assets === undefined ? base.assets : p.assets === 'any' ? 'any' : (p.assets as Address[]),
+    maxPerChannel: p.maxPerChannel === undefined ? base.maxPerChannel : BigInt(p.maxPerChannel),
+    maxPerPeer: p.maxPerPeer === undefined ? base.maxPerPeer : BigInt(p.maxPerPeer),
+    challengeDurationSec,
   }
 }
 

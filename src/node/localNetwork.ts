@@ -6,6 +6,7 @@ import type { Hex } from '../core/types.js'
 import type { Deployment } from '../chain/deploy.js'
 import { freePort, isFree, prepareNode, spawnNode, writeNodeConfig } from './launcher.js'
 import type { NodeProcess, PreparedNode } from './launcher.js'
+import type { ConfigFile } from './config.js'
 
 export interface LocalNetworkOptions {
   readonly dataDir: string
@@ -19,6 +20,8 @@ export interface LocalNetworkOptions {
   readonly logLevel?: string
   /** Run this instead of `channels` (see spawnNode). */
   readonly command?: readonly string[]
+  /** Policy settings every node gets besides accepting the others (src/engine/policy.ts), e.g. challenge-duration bounds. */
+  readonly policy?: Omit<NonNullable<ConfigFile['policy']>, 'peers'>
   /** Called as each node comes up (progress output). */
   readonly onStarted?: (node: NodeProcess, prepared: PreparedNode) => void
 }
@@ -53,6 +56,8 @@ export async function launchLocalNetwork(options: LocalNetworkOptions): Promise<
       rpc: { host: '127.0.0.1', port: ports.get(name)!.rpc },
       p2p: { listen: [`/ip4/127.0.0.1/tcp/${ports.get(name)!.p2p}`], peers: Object.fromEntries(others.map((n) => [prepared.get(n)!.address, [multiaddr(n)]])) },
       chain: { url: options.chain.url, chainId: options.chain.chainId, ...contracts(options.chain.deployment), pollingIntervalMs: options.chain.pollingIntervalMs ?? 100 },
+      // The nodes of one local network accept each other's ledgers and channels (and nobody else's).
+      policy: { ...options.policy, peers: others.map((n) => prepared.get(n)!.address) },
       ...(options.logLevel ? { logLevel: options.logLevel as 'info' } : {}),
     })
   }

@@ -75,7 +75,7 @@ export function ledgerChannelInfo(engine: EngineView, id: Bytes32): LedgerChanne
     myBalance: myIndex === 0 ? outcome.leader.amount : outcome.follower.amount,
     theirBalance: myIndex === 0 ? outcome.follower.amount : outcome.leader.amount,
     guarantees: outcome.guarantees.map((g) => ({ target: g.target, amount: g.amount, left: g.left, right: g.right })),
-    holdings: engine.holdings(key),
+    holdings: engine.holdings(key, outcome.asset),
   }
 }
 

@@ -17,6 +17,7 @@ import type { Deployment } from '../../src/chain/deploy.js'
 import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
+import { TEST_POLICY } from '../support/ledgerNetwork.js'
 
 // anvil's well-known development accounts 1 and 2 pay for transactions; channel keys are separate.
 const TX_KEYS = ['0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'] as const
@@ -68,7 +69,7 @@ async function startNodes() {
       const signer = createSigner(CHANNEL_KEYS[i]!)
       const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
       const store = new MemoryStore()
-      const engine = await Engine.open({ store, signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp })
+      const engine = await Engine.open({ store, signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY })
       return { signer, chain, engine, store, txAccount: privateKeyToAccount(TX_KEYS[i]!).address }
     }),
   )
@@ -98,8 +99,13 @@ async function lifecycle(asset: Address, deposits: readonly [bigint, bigint]) {
     // move 3 units from alice to bob through a guarantee added and removed
     const target = `0x${'9'.repeat(64)}` as Bytes32
     const [a, b] = [addressToDestination(alice.signer.address), addressToDestination(bob.signer.address)]
-    await alice.engine.waitForObjective(await alice.engine.updateLedger(ledgerId, { kind: 'add', target, left: a, right: b, leftAmount: 5n, rightAmount: 0n }))
-    await alice.engine.waitForObjective(await bob.engine.updateLedger(ledgerId, { kind: 'remove', target, leftAmount: 2n }))
+    // each change is agreed by both owners: a node never moves funds on the other's word (ADR 0015)
+    const add = { kind: 'add' as const, target, left: a, right: b, leftAmount: 5n, rightAmount: 0n }
+    await bob.engine.agreeLedgerUpdate(ledgerId, add)
+    await alice.engine.waitForObjective(await alice.engine.updateLedger(ledgerId, add))
+    const remove = { kind: 'remove' as const, target, leftAmount: 2n }
+    await alice.engine.agreeLedgerUpdate(ledgerId, remove)
+    await alice.engine.waitForObjective(await bob.engine.updateLedger(ledgerId, remove))
     await eventually('alice sees the removal', () => {
       const ledger = alice.engine.getLedger(ledgerId)
       return ledger?.role === 'leader' && ledger.queue.length === 0 && ledger.supported.vars.outcome.guarantees.length === 0
@@ -158,7 +164,7 @@ describe('catching up after downtime', () => {
     await client().waitForTransactionReceipt({ hash })
     await client().request({ method: 'anvil_mine' as never, params: ['0x5'] as never })
     const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[0], pollingIntervalMs: 20, chunkBlocks: 2n })
-    const restarted = await Engine.open({ store, signer: alice.signer, chain, consensusApp: deployment.consensusApp })
+    const restarted = await Engine.open({ store, signer: alice.signer, chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY })
     try {
       expect(restarted.holdings(ledgerId)).toBe(7n) // what it knew before going down
       await eventually('alice catches up from her cursor', () => restarted.holdings(ledgerId) === 12n)
@@ -180,7 +186,7 @@ describe('a payment channel through a hub, settled on anvil', () => {
       keys.map(async (k, i) => {
         const signer = createSigner(k)
         const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: txKeys[i]!, pollingIntervalMs: 20 })
-        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, virtualPaymentApp: deployment.virtualPaymentApp })
+        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
         return { signer, chain, engine }
       }),
     )

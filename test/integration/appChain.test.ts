@@ -24,6 +24,7 @@ import { hashState } from '../../src/core/hashState.js'
 import { signChallenge } from '../../src/core/signState.js'
 import { supportedSignedState } from '../../src/protocols/ledger/consensusChannel.js'
 import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
+import { TEST_POLICY } from '../support/ledgerNetwork.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
@@ -62,7 +63,7 @@ async function players(seed: number) {
     CHANNEL_KEYS.map(async (key, i) => {
       const signer = createSigner(key)
       const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, apps })
+      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps })
       return { key, signer, chain, engine, address: signer.address, closed: false }
     }),
   )
@@ -152,7 +153,7 @@ test('a document channel funded from a ledger, its counterparty gone: the ledger
     CHANNEL_KEYS.map(async (key, i) => {
       const signer = createSigner(key)
       const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, apps: docApps })
+      const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps: docApps })
       return { key, chain, engine, address: signer.address, closed: false }
     }),
   )

@@ -12,6 +12,7 @@ import { Engine } from '../../src/engine/engine.js'
 import { loadBuiltApp } from '../support/appSessions.js'
 import { commitEvent, commitmentOf, revealEvent, secretOf } from '../apps/commitReveal.js'
 import { verifyLog } from '../../src/protocols/app/replay.js'
+import { TEST_POLICY } from '../support/ledgerNetwork.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const RPS = loadBuiltApp('rps')
@@ -36,6 +37,7 @@ async function players() {
       signer,
       transport: network.connect(signer.address),
       consensusApp: MEMORY_CONSENSUS_APP,
+      policy: TEST_POLICY,
       apps,
       clock: () => clocks[i]!,
       tickIntervalMs: 5,

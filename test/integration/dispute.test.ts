@@ -23,6 +23,7 @@ import { startAnvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
 import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService, toOnChainSignature } from '../../src/chain/viemChainService.js'
+import { TEST_POLICY } from '../support/ledgerNetwork.js'
 
 // anvil's development accounts 1, 2 and 3 pay for transactions; the channel keys are separate.
 const TX_KEYS = [
@@ -77,7 +78,7 @@ describe('a payment channel through a vanished hub, settled on anvil by challeng
       CHANNEL_KEYS.map(async (key, i) => {
         const signer = createSigner(key)
         const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, virtualPaymentApp: deployment.virtualPaymentApp })
+        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
         return { key, signer, chain, engine }
       }),
     )

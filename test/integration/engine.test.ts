@@ -19,7 +19,8 @@ import { MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import type { ChainEvent, ChainService } from '../../src/chain/chainService.js'
 import type { Transport } from '../../src/transport/transport.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
-import { createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
+import { TEST_POLICY, createTestNetwork, eventually, target, updateAgreed } from '../support/ledgerNetwork.js'
+import { REFUSE_UNSOLICITED } from '../../src/engine/policy.js'
 import { readFileSync } from 'node:fs'
 import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
@@ -64,7 +65,7 @@ async function dump(store: Store): Promise<[string, string][]> {
 describe('determinism', () => {
   test('replaying a node\'s journal into a fresh engine reproduces its store byte for byte', async () => {
     const { alice, bob, ledgerId } = await openLedger()
-    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? bob : alice).engine.updateLedger(ledgerId, add(i, alice, bob))))
+    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => updateAgreed(i % 2 ? bob : alice, i % 2 ? alice : bob, ledgerId, add(i, alice, bob))))
     await eventually('guarantees land', () => alice.engine.getLedger(ledgerId)?.supported.vars.outcome.guarantees.length === 6 && alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
     await alice.engine.receive(bob.address, Uint8Array.of(1, 2, 3)) // a rejection is part of the state too
     for (const node of [alice, bob]) {
@@ -73,7 +74,7 @@ describe('determinism', () => {
       for await (const entry of readJournal(node.store)) journal.push(entry)
       expect(journal.length).toBeGreaterThan(10)
       const replayStore = new MemoryStore()
-      const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP }, journal)
+      const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP, policy: TEST_POLICY }, journal)
       await replayed.close()
       expect(await dump(replayStore)).toEqual(await dump(node.store))
     }
@@ -125,6 +126,7 @@ describe('group commits', () => {
   test('a step that only drops acknowledged outbox entries skips the fsync; one that acknowledges a frame does not; a crash that loses the former loses nothing', async () => {
     const { alice, bob, ledgerId } = await openLedger()
     await eventually('both outboxes drained', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    await bob.engine.agreeLedgerUpdate(ledgerId, add(1, alice, bob))
     const commits = vi.spyOn(bob.store, 'commit')
     const id = await alice.engine.updateLedger(ledgerId, add(1, alice, bob))
     expect((await alice.engine.waitForObjective(id)).status).toBe('completed')
@@ -141,7 +143,7 @@ describe('group commits', () => {
     await bob.restart()
     expect(bob.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(turn)
     await eventually('bob hears the ack again', () => bob.engine.unacknowledged === 0)
-    const next = await alice.engine.updateLedger(ledgerId, add(2, alice, bob))
+    const next = await updateAgreed(alice, bob, ledgerId, add(2, alice, bob))
     expect((await alice.engine.waitForObjective(next)).status).toBe('completed')
   })
 })
@@ -202,7 +204,7 @@ describe('hostile and broken peer input', () => {
     const { alice, bob, ledgerId } = await openLedger()
     await alice.engine.receive(bob.address, Uint8Array.of(0xff))
     await bob.engine.receive(mallory.address, encodeFrame({ seq: 1n, payloads: [{ kind: 'syncRequest', ledgerId }], acks: [] }))
-    const id = await bob.engine.updateLedger(ledgerId, add(1, alice, bob))
+    const id = await updateAgreed(bob, alice, ledgerId, add(1, alice, bob))
     expect((await bob.engine.waitForObjective(id)).status).toBe('completed')
     await eventually('alice completes too', () => alice.engine.getObjective(id)?.objective.status === 'completed')
     expect(alice.engine.rejections.counts).toEqual({ codec: 1 })
@@ -212,6 +214,7 @@ describe('hostile and broken peer input', () => {
   test('API requests with bad parameters are refused with typed errors', async () => {
     const { alice, bob, ledgerId } = await openLedger()
     await expect(alice.engine.updateLedger(`0x${'77'.repeat(32)}`, add(1, alice, bob))).rejects.toMatchObject({ code: 'no_such_ledger' })
+    await bob.engine.agreeLedgerUpdate(ledgerId, { ...add(1, alice, bob), leftAmount: 10_000n })
     await expect(alice.engine.updateLedger(ledgerId, { ...add(1, alice, bob), leftAmount: 10_000n })).resolves.toBeTypeOf('string')
     const failed = await alice.engine.waitForObjective((await alice.engine.objectives()).find((o) => o.kind === 'ledgerUpdate')!.id)
     expect(failed.status).toBe('failed')
@@ -221,6 +224,7 @@ describe('hostile and broken peer input', () => {
     await expect(alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })).rejects.toMatchObject({ code: 'objective_exists' })
     // an argument the journal cannot record (undefined from plain JavaScript) is refused, nothing else is held up
     const unjournalable = alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: undefined as never })
+    await bob.engine.agreeLedgerUpdate(ledgerId, add(7, alice, bob))
     const alongside = alice.engine.updateLedger(ledgerId, add(7, alice, bob))
     await expect(unjournalable).rejects.toMatchObject({ code: 'codec' })
     expect((await alice.engine.waitForObjective(await alongside)).status).toBe('completed')
@@ -228,15 +232,17 @@ describe('hostile and broken peer input', () => {
 })
 
 describe('policy and resync', () => {
-  test('a counterparty whose policy declines a ledger: its objective is rejected, the initiator\'s fails with the reason', async () => {
-    net = await createTestNetwork({ network: { seed: 5 }, policy: (o) => o.kind !== 'directfund' })
+  test('a counterparty whose policy declines a ledger: it keeps nothing but the counted refusal, the initiator\'s objective fails with the reason', async () => {
+    net = await createTestNetwork({ network: { seed: 5 }, policy: REFUSE_UNSOLICITED })
     const alice = await net.node('alice', ALICE_KEY)
     const bob = await net.node('bob', BOB_KEY)
     const id = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 3n })
     const failed = await alice.engine.waitForObjective(id)
     expect(failed.status).toBe('failed')
-    expect(failed.failure).toEqual({ code: 'policy', summary: 'rejected by peer: the counterparty declined' })
-    await eventually('bob records the rejection', () => bob.engine.getObjective(id)?.objective.status === 'rejected')
+    expect(failed.failure).toEqual({ code: 'peer_not_allowed', summary: 'rejected by peer: this node does not accept objectives from this peer' })
+    await eventually('bob counted the refusal', () => bob.engine.rejections.counts.peer_not_allowed === 1)
+    expect(bob.engine.rejections.recent.at(-1)).toMatchObject({ code: 'peer_not_allowed', from: alice.address })
+    expect(bob.engine.getObjective(id)).toBeUndefined()
     expect(net.chain.events()).toEqual([]) // nobody deposited
   })
 
@@ -244,7 +250,7 @@ describe('policy and resync', () => {
     const { alice, bob, ledgerId } = await openLedger()
     const key = recordKey('ledgers', ledgerId.toLowerCase())
     const old = await bob.store.get(key)
-    const id = await alice.engine.updateLedger(ledgerId, add(1, alice, bob))
+    const id = await updateAgreed(alice, bob, ledgerId, add(1, alice, bob))
     await alice.engine.waitForObjective(id)
     await eventually('bob acknowledged everything', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
     const turn = alice.engine.getLedger(ledgerId)!.supported.vars.turnNum
@@ -256,7 +262,7 @@ describe('policy and resync', () => {
     await bob.engine.syncLedger(ledgerId)
     await eventually('bob adopts the newer state both signed', () => bob.engine.getLedger(ledgerId)!.supported.vars.turnNum === turn)
     // and the ledger moves on from there
-    const next = await bob.engine.updateLedger(ledgerId, add(2, alice, bob))
+    const next = await updateAgreed(bob, alice, ledgerId, add(2, alice, bob))
     expect((await bob.engine.waitForObjective(next)).status).toBe('completed')
   })
 })

@@ -10,7 +10,7 @@ import { supportedSignedState } from '../../src/protocols/ledger/consensusChanne
 import { totalOf } from '../../src/protocols/ledger/ledgerOutcome.js'
 import type { Proposal } from '../../src/protocols/ledger/proposal.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
-import { ETH, createTestNetwork, eventually, target } from '../support/ledgerNetwork.js'
+import { ETH, createTestNetwork, eventually, target, updateAgreed } from '../support/ledgerNetwork.js'
 
 const ALICE = '0x1111111111111111111111111111111111111111111111111111111111111111' as const
 const BOB = '0x2222222222222222222222222222222222222222222222222222222222222222' as const
@@ -77,14 +77,15 @@ async function runLifecycle(alice: TestNode, bob: TestNode, during: () => Promis
   const nodes = { alice, bob }
   const p = plan(addressToDestination(alice.address), addressToDestination(bob.address))
 
-  await Promise.all(p.adds.map(({ initiator, proposal }) => nodes[initiator].engine.updateLedger(ledgerId, proposal)))
+  const other = (who: 'alice' | 'bob') => nodes[who === 'alice' ? 'bob' : 'alice']
+  await Promise.all(p.adds.map(({ initiator, proposal }) => updateAgreed(nodes[initiator], other(initiator), ledgerId, proposal)))
   await during()
   await eventually('100 guarantees on both sides', () => agreed(nodes.alice, nodes.bob, ledgerId, GUARANTEES))
   const withGuarantees = nodes.alice.engine.getLedger(ledgerId)!
   expect(totalOf(withGuarantees.supported.vars.outcome)).toBe(2n * DEPOSIT)
   expect(hashState(supportedSignedState(withGuarantees).state)).toBe(hashState(supportedSignedState(nodes.bob.engine.getLedger(ledgerId)!).state))
 
-  await Promise.all(p.removes.map(({ initiator, proposal }) => nodes[initiator].engine.updateLedger(ledgerId, proposal)))
+  await Promise.all(p.removes.map(({ initiator, proposal }) => updateAgreed(nodes[initiator], other(initiator), ledgerId, proposal)))
   await during()
   await eventually('all guarantees removed on both sides', () => agreed(nodes.alice, nodes.bob, ledgerId, 0))
   const emptied = nodes.alice.engine.getLedger(ledgerId)!
@@ -168,8 +169,8 @@ describe('hub scenario (P8)', () => {
     const virtual = target(999) // V's outcome: alice 10, bob 5
     // each side of each ledger initiates once: alice (leader) in L_AH, bob (follower) in L_HB
     const ids = await Promise.all([
-      alice.engine.updateLedger(aliceHub, { kind: 'add', target: virtual, left: a, right: h, leftAmount: 10n, rightAmount: 5n }),
-      bob.engine.updateLedger(hubBob, { kind: 'add', target: virtual, left: h, right: b, leftAmount: 10n, rightAmount: 5n }),
+      updateAgreed(alice, hub, aliceHub, { kind: 'add', target: virtual, left: a, right: h, leftAmount: 10n, rightAmount: 5n }),
+      updateAgreed(bob, hub, hubBob, { kind: 'add', target: virtual, left: h, right: b, leftAmount: 10n, rightAmount: 5n }),
     ])
     await eventually('both guarantees supported at the hub', () =>
       [aliceHub, hubBob].every((l) => hub.engine.getLedger(l)?.supported.vars.outcome.guarantees.some((g) => g.target === virtual)),
@@ -179,8 +180,8 @@ describe('hub scenario (P8)', () => {
     expect(hub.engine.getLedger(hubBob)!.supported.vars.outcome.leader.amount).toBe(90n) // hub locked alice's 10 towards bob
     // V closes paying alice 7 and bob 8: the hub relays 3 from L_HB to L_AH
     await Promise.all([
-      hub.engine.updateLedger(aliceHub, { kind: 'remove', target: virtual, leftAmount: 7n }),
-      hub.engine.updateLedger(hubBob, { kind: 'remove', target: virtual, leftAmount: 7n }),
+      updateAgreed(hub, alice, aliceHub, { kind: 'remove', target: virtual, leftAmount: 7n }),
+      updateAgreed(hub, bob, hubBob, { kind: 'remove', target: virtual, leftAmount: 7n }),
     ])
     const released = (node: TestNode, ledgerId: Bytes32) => {
       const ledger = node.engine.getLedger(ledgerId)

@@ -10,6 +10,7 @@ import { RpcServer } from '../../src/rpc/server.js'
 import type { RpcLogger } from '../../src/rpc/server.js'
 import { loadAppRegistry } from '../../src/node/appRegistry.js'
 import type { AppDefinition } from '../../src/protocols/app/appData.js'
+import { TEST_POLICY } from './ledgerNetwork.js'
 
 export interface AppServers {
   readonly engines: Engine[]
@@ -36,6 +37,7 @@ export async function startAppServers(p: { keys: readonly Hex[]; secret: string;
       signer,
       transport: network.connect(signer.address),
       consensusApp: MEMORY_CONSENSUS_APP,
+      policy: TEST_POLICY,
       apps,
       tickIntervalMs: 20,
       ...(p.appSnapshotIntervalEvents ? { appSnapshotIntervalEvents: p.appSnapshotIntervalEvents } : {}),

@@ -13,12 +13,17 @@ import type { MemoryNetworkOptions } from '../../src/transport/memoryTransport.j
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../../src/chain/memoryChain.js'
 import type { MemoryChainOptions } from '../../src/chain/memoryChain.js'
 import { Engine } from '../../src/engine/engine.js'
-import type { Objective } from '../../src/protocols/objectives.js'
+import type { PeerPolicy } from '../../src/engine/policy.js'
+import type { Proposal } from '../../src/protocols/ledger/proposal.js'
+import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 
 export const ETH: Address = '0x0000000000000000000000000000000000000000'
 /** Any fixed address: the in-memory chain runs no apps. */
 export const MEMORY_VIRTUAL_PAYMENT_APP: Address = '0x00000000000000000000000000000000000f0a11'
+
+/** Test nodes accept one another's ledgers and channels, with any challenge duration up to the default maximum. */
+export const TEST_POLICY: PeerPolicy = { ...ACCEPT_ANY_PEER, challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }
 
 export interface TestNode {
   readonly name: string
@@ -40,7 +45,8 @@ export async function createTestNetwork(p: {
   network: MemoryNetworkOptions
   durable?: boolean
   tickIntervalMs?: number
-  policy?: (o: Objective) => boolean
+  /** What peers may start with each node (default ACCEPT_ANY_PEER with no lower bound on challenge durations). */
+  policy?: PeerPolicy
   /** The app modules every node runs (app channels). */
   apps?: (appId: Bytes32) => AppRuntime | undefined
   chain?: MemoryChainOptions
@@ -66,7 +72,7 @@ export async function createTestNetwork(p: {
           consensusApp: MEMORY_CONSENSUS_APP,
           virtualPaymentApp: MEMORY_VIRTUAL_PAYMENT_APP,
           tickIntervalMs: p.tickIntervalMs ?? 20,
-          ...(p.policy ? { policy: p.policy } : {}),
+          policy: p.policy ?? TEST_POLICY,
           ...(p.apps ? { apps: p.apps } : {}),
         })
       const store = await openStore(name)
@@ -108,4 +114,13 @@ export async function eventually(what: string, condition: () => boolean, timeout
 
 export function target(i: number): Bytes32 {
   return `0x${(i + 1).toString(16).padStart(8, '0')}${'ab'.repeat(28)}` as Bytes32
+}
+
+/**
+ * A ledger change both owners agreed to: `counterparty`'s owner agrees first (sending nothing), then `initiator`'s
+ * runs it. Resolves to the initiator's objective id. A node never moves funds on the other's word alone (ADR 0015).
+ */
+export async function updateAgreed(initiator: TestNode, counterparty: TestNode, ledgerId: Bytes32, proposal: Proposal): Promise<string> {
+  await counterparty.engine.agreeLedgerUpdate(ledgerId, proposal)
+  return initiator.engine.updateLedger(ledgerId, proposal)
 }

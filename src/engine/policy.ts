@@ -1,0 +1,104 @@
+// The node's policy for what others start (DESIGN §5 "Consent and money", ADR 0015): a peer that starts an
+// objective with this node — a ledger it asks me to fund, an app channel it opens with a deposit of mine, a
+// virtual channel that needs me as intermediary, a payment channel that pays me — asks the node to commit its
+// owner's money or keep state for it. Each such start passes these rules before the node signs anything;
+// a refusal is a typed error (one code per rule), counted, and noticed to the peer.
+//
+// Pure: the engine hands in what the start would cost and what this peer's earlier starts already cost.
+import type { Address } from '../core/types.js'
+import { RejectedInputError } from '../core/errors.js'
+import { MAX_UINT256 } from '../core/limits.js'
+
+export interface PeerPolicy {
+  /** Peers that may start objectives with me: 'any', or an allow list. Receiving a payment needs no entry. */
+  readonly peers: 'any' | readonly Address[]
+  /** Assets a channel others start may hold: 'any', or a list (0x0 is ETH). */
+  readonly assets: 'any' | readonly Address[]
+  /** The most I deposit into, or lock for, one channel that another started. */
+  readonly maxPerChannel: bigint
+  /** The most I keep committed at once to channels one peer started (open ones; closed ones free it). */
+  readonly maxPerPeer: bigint
+  /** Challenge durations (seconds) I accept: too short and I cannot answer a challenge, too long and my money is stuck. */
+  readonly challengeDurationSec: { readonly min: number; readonly max: number }
+}
+
+const THIRTY_DAYS_SEC = 30 * 24 * 3600
+
+/** What an engine does when its owner configured nothing: refuse every objective another starts, except paying me. */
+export const REFUSE_UNSOLICITED: PeerPolicy = {
+  peers: [],
+  assets: 'any',
+  maxPerChannel: 0n,
+  maxPerPeer: 0n,
+  challengeDurationSec: { min: 60, max: THIRTY_DAYS_SEC },
+}
+
+/** Accepts any peer and amount within the default challenge-duration bounds: a hub's starting point, and tests'. */
+export const ACCEPT_ANY_PEER: PeerPolicy = {
+  peers: 'any',
+  assets: 'any',
+  maxPerChannel: MAX_UINT256,
+  maxPerPeer: MAX_UINT256,
+  challengeDurationSec: { min: 60, max: THIRTY_DAYS_SEC },
+}
+
+/**
+ * The role another's objective gives me: `ledger` (I fund my share of a ledger channel), `app` (my deposit in an
+ * app channel), `intermediary` (I lock funds in a guarantee on my next ledger), `payee` (I am paid; nothing of
+ * mine is committed).
+ */
+export type CommitmentRole = 'ledger' | 'app' | 'intermediary' | 'payee'
+
+/** What starting another's objective would commit of mine. */
+export interface Commitment {
+  readonly from: Address
+  readonly role: CommitmentRole
+  readonly asset: Address
+  /** What I would deposit or lock, in the asset's base units. */
+  readonly amount: bigint
+  readonly challengeDurationSec: number
+}
+
+export class PeerNotAllowedError extends RejectedInputError {
+  readonly code = 'peer_not_allowed'
+}
+export class AssetNotAllowedError extends RejectedInputError {
+  readonly code = 'asset_not_allowed'
+}
+export class ChannelLimitError extends RejectedInputError {
+  readonly code = 'over_channel_limit'
+}
+export class PeerLimitError extends RejectedInputError {
+  readonly code = 'over_peer_limit'
+}
+export class ChallengeDurationError extends RejectedInputError {
+  readonly code = 'challenge_duration_out_of_bounds'
+}
+
+/**
+ * Throws the first rule `c` breaks. `committedToPeer` is what this peer's earlier, still open starts commit of
+ * mine (the engine sums it). A payee commits nothing, so only the challenge duration applies to it.
+ */
+export function checkCommitment(policy: PeerPolicy, c: Commitment, committedToPeer: bigint): void {
+  const { min, max } = policy.challengeDurationSec
+  if (c.challengeDurationSec < min || c.challengeDurationSec > max) {
+    throw new ChallengeDurationError(`a challenge duration of ${c.challengeDurationSec} s is outside ${min}..${max} s`, { challengeDuration: c.challengeDurationSec, min, max })
+  }
+  if (c.role === 'payee') return
+  if (policy.peers !== 'any' && !policy.peers.some((p) => p.toLowerCase() === c.from.toLowerCase())) {
+    throw new PeerNotAllowedError('this node does not accept objectives from this peer', { from: c.from, role: c.role })
+  }
+  if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
+    throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
+  }
+  if (c.amount > policy.maxPerChannel) {
+    throw new ChannelLimitError(`committing ${c.amount} exceeds the limit of ${policy.maxPerChannel} per channel`, { amount: c.amount, limit: policy.maxPerChannel })
+  }
+  if (committedToPeer + c.amount > policy.maxPerPeer) {
+    throw new PeerLimitError(`committing ${c.amount} more to this peer's channels exceeds the limit of ${policy.maxPerPeer}`, {
+      amount: c.amount,
+      committed: committedToPeer,
+      limit: policy.maxPerPeer,
+    })
+  }
+}
