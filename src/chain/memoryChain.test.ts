@@ -13,7 +13,7 @@ import type { SingleAssetExit } from '../core/outcome.js'
 import { ChainRevertedError, MEMORY_CONSENSUS_APP, MemoryChain, RevertReason } from './memoryChain.js'
 import { OperatingError } from '../core/errors.js'
 import { channelId } from '../core/channelId.js'
-import { fixedPart } from '../core/state.js'
+import { fixedPart, variablePart } from '../core/state.js'
 import { signBy, unsigned } from '../core/signedState.js'
 import { createSigner } from '../core/signer.js'
 import { encodeGuaranteeMetadata } from '../core/guarantee.js'
@@ -345,7 +345,7 @@ describe('challenge and transferAllAssets', () => {
     const { chain, asAlice, id, state } = await running()
     await asAlice.submit(challengeBy(state, alice))
     const challengedAt = 1_700_000_000n + 3n * 12n
-    expect(chain.events().at(-1)).toEqual({ kind: 'challenged', channelId: id, turnNumRecord: 4n, finalizesAt: challengedAt + 60n, block: 3n, logIndex: 0 })
+    expect(chain.events().at(-1)).toEqual({ kind: 'challenged', channelId: id, turnNumRecord: 4n, finalizesAt: challengedAt + 60n, candidate: variablePart(state), block: 3n, logIndex: 0 })
     expect(await rejection(asAlice.submit(payout(id, state)))).toEqual({ code: 'chain_reverted', reason: 'Channel not finalized.' })
     chain.advanceTime(60n)
     expect(chain.isFinalized(id)).toBe(true)

@@ -24,7 +24,7 @@ import type { SignedState } from '../core/signedState.js'
 import type { Payout } from '../protocols/outcome/transfer.js'
 import { CannotTransferGuaranteeError, computeTransferEffects } from '../protocols/outcome/transfer.js'
 import { checkChannelId, channelId as channelIdOf } from '../core/channelId.js'
-import { checkState, fixedPart } from '../core/state.js'
+import { checkState, fixedPart, variablePart } from '../core/state.js'
 import { participantIndex } from '../core/signedState.js'
 import { recoverChallengeSigner, recoverStateSigner } from '../core/signState.js'
 import type { Exit } from '../core/outcome.js'
@@ -286,7 +286,7 @@ export class MemoryChain implements ChainService {
     const block = this.mine()
     const finalizesAt = this.timestampOf(block) + BigInt(state.challengeDuration)
     this.status.set(id, { finalizesAt, turnNumRecord: state.turnNum, stateHash: hashState(state), outcome: state.outcome })
-    this.emit({ kind: 'challenged', channelId: id, turnNumRecord: state.turnNum, finalizesAt, block, logIndex: 0 })
+    this.emit({ kind: 'challenged', channelId: id, turnNumRecord: state.turnNum, finalizesAt, candidate: variablePart(state), block, logIndex: 0 })
   }
 
   /** NitroAdjudicator.transferAllAssets: a finalized channel pays out the outcome its challenge registered. */

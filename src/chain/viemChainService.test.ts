@@ -16,6 +16,7 @@ import { foundry } from 'viem/chains'
 import type { Address, Bytes32, Hex } from '../core/types.js'
 import type { Allocation, Exit, SingleAssetExit } from '../core/outcome.js'
 import type { FixedPart, State } from '../core/state.js'
+import { variablePart } from '../core/state.js'
 import type { SignedState } from '../core/signedState.js'
 import type { ChainEvent, ChainTransaction } from './chainService.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
@@ -534,7 +535,7 @@ describe('subscribe', () => {
     const expected: ChainLogEvent[] = [
       { kind: 'deposited', channelId: id, asset: ETH, nowHeld: 10n, ...positionOf(ethDeposit!) },
       { kind: 'deposited', channelId: id, asset: token, nowHeld: 6n, ...positionOf(tokenDeposit!) },
-      { kind: 'challenged', channelId: channelId(other), turnNumRecord: 3n, finalizesAt: challengedAt + BigInt(other.challengeDuration), ...positionOf(challenge!) },
+      { kind: 'challenged', channelId: channelId(other), turnNumRecord: 3n, finalizesAt: challengedAt + BigInt(other.challengeDuration), candidate: variablePart(disputed), ...positionOf(challenge!) },
       { kind: 'concluded', channelId: id, finalizesAt: closedAt, ...positionOf(close!, 0) },
       { kind: 'allocationUpdated', channelId: id, asset: ETH, finalHoldings: 0n, ...positionOf(close!, 1) },
       { kind: 'allocationUpdated', channelId: id, asset: token, finalHoldings: 0n, ...positionOf(close!, 2) },

@@ -167,7 +167,8 @@ export class ViemChainService implements ChainService {
         if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
         else if (event.kind === 'challengeRegistered') {
           const { channelId, finalizesAt, block, logIndex } = event
-          listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: event.candidate.variablePart.turnNum, block, logIndex })
+          const candidate = event.candidate.variablePart
+          listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: candidate.turnNum, candidate, block, logIndex })
         }
       },
       cursor,

@@ -4,6 +4,7 @@
 // are journaled while a dispute has something due (hasDueDispute), so replay sees the same times.
 import type { Bytes32 } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
+import type { VariablePart } from '../core/state.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
 import { fundingOf } from '../protocols/app/appData.js'
 import * as appDispute from '../protocols/app/appDispute.js'
@@ -57,18 +58,22 @@ export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
  * the latest state all signed — a challenge with an older one (a cheat, or a peer that lags) is answered by
  * challenging with mine, which supersedes it; one with mine is followed to its payout, so I am paid even if
  * the challenger never asks for it. A later state than mine needs nothing from me (it is signed by all).
- * Channels funded from a ledger are not defended yet (dispute_unsupported).
+ * Another state of my latest turn (compared by hash when the chain reports the registered state,
+ * `registered`) cannot be superseded, and carries my signature: the dispute fails as conflicting_challenge
+ * and says so (appDispute.ts). Channels funded from a ledger are not defended yet (dispute_unsupported).
  */
-export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps): void {
+export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps, registered?: VariablePart): void {
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (o?.kind === 'appdispute' && isActive(o)) return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt }), deps)
+  if (o?.kind === 'appdispute' && isActive(o)) {
+    return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt, ...(registered ? { registered } : {}) }), deps)
+  }
   const channel = ctx.apps.get(lower(channelId))
   const latest = channel?.latest
   if (!channel || !latest || o?.status === 'completed' || fundingOf(channel.context.definition) !== 'direct') return
   const mine = latest.signed.state.turnNum
   if (turnNumRecord > mine) return
-  const registered = turnNumRecord === mine ? { finalizesAt } : undefined
-  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer, registered), deps)
+  const atMine = turnNumRecord === mine ? { finalizesAt, ...(registered ? { state: registered } : {}) } : undefined
+  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer, atMine), deps)
 }
 
 export function onDisputeHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {

@@ -3,9 +3,9 @@
 // route what it returns to the other participants through the reliable outbox, and persist the channel.
 //
 // Persistence (docs/architecture/engine.md, "App channels"):
-// - the compact channel (definition, latest and pending turn, held countersignatures) in the `apps`
-//   table; the core's in-memory history (`earlier`) is dropped before it is stored, so a commit writes
-//   O(1) bytes per event however long the channel is;
+// - the compact channel (definition, latest and pending turn, held countersignatures, the turn and hash of
+//   the state I signed last) in the `apps` table; the core's in-memory history (`earlier`) is dropped
+//   before it is stored, so a commit writes O(1) bytes per event however long the channel is;
 // - each turn, once signed by every participant, appends its event to the channel's hash-chained log
 //   (log id = channel id) and puts its fully signed state under its own key, in the same atomic batch;
 // - the app state every K events (isSnapshotDue) as a snapshot, for appStateAt.
@@ -184,7 +184,7 @@ export function noticeRefusal(ctx: StepContext, from: Address, payload: Payload,
 /**
  * A participant says it refused a proposal of this channel. Kept (one per participant) when it is about the
  * proposal pending here and that participant has not signed it; a notice about an earlier proposal (the
- * turn moved on, or a rival replaced it) says nothing now and is dropped. It changes no signature: the
+ * turn moved on, or it is not the one held here) says nothing now and is dropped. It changes no signature: the
  * pending turn stays pending, and its author decides what to do (challenge, for a channel funded on chain).
  */
 export function receiveAppRefusal(ctx: StepContext, from: Address, p: { channelId: Bytes32; turnNum: bigint; eventHash: Bytes32; code: string }): void {

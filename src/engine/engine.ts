@@ -357,9 +357,11 @@ export class Engine {
 
   /**
    * Proposes an event of mine. Resolves when my signed update is committed and queued to every other
-   * participant; the turn is final once all have signed it (`waitForAppTurn(channelId, turnNum)`). If a
-   * lower-indexed participant proposed the same turn at once (apps where anyone moves), theirs wins and
-   * this event is dropped: the turn then shows another author.
+   * participant; the turn is final once all have signed it (`waitForAppTurn(channelId, turnNum)`). If another
+   * participant proposed the same turn at once (apps where anyone moves), each node signs only the proposal it
+   * received first — never two states at one turn — so the turn is contested and stays pending
+   * (`pending.refusedBy` shows the other author's refusal) until the channel is settled from its latest state
+   * signed by all.
    * Errors: no_such_app_channel, unknown_app, update_in_flight, invalid_event, channel_final, wrong_turn,
    * app_rejected, invalid_app_outcome.
    */

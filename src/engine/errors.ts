@@ -37,3 +37,11 @@ export class TimeoutTooEarlyError extends RejectedInputError {
 export class UnsolicitedLedgerUpdateError extends RejectedInputError {
   readonly code = 'unsolicited_ledger_update'
 }
+/** A peer rejected an objective both already signed into effect (a ledger's prefund, its final state). */
+export class RejectionTooLateError extends RejectedInputError {
+  readonly code = 'rejection_too_late'
+}
+/** A sync request while my reply to the last one is unacknowledged (one reply in flight per ledger and peer). */
+export class SyncInFlightError extends RejectedInputError {
+  readonly code = 'sync_in_flight'
+}

@@ -13,6 +13,8 @@ test('a frame round-trips: sequence number, payloads and acks', () => {
 test('a frame without a sequence number carries acks and notices only', () => {
   const notice = { kind: 'appRefusal' as const, channelId: ledgerId, turnNum: 2n, eventHash: ledgerId, code: 'app_rejected' }
   expect(decodeFrame(encodeFrame({ seq: null, payloads: [notice], acks: [] }))).toEqual({ seq: null, payloads: [notice], acks: [] })
+  const refused = { kind: 'objectiveRejected' as const, objectiveId: `directfund:${ledgerId}`, code: 'peer_not_allowed', summary: 'no' }
+  expect(decodeFrame(encodeFrame({ seq: null, payloads: [refused], acks: [] })).payloads).toEqual([refused])
   const mixed = encodeFrame({ seq: null, payloads: [notice, { kind: 'syncRequest', ledgerId }], acks: [] })
   expect(() => decodeFrame(mixed)).toThrow(expect.objectContaining({ code: 'codec' }))
 })

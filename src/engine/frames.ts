@@ -13,8 +13,12 @@ export const FRAME_KIND = 'frame'
 export const MAX_PAYLOADS_PER_FRAME = 4096
 export const MAX_ACKS_PER_FRAME = 4096
 
-/** Payload kinds sent best-effort in unsequenced frames: never stored, retransmitted or acknowledged. */
-const NOTICE_KINDS: ReadonlySet<Payload['kind']> = new Set(['appRefusal'])
+/**
+ * Payload kinds that may travel best-effort in unsequenced frames: never stored, retransmitted or acknowledged.
+ * `objectiveRejected` goes so when a policy refuses what a peer started (ADR 0015): a stranger cannot make the
+ * node store anything; it still goes reliably when an objective both sides run fails.
+ */
+const NOTICE_KINDS: ReadonlySet<Payload['kind']> = new Set(['appRefusal', 'objectiveRejected'])
 
 function isNotice(payload: Payload): boolean {
   return NOTICE_KINDS.has(payload.kind)

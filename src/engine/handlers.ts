@@ -40,7 +40,8 @@ import type { AppDefinition } from '../protocols/app/appData.js'
 import type { PeerPolicy } from './policy.js'
 import { checkCommitment } from './policy.js'
 import { committedTo, ledgerCommitment, virtualCommitment } from './commitments.js'
-import { UnsolicitedLedgerUpdateError } from './errors.js'
+import { RejectionTooLateError, SyncInFlightError, UnsolicitedLedgerUpdateError } from './errors.js'
+import { isFullySigned, isSignedBy } from '../core/signedState.js'
 import { holdingsKey, holdingsOf } from './holdings.js'
 
 export interface HandlerDeps {
@@ -103,7 +104,11 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
     case 'directDefund': {
       const ledger = requireLedger(ctx, request.ledgerId)
       const objective = directDefund.newDirectDefund(ledger, holdingsOf(ctx, ledger.id, ledger.supported.vars.outcome.asset), me, 'approved')
-      if (ctx.objectives.get(objective.id)) throw new ObjectiveExistsError('this ledger is already being defunded', { objectiveId: objective.id })
+      // A failed defund (the counterparty refused, or the chain did) may be tried again: the final state is
+      // rebuilt from the same ledger state, so it is the one signed before, never a second one at that turn.
+      const before = ctx.objectives.get(objective.id)
+      if (before && isActive(before)) throw new ObjectiveExistsError('this ledger is already being defunded', { objectiveId: objective.id })
+      if (before?.status === 'completed') throw new ObjectiveExistsError('this ledger was defunded', { objectiveId: objective.id })
       ctx.ledgers.set(ledger.id, markClosing(ledger))
       crankObjective(ctx, objective, deps)
       return objective.id
@@ -214,7 +219,9 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       requireParticipant(state, from)
       if (payload.objectiveId.startsWith('virtual')) return virtual.handleVirtualSignedState(ctx, from, payload.objectiveId, payload.signedState, deps)
       if (payload.objectiveId.startsWith('appdefund:')) return appFunding.receiveConcludingSignature(ctx, from, payload.objectiveId, payload.signedState, deps)
-      const existing = ctx.objectives.get(payload.objectiveId)
+      const found = ctx.objectives.get(payload.objectiveId)
+      // A defund that failed here starts again when the counterparty tries again (see the directDefund API).
+      const existing = found?.kind === 'directdefund' && !isActive(found) && found.status !== 'completed' ? undefined : found
       if (existing) {
         if (existing.kind === 'directfund') crankObjective(ctx, directFund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
         else if (existing.kind === 'directdefund') crankObjective(ctx, directDefund.update(existing, { kind: 'signedState', signed: payload.signedState }), deps)
@@ -266,6 +273,9 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
     case 'syncRequest': {
       const ledger = requireLedger(ctx, payload.ledgerId)
       requireParticipant(ledger.fixed, from)
+      // One reply in flight per ledger and peer: a counterparty that asks again and again without acknowledging
+      // would otherwise grow my outbox by a ledger's size per request. It asks again once it has the reply.
+      if (hasQueuedSync(ctx, from, ledger.id)) throw new SyncInFlightError('a sync reply to this peer is not yet acknowledged', { ledgerId: ledger.id })
       ctx.send(from, { kind: 'sync', ledgerId: ledger.id, supported: supportedSignedState(ledger), queue: ledger.role === 'leader' ? ledger.queue : [] })
       return
     }
@@ -305,12 +315,33 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       if (!participantsOf(objective).some((p) => lower(p) === lower(from)) || lower(from) === lower(me)) {
         throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
       }
+      if (isCommitted(objective)) throw new RejectionTooLateError('the objective is signed by both already: only the chain can end it now', { objectiveId: objective.id })
       setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}`.slice(0, 1000) } })
       // Objectives built on this one (a VirtualFund on a failed guarantee) learn of it now.
       if (objective.kind === 'ledgerUpdate') crankLedger(ctx, objective.ledgerId, deps)
       return
     }
   }
+}
+
+/**
+ * Whether a peer's rejection comes too late for `objective`: once my deposit into a ledger is on its way, or its
+ * final state is signed by both (either may conclude it), a peer saying "no" must not make me stop following the
+ * chain — my deposit would be stranded, or my payout ignored.
+ */
+function isCommitted(objective: Objective): boolean {
+  if (objective.kind === 'directfund') return objective.depositSubmitted || isSignedBy(objective.postfund, objective.myIndex)
+  if (objective.kind === 'directdefund') return isFullySigned(objective.final)
+  return false
+}
+
+/** Whether my outbox holds a sync reply for this ledger to `peer` that it has not acknowledged. */
+function hasQueuedSync(ctx: StepContext, peer: Address, ledgerId: Bytes32): boolean {
+  for (const entry of ctx.outbox.values()) {
+    if (lower(entry.to) === lower(peer) && entry.payloads.some((p) => p.kind === 'sync' && lower(p.ledgerId) === lower(ledgerId))) return true
+  }
+  const pending = ctx.outgoing.get(lower(peer))
+  return pending?.payloads.some((p) => p.kind === 'sync' && lower(p.ledgerId) === lower(ledgerId)) ?? false
 }
 
 function participantsOf(objective: Objective): readonly Address[] {
@@ -342,13 +373,14 @@ function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): v
 
 /**
  * An objective a peer started: what it would commit of mine passes the policy first. A refusal keeps nothing
- * of the objective (a stranger cannot make me store it): it is recorded as a rejection and told to the peer.
+ * of the objective (a stranger cannot make me store or queue anything): it is counted as a rejection and told
+ * to the peer in a notice (ADR 0015).
  */
 export function startFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
   const refusal = policyRefusal(ctx, objective, from, deps)
   if (refusal) {
     ctx.rejections.push({ code: refusal.code, summary: refusal.summary, from })
-    ctx.send(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: refusal.code, summary: refusal.summary })
+    ctx.notice(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: refusal.code, summary: refusal.summary })
     return
   }
   crankObjective(ctx, { ...objective, status: 'approved' } as Objective, deps)
@@ -380,9 +412,11 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
   ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
   if (event.kind === 'concluded') return appFunding.onAppConcluded(ctx, lower(event.channelId) as Bytes32, deps)
-  if (event.kind === 'challenged') return appDisputes.onChallenged(ctx, lower(event.channelId) as Bytes32, event.turnNumRecord, event.finalizesAt, deps)
+  if (event.kind === 'challenged') return appDisputes.onChallenged(ctx, lower(event.channelId) as Bytes32, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
   const id = lower(event.channelId) as Bytes32
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
+  // Anyone may deposit any token into any channel id: only channels this node takes part in are recorded.
+  if (!isMyChannel(ctx, id)) return
   ctx.holdings.set(holdingsKey(id, event.asset), amount)
   // Only the channel's own asset funds it or pays it out: holdings of another token reach no objective.
   const own = (asset: Address) => lower(asset) === lower(event.asset)
@@ -401,6 +435,11 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
       crankObjective(ctx, directDefund.update(objective, { kind: 'holdings', amount }), deps)
     }
   }
+}
+
+/** A channel whose chain events concern me: a ledger, one being funded or defunded, or an app channel. */
+function isMyChannel(ctx: StepContext, id: Bytes32): boolean {
+  return ctx.ledgers.get(id) !== undefined || ctx.apps.get(id) !== undefined || ctx.objectives.get(directFund.directFundId(id)) !== undefined || ctx.objectives.get(directDefund.directDefundId(id)) !== undefined
 }
 
 function handleChainFailure(ctx: StepContext, objectiveId: string, code: string, summary: string, deps: HandlerDeps): void {

@@ -16,7 +16,7 @@ export interface PeerPolicy {
   readonly assets: 'any' | readonly Address[]
   /** The most I deposit into, or lock for, one channel that another started. */
   readonly maxPerChannel: bigint
-  /** The most I keep committed at once to channels one peer started (open ones; closed ones free it). */
+  /** The most I keep committed with one peer at once, counting every open channel with it (closed ones free it). */
   readonly maxPerPeer: bigint
   /** Challenge durations (seconds) I accept: too short and I cannot answer a challenge, too long and my money is stuck. */
   readonly challengeDurationSec: { readonly min: number; readonly max: number }
@@ -57,6 +57,8 @@ export interface Commitment {
   /** What I would deposit or lock, in the asset's base units. */
   readonly amount: bigint
   readonly challengeDurationSec: number
+  /** Whether I would deposit before the one who started it (participant 0 of a ledger deposits first). */
+  readonly depositsFirst: boolean
 }
 
 export class PeerNotAllowedError extends RejectedInputError {
@@ -74,10 +76,14 @@ export class PeerLimitError extends RejectedInputError {
 export class ChallengeDurationError extends RejectedInputError {
   readonly code = 'challenge_duration_out_of_bounds'
 }
+/** A ledger another starts puts me first to deposit: it could walk away with mine locked until a dispute. */
+export class DepositOrderError extends RejectedInputError {
+  readonly code = 'deposit_order'
+}
 
 /**
- * Throws the first rule `c` breaks. `committedToPeer` is what this peer's earlier, still open starts commit of
- * mine (the engine sums it). A payee commits nothing, so only the challenge duration applies to it.
+ * Throws the first rule `c` breaks. `committedToPeer` is what I keep committed with this peer now (the engine
+ * sums it). A payee commits nothing, so only the challenge duration applies to it.
  */
 export function checkCommitment(policy: PeerPolicy, c: Commitment, committedToPeer: bigint): void {
   const { min, max } = policy.challengeDurationSec
@@ -90,6 +96,9 @@ export function checkCommitment(policy: PeerPolicy, c: Commitment, committedToPe
   }
   if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
     throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
+  }
+  if (c.depositsFirst && c.amount > 0n) {
+    throw new DepositOrderError('a ledger another starts must have its initiator deposit first: put me second', { from: c.from })
   }
   if (c.amount > policy.maxPerChannel) {
     throw new ChannelLimitError(`committing ${c.amount} exceeds the limit of ${policy.maxPerChannel} per channel`, { amount: c.amount, limit: policy.maxPerChannel })

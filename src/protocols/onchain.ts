@@ -4,6 +4,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Signature } from '../core/types.js'
 import type { Exit } from '../core/outcome.js'
+import type { VariablePart } from '../core/state.js'
 
 /** What the engine asks the chain to do. Each carries an id so the engine can match its outcome. */
 export type ChainTransaction =
@@ -53,6 +54,11 @@ export type ChainLogEvent =
       readonly channelId: Bytes32
       readonly turnNumRecord: bigint
       readonly finalizesAt: bigint
+      /**
+       * The registered state's variable part (its fixed part is the channel's): a defender compares the state,
+       * not only its turn. Absent from events journaled before the chain layer reported it.
+       */
+      readonly candidate?: VariablePart
       readonly block: bigint
       readonly logIndex: number
     }

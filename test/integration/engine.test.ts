@@ -298,17 +298,22 @@ describe('chain re-organisations', () => {
     }
     const store = new MemoryStore()
     const engine = await Engine.open({ store, signer: createSigner(ALICE_KEY), chain: scripted, consensusApp: MEMORY_CONSENSUS_APP })
+    // the engine records chain events only for channels it takes part in: this one it is funding
+    const funding = await engine.directFund({ counterparty: mallory.address, myDeposit: 100n, theirDeposit: 100n, nonce: 1n })
+    const channel = funding.slice('directfund:'.length) as Bytes32
     const asset = '0x0000000000000000000000000000000000000000' as const
-    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 10n, block: 100n, logIndex: 0 })
-    await eventually('first deposit seen', () => engine.holdings(ledgerId) === 10n)
+    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 5n, block: 99n, logIndex: 0 }) // not mine: not kept
+    emit({ kind: 'deposited', channelId: channel, asset, nowHeld: 10n, block: 100n, logIndex: 0 })
+    await eventually('first deposit seen', () => engine.holdings(channel) === 10n)
+    expect(engine.holdings(ledgerId)).toBe(0n)
     // the same position again (a replay) is ignored...
-    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 99n, block: 100n, logIndex: 0 })
+    emit({ kind: 'deposited', channelId: channel, asset, nowHeld: 99n, block: 100n, logIndex: 0 })
     await engine.idle()
-    expect(engine.holdings(ledgerId)).toBe(10n)
+    expect(engine.holdings(channel)).toBe(10n)
     // ...until the chain says blocks after 99 were replaced
     emit({ kind: 'reorg', forkBlock: 99n })
-    emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 7n, block: 100n, logIndex: 0 })
-    await eventually('the replacement deposit applies', () => engine.holdings(ledgerId) === 7n)
+    emit({ kind: 'deposited', channelId: channel, asset, nowHeld: 7n, block: 100n, logIndex: 0 })
+    await eventually('the replacement deposit applies', () => engine.holdings(channel) === 7n)
     await engine.close()
     expect(alice.engine.holdings(ledgerId)).toBe(200n) // the real node, on its own chain, is unaffected
   })

@@ -13,10 +13,16 @@
 //   countersignature to everyone (receiveUpdate); everyone adds the countersignatures it receives
 //   (receiveCountersignature). A turn is final when all participants signed it.
 // - One update in flight: nobody proposes while a turn is partly signed, so at most one partly signed turn
-//   exists and every proposal builds on a fully signed one. Two proposals racing for the same turn (the
-//   app lets 'anyone' move) are settled deterministically: the lower-indexed author wins. A participant
-//   replaces a pending update only by one from a lower-indexed author, and an author never signs another's
-//   proposal after its own, so two different states of one turn can never both be signed by all.
+//   exists and every proposal builds on a fully signed one.
+// - Never two states at one turn (DESIGN §5): a node never signs two different states for one turn. Its
+//   pending turn always carries its signature (its own proposal or its countersignature), so any other
+//   update for that turn is refused (conflicting_update), and one for a turn signed by all is stale
+//   (stale_update); nothing replaces a pending turn. Two proposals racing for one turn (the app lets
+//   'anyone' move) go to whichever each node received first; if both authors signed their own, neither
+//   can be signed by all: the turn is contested and stays pending everywhere, each author told of the
+//   refusals, until the channel is settled from its latest state signed by all (appChannel.md,
+//   "Contention"). signAppState, the only place this node signs an app state, asserts the rule against
+//   `mySignedTurn`, the record of what it signed last, kept apart from the pending turn.
 // Pure (STYLE §2): every function returns a new channel value; a refusal throws a typed error
 // (./errors.ts) and returns nothing, so nothing is signed and the caller's channel value stays as it was.
 import type { Bytes32, Signature } from '../../core/types.js'
@@ -83,6 +89,14 @@ export interface AppChannel {
   /** At most one per participant, for the pending turn or the one after my head. */
   readonly held: readonly HeldCountersignature[]
   /**
+   * The newest state this node signed in the channel (DESIGN §5: never two different states at one turn):
+   * its turn and hash, recorded with the turn that carries the signature and checked before every new one
+   * (signAppState). It is the pending turn, or the latest when none is pending; kept apart so that a bug
+   * dropping or replacing the pending turn is caught. Absent in channels stored before it existed: then the
+   * pending turn, else the latest, stands for it.
+   */
+  readonly mySignedTurn?: MySignedTurn
+  /**
    * Kept by the engine, carried along by every function here (they copy the channel): when this node first
    * held `latest` signed by all, on its own clock (ms) — where the next move's deadline starts — and the
    * peers' timeout updates that arrived before that deadline here (one per sender), to countersign once it
@@ -95,6 +109,12 @@ export interface AppChannel {
    * participant; only those about the proposal pending now mean anything (see the engine's apps.ts).
    */
   readonly refusals?: readonly AppRefusal[]
+}
+
+/** A state this node signed: its turn and hash. */
+export interface MySignedTurn {
+  readonly turnNum: bigint
+  readonly stateHash: Bytes32
 }
 
 /** A participant's word that it refused the proposal of turn `turnNum` made by event `eventHash`, and why. */
@@ -141,8 +161,8 @@ export function newAppChannel(
   const genesis = genesisEvent(definition)
   const step = genesisStep(context, runtime, genesis)
   const empty: AppChannel = { context, latest: null, pending: null, earlier: null, held: [] }
-  const signature = signer.signHash(step.stateHash)
-  return { channel: withPending(empty, genesis, step, signatures(context, [[me, signature]])), countersignature: { turnNum: 0n, stateHash: step.stateHash, signature } }
+  const signature = signAppState(empty, step, signer)
+  return { channel: withPending(empty, genesis, step, signatures(context, [[me, signature]]), me), countersignature: { turnNum: 0n, stateHash: step.stateHash, signature } }
 }
 
 /**
@@ -169,17 +189,17 @@ export function submitEvent(
   // A copy: the channel is a value, and the caller may reuse its buffer.
   const event = nextEvent(headOf(base), { kind: APP_EVENT_KIND, payload: payload.slice(), author: signer.address })
   const step = replayEvent(ctx, runtime, base.appState, event)
-  const mine = signatures(ctx, [[me, signer.signHash(step.stateHash)]])
+  const mine = signatures(ctx, [[me, signAppState(channel, step, signer)]])
   const update: AppUpdate = { event, signedState: { state: step.state, signatures: mine }, baseSignatures: fullSignatures(base) }
-  return { channel: withPending(channel, event, step, mine), update }
+  return { channel: withPending(channel, event, step, mine, me), update }
 }
 
 /**
  * Checks a peer's update and countersigns it: the author is the sender, the update is well formed, the
  * event is the next in my log and links to my head, it replays through the module to exactly the state
  * the author signed, and the author's signature is theirs. An identical update already applied is a
- * no-op that returns my countersignature again; a conflicting one is refused (except a race lost to a
- * lower-indexed author, see the file comment).
+ * no-op that returns my countersignature again; any other update for a turn I signed is refused, and
+ * nothing I signed is replaced (never two states at one turn, see the file comment).
  * Errors: app_mismatch, not_a_participant, wrong_author, malformed_update, stale_update,
  * conflicting_update, unexpected_seq, bad_log_link, unsupported_base, invalid_event, channel_final,
  * wrong_turn, app_rejected, invalid_app_outcome, replay_mismatch, bad_signature.
@@ -202,7 +222,7 @@ export function receiveUpdate(
   checkUpdateShape(ctx, update, sender)
   const head = channel.pending ?? channel.latest
   assert(head !== null, 'a channel always has a turn')
-  if (event.seq <= head.event.seq) return receiveKnownTurn(channel, runtime, update, sender, me, signer)
+  if (event.seq <= head.event.seq) return receiveKnownTurn(channel, update, me)
   if (event.seq > head.event.seq + 1n) throw new UnexpectedSeqError(`expected event ${head.event.seq + 1n}`, { expected: head.event.seq + 1n, actual: event.seq })
   checkLink(head.event, event)
   const based = channel.pending ? completeBase(channel, update.baseSignatures) : channel
@@ -297,14 +317,53 @@ function addSignature(turn: AppTurn, index: number, signature: Signature): AppTu
   return { ...turn, signed: { state: turn.signed.state, signatures: sigs } }
 }
 
-/** Makes `step` the pending turn, with the held countersignatures that sign it; promotes it if complete. */
-function withPending(channel: AppChannel, event: ChannelEvent, step: AppStep, sigs: readonly (Signature | null)[]): AppChannel {
+/**
+ * What this node signed last (see AppChannel.mySignedTurn): the record, or for a channel stored before it
+ * existed, the pending turn, else the latest (both carry my signature).
+ */
+function mySignedTurnOf(channel: AppChannel): MySignedTurn | null {
+  if (channel.mySignedTurn) return channel.mySignedTurn
+  const turn = channel.pending ?? channel.latest
+  return turn && { turnNum: turn.signed.state.turnNum, stateHash: turn.stateHash }
+}
+
+/**
+ * The only place this node signs an app state. DESIGN §5: a node never signs two different states at one
+ * turn. The protocol keeps it (I sign only with no turn pending, the turn after my latest; a pending turn
+ * carries my signature and nothing replaces it); this checks it against the record of what I signed last.
+ * Paired with recordMySignature, which keeps that record.
+ */
+function signAppState(channel: AppChannel, step: AppStep, signer: Signer): Signature {
+  const last = mySignedTurnOf(channel)
+  const turnNum = step.state.turnNum
+  const details = { turnNum, stateHash: step.stateHash, signed: last }
+  if (last !== null && last.turnNum === turnNum) assert(last.stateHash === step.stateHash, 'a node never signs two different states at one turn', details)
+  assert(last === null || turnNum >= last.turnNum, 'the turns a node signs only grow', details)
+  return signer.signHash(step.stateHash)
+}
+
+/** Records that I signed `turn` (the paired check of signAppState): it carries my signature, and is the only state I signed at its turn. */
+function recordMySignature(channel: AppChannel, turn: AppTurn, me: number): AppChannel {
+  assert(turn.signed.signatures[me] != null, 'a turn recorded as signed by me carries my signature')
+  const last = mySignedTurnOf(channel)
+  const turnNum = turn.signed.state.turnNum
+  const details = { turnNum, stateHash: turn.stateHash, signed: last }
+  assert(last === null || turnNum >= last.turnNum, 'the turns a node signs only grow', details)
+  if (last !== null && last.turnNum === turnNum) assert(last.stateHash === turn.stateHash, 'a node records one signed state per turn', details)
+  return { ...channel, mySignedTurn: { turnNum, stateHash: turn.stateHash } }
+}
+
+/**
+ * Makes `step`, signed by me (index `me`), the pending turn, with the held countersignatures that sign it;
+ * records my signature; promotes it if complete.
+ */
+function withPending(channel: AppChannel, event: ChannelEvent, step: AppStep, sigs: readonly (Signature | null)[], me: number): AppChannel {
   assert(channel.pending === null, 'one turn in flight')
   const turnNum = step.state.turnNum
   let pending: AppTurn = { event, appState: step.appState, signed: { state: step.state, signatures: sigs }, stateHash: step.stateHash }
   for (const h of channel.held) if (h.turnNum === turnNum && h.stateHash === step.stateHash) pending = addSignature(pending, h.index, h.signature)
   const held = channel.held.filter((h) => h.turnNum >= turnNum && pending.signed.signatures[h.index] === null)
-  return promoteIfComplete({ ...channel, pending, held })
+  return promoteIfComplete({ ...recordMySignature(channel, pending, me), pending, held })
 }
 
 function promoteIfComplete(channel: AppChannel): AppChannel {
@@ -382,35 +441,30 @@ function accept(
   }
   const theirs = update.signedState.signatures[sender]!
   checkSignatureOf(ctx, step.stateHash, theirs, sender, 'the author\'s signature')
-  const mine = signer.signHash(step.stateHash)
-  const next = withPending(channel, update.event, step, signatures(ctx, [[sender, theirs], [me, mine]]))
+  const mine = signAppState(channel, step, signer)
+  const next = withPending(channel, update.event, step, signatures(ctx, [[sender, theirs], [me, mine]]), me)
   return { channel: next, countersignature: { turnNum: step.state.turnNum, stateHash: step.stateHash, signature: mine } }
 }
 
-/** An update for a turn I already hold: a duplicate, a race lost to a lower-indexed author, or a conflict. */
-function receiveKnownTurn(
-  channel: AppChannel,
-  runtime: AppRuntime,
-  update: AppUpdate,
-  sender: number,
-  me: number,
-  signer: Signer,
-): { channel: AppChannel; countersignature: AppCountersignature } {
+/**
+ * An update for a turn I already hold, which I signed (DESIGN §5: never two states at one turn): the same
+ * update again is a no-op that returns my countersignature; any other is refused and replaces nothing —
+ * stale_update when that turn is signed by all (the rival lost), conflicting_update while it is pending
+ * (the turn is contested: if the rival's author signed it, my pending turn can no longer be signed by all
+ * either; appChannel.md, "Contention").
+ */
+function receiveKnownTurn(channel: AppChannel, update: AppUpdate, me: number): { channel: AppChannel; countersignature: AppCountersignature } {
   const { event } = update
   const { pending, latest } = channel
   const known = pending?.event.seq === event.seq ? pending : latest?.event.seq === event.seq ? latest : null
   if (!known) throw new StaleUpdateError(`event ${event.seq} is older than my latest signed turn`, { seq: event.seq })
-  if (isSameUpdate(known, update)) {
-    const mine = known.signed.signatures[me]
-    assert(mine != null, 'I signed every turn I hold')
-    return { channel, countersignature: { turnNum: known.signed.state.turnNum, stateHash: known.stateHash, signature: mine } }
-  }
-  const pendingAuthor = participantIndexOf(channel.context, known.event.author)
-  if (known === pending && latest !== null && sender < pendingAuthor) {
-    checkLink(latest.event, event)
-    return accept({ ...channel, pending: null }, runtime, update, sender, me, signer)
-  }
-  throw new ConflictingUpdateError(`a different update for turn ${event.seq - 1n} is already signed`, { seq: event.seq })
+  const mine = known.signed.signatures[me]
+  assert(mine != null, 'I signed every turn I hold')
+  const turnNum = known.signed.state.turnNum
+  if (isSameUpdate(known, update)) return { channel, countersignature: { turnNum, stateHash: known.stateHash, signature: mine } }
+  const details = { seq: event.seq, turnNum, signed: known.stateHash, signedAuthor: known.event.author }
+  if (known === latest) throw new StaleUpdateError(`turn ${turnNum} is signed by all already, with another state`, details)
+  throw new ConflictingUpdateError(`I signed another state at turn ${turnNum}, and sign no other at that turn`, details)
 }
 
 function isSameUpdate(known: AppTurn, update: AppUpdate): boolean {

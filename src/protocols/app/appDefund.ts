@@ -111,7 +111,7 @@ export interface AppDefundView {
   /**
    * The turn the concluding state builds on is signed by all here. A peer who holds it signed by all may
    * conclude before its last countersignature reached me: I keep that peer's signature, but sign only once
-   * I hold the turn signed by all too (a turn still being signed could lose a race to another proposal).
+   * I hold the turn signed by all too (until then I cannot tell it from a contested turn, which never is).
    */
   readonly baseSigned: boolean
   /** My ledger with the other participant (ledger funding only). */

@@ -3,12 +3,13 @@
 // signature, recovered here with the core), then nothing until the chain reports the challenge and its
 // finalizesAt passes on her clock, then transferAllAssets with the candidate's outcome and hash; refused
 // transactions are retried after DISPUTE_RETRY_MS, up to MAX_DISPUTE_FAILURES; a later state registered by
-// someone else supersedes hers; she is done when the chain reports the holdings paid out.
+// someone else supersedes hers; another state of her turn registered on chain fails it as conflicting_challenge;
+// she is done when the chain reports the holdings paid out.
 import { describe, expect, test } from 'vitest'
 import type { Address, Bytes32, Hex } from '../../core/types.js'
 import type { State } from '../../core/state.js'
 import { channelId } from '../../core/channelId.js'
-import { fixedPart } from '../../core/state.js'
+import { fixedPart, variablePart } from '../../core/state.js'
 import { hashState } from '../../core/hashState.js'
 import { hashChallenge } from '../../core/signState.js'
 import { recoverHashSigner } from '../../core/signatures.js'
@@ -94,6 +95,30 @@ describe('AppDispute', () => {
     const o = newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT })
     expect(crank(o, NOW).effects).toEqual([])
     expect(crank(o, Number(FINALIZES_AT) * 1000).effects.map((e) => e.kind === 'submit' && e.tx.kind)).toEqual(['transferAllAssets'])
+  })
+
+  // Another state of her candidate's turn on chain (the registered state compared by hash, not only by turn):
+  // signed by all, hers included, so her key signed two states of one turn; the chain keeps a challenge
+  // until a later turn, which she does not hold signed by all. She reports it and pays nothing out.
+  const other = { ...variablePart(STATE), appData: `0x${'ef'.repeat(96)}` as Hex }
+  test.each([
+    { name: 'reported for her own challenge', make: () => update(submitted(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT, registered: other }) },
+    { name: 'starting from someone else\'s challenge', make: () => newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT, state: other }) },
+  ])('another state of her turn registered on chain, $name: failed as conflicting_challenge, nothing submitted', ({ make }) => {
+    const o = make()
+    expect(o).toMatchObject({ status: 'failed', failure: { code: 'conflicting_challenge' } })
+    expect(o.failure!.summary).toContain(hashState({ ...STATE, ...other }))
+    const cranked = crank(o, Number(FINALIZES_AT) * 1000)
+    expect(cranked.effects).toEqual([])
+    expect(cranked.waitingFor).toBe('nothing')
+  })
+
+  test('her own state reported with the challenge is hers: the payout follows', () => {
+    const o = update(submitted(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT, registered: variablePart(STATE) })
+    expect(o).toEqual(registered())
+    const started = newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT, state: variablePart(STATE) })
+    expect(started.status).toBe('approved')
+    expect(crank(started, Number(FINALIZES_AT) * 1000).effects.map((e) => e.kind === 'submit' && e.tx.kind)).toEqual(['transferAllAssets'])
   })
 
   test('a state not signed by all cannot be disputed through the consensus app', () => {

@@ -4,15 +4,21 @@
 // finalizes, and pays out that state's outcome with transferAllAssets. A later state signed by all that a
 // peer checkpoints clears the challenge on chain; this objective then fails with the chain's revert, and the
 // channel goes on off chain. A node also starts one when someone else challenges (DEFENCE below).
+// A registered state at the candidate's turn that is not the candidate fails it (conflicting_challenge): the
+// consensus app registers only states every participant signed, this node included, so its key signed two
+// states at one turn, which this node never does (DESIGN §5; appChannel.ts). The adjudicator replaces a
+// registered challenge only by a later turn, and the node holds none signed by all: it can only report it.
 // Pure (STYLE §2): time comes in as the caller's clock (ms).
 import type { Bytes32, Signature } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
+import type { VariablePart } from '../../core/state.js'
+import { fixedPart } from '../../core/state.js'
 import { isFullySigned } from '../../core/signedState.js'
 import type { Signer } from '../../core/signer.js'
 import { hashState } from '../../core/hashState.js'
 import { hashChallenge } from '../../core/signState.js'
 import { assert } from '../../core/errors.js'
-import type { Cranked, Effect, ObjectiveBase } from '../objective.js'
+import type { Cranked, Effect, Failure, ObjectiveBase } from '../objective.js'
 import { fail } from '../objective.js'
 
 export type AppDisputeWaitingFor = 'challenge' | 'finalization' | 'payout' | 'nothing'
@@ -40,7 +46,8 @@ export interface AppDispute extends ObjectiveBase {
 }
 
 export type AppDisputeInput =
-  | { readonly kind: 'challenged'; readonly turnNumRecord: bigint; readonly finalizesAt: bigint }
+  /** A challenge was registered; `registered` is its state's variable part, when the chain reported it. */
+  | { readonly kind: 'challenged'; readonly turnNumRecord: bigint; readonly finalizesAt: bigint; readonly registered?: VariablePart }
   | { readonly kind: 'holdings'; readonly amount: bigint }
   | { readonly kind: 'txFailed'; readonly code: string; readonly summary: string; readonly now: number }
 
@@ -50,11 +57,19 @@ export function appDisputeId(channelId: Bytes32): string {
 
 /**
  * A dispute from `candidate`, my latest state signed by all. `registered`: the chain already holds a challenge
- * with a state of the candidate's turn (someone else's challenge), so there is only the payout to wait for.
+ * with a state of the candidate's turn (someone else's challenge), so there is only the payout to wait for —
+ * unless that state (its variable part, when the chain reported it) is another one: then the dispute starts
+ * failed with conflicting_challenge (see the file comment).
  */
-export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdings: bigint, signer: Signer, registered?: { readonly finalizesAt: bigint }): AppDispute {
+export function newAppDispute(
+  channelId: Bytes32,
+  candidate: SignedState,
+  holdings: bigint,
+  signer: Signer,
+  registered?: { readonly finalizesAt: bigint; readonly state?: VariablePart },
+): AppDispute {
   assert(isFullySigned(candidate), 'a challenge through the consensus app needs a state signed by all')
-  return {
+  const dispute: AppDispute = {
     id: appDisputeId(channelId),
     kind: 'appdispute',
     status: 'approved',
@@ -70,13 +85,34 @@ export function newAppDispute(channelId: Bytes32, candidate: SignedState, holdin
     failures: 0,
     retryAt: 0,
   }
+  const conflict = registered?.state && conflictingChallenge(candidate, registered.state)
+  return conflict ? fail(dispute, conflict) : dispute
+}
+
+/**
+ * The failure when the chain registered `registered` at the candidate's turn and it is another state than
+ * the candidate (compared by hash, with the channel's fixed part); null when it is the candidate.
+ */
+function conflictingChallenge(candidate: SignedState, registered: VariablePart): Failure | null {
+  const { state } = candidate
+  assert(registered.turnNum === state.turnNum, 'a registered state is compared with the candidate of its turn')
+  const registeredHash = hashState({ ...fixedPart(state), ...registered })
+  const candidateHash = hashState(state)
+  if (registeredHash === candidateHash) return null
+  return {
+    code: 'conflicting_challenge',
+    summary: `the chain registered another state of turn ${state.turnNum} (${registeredHash}) than the one this node holds signed by all (${candidateHash}): both carry this node's signature, which it never gives to two states of one turn, and the chain replaces a challenge only with a later turn, so it will pay the registered outcome`,
+  }
 }
 
 export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
   switch (input.kind) {
     case 'challenged':
       if (o.status !== 'approved') return o
-      if (input.turnNumRecord === o.candidate.state.turnNum) return { ...o, finalizesAt: input.finalizesAt }
+      if (input.turnNumRecord === o.candidate.state.turnNum) {
+        const conflict = input.registered && conflictingChallenge(o.candidate, input.registered)
+        return conflict ? fail(o, conflict) : { ...o, finalizesAt: input.finalizesAt }
+      }
       // A later state than mine was registered: the chain will pay that one, not mine.
       if (input.turnNumRecord > o.candidate.state.turnNum) {
         return fail(o, { code: 'superseded', summary: `a later state (turn ${input.turnNumRecord}) was registered on chain` })

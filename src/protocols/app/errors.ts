@@ -50,11 +50,18 @@ export class BadLogLinkError extends RejectedInputError {
 export class UnexpectedSeqError extends RejectedInputError {
   readonly code = 'unexpected_seq'
 }
-/** An update for a turn older than my latest fully signed one. */
+/**
+ * An update for a turn already signed by all here with another state (the update lost a race for it), or
+ * for an older turn.
+ */
 export class StaleUpdateError extends RejectedInputError {
   readonly code = 'stale_update'
 }
-/** A different update for a turn I already signed. */
+/**
+ * A different update for the turn I hold pending, which I signed already (my proposal or my countersignature):
+ * a node never signs two different states at one turn (DESIGN §5), so the turn is contested. If the
+ * refused update's author signed it, neither state can be signed by all (appChannel.md, "Contention").
+ */
 export class ConflictingUpdateError extends RejectedInputError {
   readonly code = 'conflicting_update'
 }

@@ -37,11 +37,13 @@ export function directDefundId(id: Bytes32): string {
   return `directdefund:${id.toLowerCase()}`
 }
 
-/** The final state both must sign: the supported ledger state, one turn on, final. Refused while guarantees or proposals are outstanding. */
+/** The final state both must sign: the supported ledger state, one turn on, final. Refused while guarantees or my proposals are outstanding. */
 export function finalStateOf(ledger: ConsensusChannel): SignedState {
   if (ledger.supported.vars.outcome.guarantees.length > 0) throw new LedgerNotEmptyError('the ledger still funds guarantees', { ledgerId: ledger.id })
-  const pending = ledger.role === 'leader' ? ledger.queue.length : ledger.received.length
-  if (pending > 0) throw new LedgerNotEmptyError('the ledger has proposals in flight', { ledgerId: ledger.id, pending })
+  // The leader signed its queued proposals (each a state one turn on): a final state at that turn would be a
+  // second state at one turn. The follower signed none of what it buffered, so a leader flooding it with
+  // proposals it never agreed to cannot keep it from closing.
+  if (ledger.role === 'leader' && ledger.queue.length > 0) throw new LedgerNotEmptyError('the ledger has proposals in flight', { ledgerId: ledger.id, pending: ledger.queue.length })
   const supported = supportedSignedState(ledger).state
   return unsigned({ ...supported, turnNum: supported.turnNum + 1n, isFinal: true })
 }
