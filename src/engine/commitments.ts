@@ -7,6 +7,12 @@ import type { VirtualFund } from '../protocols/virtualfund/virtualfund.js'
 import type { DirectFund } from '../protocols/directfund/directfund.js'
 import { virtualDefundId } from '../protocols/virtualdefund/virtualdefund.js'
 import { isActive } from '../protocols/objective.js'
+import type { AppDefinition } from '../protocols/app/appData.js'
+import { fundingOf } from '../protocols/app/appData.js'
+import type { AppChannel } from '../protocols/app/appChannel.js'
+import { appFundId } from '../protocols/app/appFund.js'
+import { appDefundId } from '../protocols/app/appDefund.js'
+import { appDisputeId } from '../protocols/app/appDispute.js'
 import type { Commitment } from './policy.js'
 import type { StepContext } from './context.js'
 
@@ -34,11 +40,23 @@ export function virtualCommitment(o: VirtualFund): Commitment {
 }
 
 /**
- * The sum of what I keep committed with `peer` now: my share of every ledger with it that is funding or open
- * (whoever started it: which index a peer gives me cannot hide one), and what I lock for payment channels it
- * pays through me until their defund completes. Scans the objectives: it runs only when a peer starts something.
+ * What joining an app channel `from` opened costs me: my deposit, unless nobody funds it. Funded on chain,
+ * participants deposit in index order, so index 0 deposits first.
  */
-export function committedTo(ctx: StepContext, peer: Address): bigint {
+export function appCommitment(definition: AppDefinition, me: Address, from: Address): Commitment {
+  const myIndex = definition.fixed.participants.findIndex((p) => lower(p) === lower(me))
+  const funding = fundingOf(definition)
+  const amount = funding === 'none' ? 0n : definition.deposits[myIndex]!
+  return { from, role: 'app', asset: definition.asset, amount, challengeDurationSec: definition.fixed.challengeDuration, depositsFirst: funding === 'direct' && myIndex === 0 }
+}
+
+/**
+ * The sum of what I keep committed with `peer` now: my share of every ledger with it that is funding or open
+ * (whoever started it: which index a peer gives me cannot hide one), what I lock for payment channels it
+ * pays through me until their defund completes, and my deposit in funded app channels it takes part in until
+ * they pay out. Scans the objectives: it runs only when a peer starts something.
+ */
+export function committedTo(ctx: StepContext, me: Address, peer: Address): bigint {
   let total = 0n
   for (const o of ctx.objectives.values()) {
     if (o.kind === 'directfund' && isOpenLedger(ctx, o) && lower(o.prefund.state.participants[1 - o.myIndex]!) === lower(peer)) {
@@ -49,7 +67,20 @@ export function committedTo(ctx: StepContext, peer: Address): bigint {
       if (lower(c.from) === lower(peer)) total += c.amount
     }
   }
+  for (const channel of ctx.apps.values()) {
+    const { definition } = channel.context
+    if (!definition.fixed.participants.some((p) => lower(p) === lower(peer)) || !isOpenApp(ctx, channel)) continue
+    total += appCommitment(definition, me, peer).amount
+  }
   return total
+}
+
+/** A funded app channel that has not ended: funding, open, closing or disputed without a payout yet. */
+function isOpenApp(ctx: StepContext, channel: AppChannel): boolean {
+  const id = channel.context.id
+  if (fundingOf(channel.context.definition) === 'none') return false
+  const ended = (objectiveId: string, statuses: readonly string[]) => statuses.includes(ctx.objectives.get(objectiveId)?.status ?? '')
+  return !ended(appFundId(id), ['failed', 'rejected']) && !ended(appDefundId(id), ['completed']) && !ended(appDisputeId(id), ['completed'])
 }
 
 function isOpenLedger(ctx: StepContext, o: DirectFund): boolean {

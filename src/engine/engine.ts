@@ -56,6 +56,7 @@ import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import type { PeerPolicy } from './policy.js'
 import { holdingsOf } from './holdings.js'
+import { Admission } from './admission.js'
 import { REFUSE_UNSOLICITED } from './policy.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
@@ -171,6 +172,9 @@ export class Engine {
   readonly #listeners = new Set<Listener>()
   readonly #changeListeners = new Set<ChangeListener>()
   readonly #recentRejections: Rejection[] = []
+  /** Peer messages refused at admission, by code, since this engine started (not journaled: admission.ts). */
+  readonly #edgeCounts: Record<string, number> = {}
+  readonly #admission = new Admission()
   #journalHead: LogHead
   #running = false
   #stopped: Error | undefined
@@ -509,7 +513,15 @@ export class Engine {
    * authenticated. Refusals are recorded (see `rejections`); this never throws.
    */
   receive(from: Address, bytes: Uint8Array): Promise<void> {
-    return this.#offer({ kind: 'peer', from, bytes })
+    // Admission first (admission.ts): an oversized or undecodable message, or one over the peer's quota or the
+    // queue's bound, is refused before it is queued or journaled, and leaves only a counted rejection.
+    const refused = this.#admission.admit(from, bytes, this.#clock())
+    if (refused) {
+      this.#edgeCounts[refused.code] = (this.#edgeCounts[refused.code] ?? 0) + 1
+      this.#keepRejection({ code: refused.code, summary: refused.summary, from })
+      return Promise.resolve()
+    }
+    return this.#offer({ kind: 'peer', from, bytes }).finally(() => this.#admission.done(from, bytes.length))
   }
 
   /** Checks retransmissions now (the shell's timer does this on its own). */
@@ -539,9 +551,14 @@ export class Engine {
     return holdingsOf({ holdings: this.#tables.holdings }, channelId, asset)
   }
 
-  /** Rejected inputs by error code since the store was created (persisted), and the latest ones. */
+  /**
+   * Rejected inputs by error code — those handled since the store was created (persisted with the state),
+   * plus messages refused at admission since this engine started — and the latest ones.
+   */
   get rejections(): { readonly counts: Readonly<Record<string, number>>; readonly recent: readonly Rejection[] } {
-    return { counts: this.#tables.meta.get('meta')!.rejections, recent: this.#recentRejections }
+    const counts = { ...this.#tables.meta.get('meta')!.rejections }
+    for (const [code, n] of Object.entries(this.#edgeCounts)) counts[code] = (counts[code] ?? 0) + n
+    return { counts, recent: this.#recentRejections }
   }
 
   /** Outbox entries not yet acknowledged. */
@@ -655,8 +672,14 @@ export class Engine {
       try {
         entry = journalEntry(head, { kind: journalKindOf(pending.timed.input), payload: encodeInput(pending.timed), author: this.address })
       } catch (error) {
-        // An input that cannot be journaled (an API argument the codec refuses) is refused before it counts.
+        // An input that cannot be journaled (an API argument the codec refuses) is refused before it counts:
+        // the caller learns why; any other input's refusal is counted like one refused at admission.
         results.push({ pending, error })
+        if (pending.timed.input.kind !== 'api') {
+          const code = error instanceof ChannelsError ? error.code : 'internal'
+          this.#edgeCounts[code] = (this.#edgeCounts[code] ?? 0) + 1
+          this.#keepRejection({ code, summary: error instanceof ChannelsError ? error.summary : String(error) })
+        }
         continue
       }
       journal.push(entry)
@@ -698,17 +721,13 @@ export class Engine {
     this.#tables.activeLedgerUpdates.apply(step.activeLedgerUpdates.changes())
     this.#tables.activeVirtual.apply(step.activeVirtual.changes())
     for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
-    for (const rejection of step.rejections) {
-      this.#recentRejections.push(rejection)
-      if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
-    }
+    for (const rejection of step.rejections) this.#keepRejection(rejection)
     this.#notify(step)
     try {
       this.#runEffects(step)
     } catch (error) {
       // After the commit nothing is lost: unsent frames are retransmitted from the outbox. Keep the evidence.
-      this.#recentRejections.push({ code: 'effect_failed', summary: error instanceof Error ? error.message : String(error) })
-      if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
+      this.#keepRejection({ code: 'effect_failed', summary: error instanceof Error ? error.message : String(error) })
     }
     for (const { pending, result, error } of results) {
       // API callers learn why their request was refused; other inputs' refusals are in `rejections`.
@@ -743,6 +762,12 @@ export class Engine {
         })
       }
     }
+  }
+
+  /** Keeps the latest rejections for inspection (RECENT_REJECTIONS of them). */
+  #keepRejection(rejection: Rejection): void {
+    this.#recentRejections.push(rejection)
+    if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
   }
 
   /** The acknowledgements waiting for a frame to `to`: this frame carries them. */

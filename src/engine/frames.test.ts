@@ -1,5 +1,10 @@
 import { expect, test } from 'vitest'
-import { decodeFrame, encodeFrame } from './frames.js'
+import { MAX_ACKS_PER_FRAME, decodeFrame, encodeFrame } from './frames.js'
+import { MAX_MESSAGE_BYTES } from '../core/limits.js'
+import { addressToDestination } from '../core/outcome.js'
+import { ledgerState } from '../protocols/ledger/consensusChannel.js'
+import type { LedgerOutcome } from '../protocols/ledger/ledgerOutcome.js'
+import { MAX_GUARANTEES, MAX_QUEUED_PROPOSALS } from '../protocols/ledger/limits.js'
 import { encodeEnvelope } from '../core/codec.js'
 
 const ledgerId = `0x${'ab'.repeat(32)}` as const
@@ -30,4 +35,27 @@ test.each([
   ['garbage bytes', Uint8Array.of(0xc1)],
 ])('refuses %s with a typed error', (_name, bytes) => {
   expect(() => decodeFrame(bytes)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(codec|out_of_range|invalid_length)$/) }))
+})
+
+test('the largest sync a ledger can send fits one message: MAX_GUARANTEES guarantees and a full queue of proposals, every amount 2^256 − 1', () => {
+  const max = 2n ** 256n - 1n
+  const address = (i: number) => `0x${i.toString(16).padStart(40, 'f')}` as const
+  const target = (i: number) => `0x${i.toString(16).padStart(64, 'e')}` as const
+  const signature = `0x${'1b'.repeat(65)}` as const
+  const outcome: LedgerOutcome = {
+    asset: address(9),
+    leader: { destination: addressToDestination(address(1)), amount: max },
+    follower: { destination: addressToDestination(address(2)), amount: max },
+    guarantees: Array.from({ length: MAX_GUARANTEES }, (_, i) => ({ target: target(i), amount: max, left: addressToDestination(address(1)), right: addressToDestination(address(2)) })),
+  }
+  const fixed = { participants: [address(1), address(2)], channelNonce: 2n ** 64n - 1n, appDefinition: address(3), challengeDuration: 2 ** 48 - 1 }
+  const supported = { state: ledgerState(fixed, { turnNum: 2n ** 48n - 1n, outcome }), signatures: [signature, signature] }
+  const queue = Array.from({ length: MAX_QUEUED_PROPOSALS }, (_, i) => ({
+    proposal: { kind: 'add' as const, target: target(i), left: addressToDestination(address(1)), right: addressToDestination(address(2)), leftAmount: max, rightAmount: max },
+    turnNum: 2n ** 48n - 1n,
+    signature,
+  }))
+  const bytes = encodeFrame({ seq: 2n ** 64n - 1n, payloads: [{ kind: 'sync', ledgerId, supported, queue }], acks: Array.from({ length: MAX_ACKS_PER_FRAME }, () => 2n ** 64n - 1n) })
+  expect(bytes.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES)
+  expect(decodeFrame(bytes).payloads[0]!.kind).toBe('sync')
 })

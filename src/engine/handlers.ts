@@ -161,7 +161,9 @@ function counterpartyOf(ledger: ConsensusChannel, me: Address): Address {
 function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: HandlerDeps): void {
   const frame = decodeFrame(bytes)
   const peerKey = lower(from)
-  let peer = ctx.peers.get(peerKey) ?? newPeer(from)
+  const known = ctx.peers.get(peerKey)
+  let peer = known ?? newPeer(from)
+  let taken = false
   for (const seq of frame.acks) ctx.outbox.delete(outboxKey(from, seq))
   if (frame.seq !== null) {
     if (isDelivered(peer, frame.seq)) {
@@ -173,6 +175,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
         for (const payload of frame.payloads) {
           const refused = handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
           if (refused) handleIsolated(ctx, (c) => apps.noticeRefusal(c, from, payload, refused, deps), from)
+          else taken = true
         }
         ctx.ack(from, frame.seq)
       }
@@ -181,7 +184,9 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
     // Notices only (decodeFrame): nothing to acknowledge or deduplicate; each is handled once as it comes.
     for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
   }
-  ctx.peers.set(peerKey, peer)
+  // A stranger whose every payload was refused leaves no peer record (it would be one per address it invents):
+  // its frame is acknowledged, and a copy sent again is refused again, within its quota (admission.ts).
+  if (known || taken || ctx.outgoing.has(peerKey)) ctx.peers.set(peerKey, peer)
 }
 
 /**
@@ -391,7 +396,7 @@ function policyRefusal(ctx: StepContext, objective: Objective, from: Address, de
   const commitment = objective.kind === 'directfund' ? ledgerCommitment(objective, from) : objective.kind === 'virtualfund' ? virtualCommitment(objective) : undefined
   if (!commitment) return undefined
   try {
-    checkCommitment(deps.policy, commitment, committedTo(ctx, commitment.from))
+    checkCommitment(deps.policy, commitment, committedTo(ctx, deps.signer.address, commitment.from))
     return undefined
   } catch (error) {
     if (error instanceof RejectedInputError) return error

@@ -13,3 +13,21 @@ export const ACK_DELAY_MS = 5
 export const MAX_DELIVERED_ABOVE = 4 * OUTBOX_WINDOW
 /** Rejections kept in memory for inspection (all are counted; the journal keeps every input). */
 export const RECENT_REJECTIONS = 100
+
+// Admission of peer messages (admission.ts): what one peer, and all of them, can make the node queue.
+/**
+ * Frames per second a peer may send, sustained, and in a burst. A busy payer streams a few thousand payments a
+ * second in far fewer frames (a step's payloads to one peer share a frame); a hub's peer rarely needs more.
+ */
+export const PEER_FRAMES_PER_SECOND = 10_000
+export const PEER_FRAMES_BURST = 20_000
+/** Bytes per second a peer may send; the burst holds at least one largest message (MAX_MESSAGE_BYTES, 1 MiB). */
+export const PEER_BYTES_PER_SECOND = 16 * 1024 * 1024
+export const PEER_BYTES_BURST = 32 * 1024 * 1024
+/** A peer's messages waiting to be handled: beyond this its frames are refused until the engine catches up. */
+export const MAX_QUEUED_INPUTS_PER_PEER = 2_048
+/** All peers' messages waiting to be handled, and their bytes: the queue's memory is bounded (64 MiB). */
+export const MAX_QUEUED_PEER_INPUTS = 8_192
+export const MAX_QUEUED_PEER_BYTES = 64 * 1024 * 1024
+/** Peers whose budgets are remembered; the least recently heard idle ones are forgotten first. */
+export const MAX_TRACKED_PEERS = 10_000

@@ -8,6 +8,7 @@ import { createSigner } from '../../src/core/signer.js'
 import { addressToDestination } from '../../src/core/outcome.js'
 import { signBy, unsigned } from '../../src/core/signedState.js'
 import { encodeEnvelope } from '../../src/core/codec.js'
+import { MAX_MESSAGE_BYTES } from '../../src/core/limits.js'
 import { Engine, readJournal } from '../../src/engine/engine.js'
 import { encodeFrame } from '../../src/engine/frames.js'
 import { recordKey } from '../../src/engine/records.js'
@@ -67,7 +68,10 @@ describe('determinism', () => {
     const { alice, bob, ledgerId } = await openLedger()
     await Promise.all([0, 1, 2, 3, 4, 5].map((i) => updateAgreed(i % 2 ? bob : alice, i % 2 ? alice : bob, ledgerId, add(i, alice, bob))))
     await eventually('guarantees land', () => alice.engine.getLedger(ledgerId)?.supported.vars.outcome.guarantees.length === 6 && alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
-    await alice.engine.receive(bob.address, Uint8Array.of(1, 2, 3)) // a rejection is part of the state too
+    // a refused frame that was journaled is part of the state too (one that does not even decode is refused at
+    // admission, before the journal, and is not)
+    await alice.engine.receive(bob.address, encodeFrame({ seq: 1_000n, payloads: [{ kind: 'syncRequest', ledgerId: `0x${'77'.repeat(32)}` }], acks: [] }))
+    await alice.engine.receive(bob.address, Uint8Array.of(1, 2, 3))
     for (const node of [alice, bob]) {
       await node.engine.idle()
       const journal = []
@@ -84,7 +88,7 @@ describe('determinism', () => {
     const tictactoe = WasmAppRuntime.load(new Uint8Array(readFileSync(new URL('../../apps/build/tictactoe.wasm', import.meta.url))))
     const apps = (appId: Bytes32) => (appId.toLowerCase() === tictactoe.appId.toLowerCase() ? tictactoe : undefined)
     const network = new MemoryNetwork({ seed: 19, drop: 0.1, duplicate: 0.1, reorder: 0.1, maxDelayMs: 2 })
-    const options = (key: Hex, store: Store) => ({ store, signer: createSigner(key), consensusApp: MEMORY_CONSENSUS_APP, apps, appSnapshotIntervalEvents: 2 })
+    const options = (key: Hex, store: Store) => ({ store, signer: createSigner(key), consensusApp: MEMORY_CONSENSUS_APP, policy: TEST_POLICY, apps, appSnapshotIntervalEvents: 2 })
     const nodes = [ALICE_KEY, BOB_KEY].map((key) => ({ key, store: new MemoryStore() }))
     const engines = await Promise.all(nodes.map(({ key, store }) => Engine.open({ ...options(key, store), transport: network.connect(createSigner(key).address), tickIntervalMs: 10 })))
     try {
@@ -198,6 +202,24 @@ describe('hostile and broken peer input', () => {
 
     // nothing was lost and the nodes carry on: an update still completes on alice's side
     expect(alice.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(ledger.supported.vars.turnNum)
+  })
+
+  test('undecodable or oversized messages are refused at admission: counted, never journaled', async () => {
+    const { alice, bob } = await openLedger()
+    await eventually('both outboxes drained', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    await alice.engine.idle()
+    const journalLength = async () => {
+      let n = 0
+      for await (const entry of readJournal(alice.store)) n += entry ? 1 : 0
+      return n
+    }
+    const before = await journalLength()
+    for (let i = 0; i < 1000; i++) await alice.engine.receive(bob.address, Uint8Array.of(0xc1, i & 0xff)) // 0xc1: never used in MessagePack
+    await alice.engine.receive(bob.address, new Uint8Array(MAX_MESSAGE_BYTES + 1))
+    await alice.engine.idle()
+    expect(await journalLength()).toBe(before)
+    expect(alice.engine.rejections.counts).toMatchObject({ codec: 1000, message_too_large: 1 })
+    expect(alice.engine.rejections.recent.at(-1)).toMatchObject({ code: 'message_too_large', from: bob.address })
   })
 
   test('after bad input the ledger still takes updates', async () => {
