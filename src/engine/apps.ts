@@ -33,7 +33,7 @@ import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
 import { requireUndisputed } from './appDisputes.js'
 import { checkCommitment } from './policy.js'
-import { appCommitment, committedTo } from './commitments.js'
+import { appCommitment, peerLoad } from './commitments.js'
 import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, TimeoutTooEarlyError, UnknownAppError } from './errors.js'
 
 const lower = (a: string) => a.toLowerCase()
@@ -131,7 +131,8 @@ export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition:
     const runtime = runtimeFor(deps, p.definition.appId)
     if (!deps.appPolicy(p.definition, from)) throw new AppDeclinedError('this node declines the app channel', { channelId: appCtx.id, from })
     // What my deposit commits passes the node's policy like any objective another starts (ADR 0015).
-    checkCommitment(deps.policy, appCommitment(p.definition, deps.signer.address, from), committedTo(ctx, deps.signer.address, from))
+    const commitment = appCommitment(p.definition, deps.signer.address, from)
+    checkCommitment(deps.policy, commitment, peerLoad(ctx, deps.signer.address, commitment))
     channel = open(ctx, p.definition, runtime, deps)
   }
   const countersignature: AppCountersignature = { turnNum: 0n, stateHash: p.stateHash, signature: p.signature }

@@ -13,7 +13,7 @@ import type { AppChannel } from '../protocols/app/appChannel.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import { appDisputeId } from '../protocols/app/appDispute.js'
-import type { Commitment } from './policy.js'
+import type { Commitment, PeerLoad } from './policy.js'
 import type { StepContext } from './context.js'
 
 const lower = (a: string) => a.toLowerCase()
@@ -51,26 +51,29 @@ export function appCommitment(definition: AppDefinition, me: Address, from: Addr
 }
 
 /**
- * The sum of what I keep committed with `peer` now: my share of every ledger with it that is funding or open
+ * The sum of what I keep committed with `peer` now, in `asset`: my share of every ledger with it that is funding or open
  * (whoever started it: which index a peer gives me cannot hide one), what I lock for payment channels it
  * pays through me until their defund completes, and my deposit in funded app channels it takes part in until
  * they pay out. Scans the objectives: it runs only when a peer starts something.
  */
-export function committedTo(ctx: StepContext, me: Address, peer: Address): bigint {
+export function committedTo(ctx: StepContext, me: Address, peer: Address, asset: Address): bigint {
   let total = 0n
+  const counts = (c: Commitment) => lower(c.asset) === lower(asset) // amounts of different assets do not add up
   for (const o of ctx.objectives.values()) {
     if (o.kind === 'directfund' && isOpenLedger(ctx, o) && lower(o.prefund.state.participants[1 - o.myIndex]!) === lower(peer)) {
-      total += ledgerCommitment(o, peer).amount
+      const c = ledgerCommitment(o, peer)
+      if (counts(c)) total += c.amount
     }
     if (o.kind === 'virtualfund' && isOpenVirtual(ctx, o)) {
       const c = virtualCommitment(o)
-      if (lower(c.from) === lower(peer)) total += c.amount
+      if (lower(c.from) === lower(peer) && counts(c)) total += c.amount
     }
   }
   for (const channel of ctx.apps.values()) {
     const { definition } = channel.context
     if (!definition.fixed.participants.some((p) => lower(p) === lower(peer)) || !isOpenApp(ctx, channel)) continue
-    total += appCommitment(definition, me, peer).amount
+    const c = appCommitment(definition, me, peer)
+    if (counts(c)) total += c.amount
   }
   return total
 }
@@ -91,4 +94,28 @@ function isOpenVirtual(ctx: StepContext, o: Objective & { kind: 'virtualfund' })
   if (o.myIndex === 0) return false
   if (isActive(o)) return true
   return o.status === 'completed' && ctx.objectives.get(virtualDefundId(o.channelId))?.status !== 'completed'
+}
+
+/**
+ * How many objectives `peer` started with me that have not finished opening: ledgers being funded, payment
+ * channels being funded through or to me, app channels not yet signed by all. Each holds state here and
+ * waits on the peer, so their number is bounded per peer (MAX_OPENING_PER_PEER) whatever their amounts.
+ */
+export function openingWith(ctx: StepContext, me: Address, peer: Address): number {
+  let count = 0
+  for (const o of ctx.objectives.values()) {
+    if (!isActive(o)) continue
+    if (o.kind === 'directfund' && lower(o.prefund.state.participants[1 - o.myIndex]!) === lower(peer)) count++
+    if (o.kind === 'virtualfund' && o.myIndex !== 0 && lower(o.prefund.state.participants[0]!) === lower(peer)) count++
+  }
+  for (const channel of ctx.apps.values()) {
+    const { participants } = channel.context.definition.fixed
+    if (channel.latest === null && participants.some((p) => lower(p) === lower(peer)) && participants.some((p) => lower(p) === lower(me))) count++
+  }
+  return count
+}
+
+/** What the peer starting `c` already has going with me, for the policy (policy.ts checkCommitment). */
+export function peerLoad(ctx: StepContext, me: Address, c: Commitment): PeerLoad {
+  return { committed: committedTo(ctx, me, c.from, c.asset), opening: openingWith(ctx, me, c.from) }
 }

@@ -39,7 +39,7 @@ import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { AppDefinition } from '../protocols/app/appData.js'
 import type { PeerPolicy } from './policy.js'
 import { checkCommitment } from './policy.js'
-import { committedTo, ledgerCommitment, virtualCommitment } from './commitments.js'
+import { ledgerCommitment, peerLoad, virtualCommitment } from './commitments.js'
 import { RejectionTooLateError, SyncInFlightError, UnsolicitedLedgerUpdateError } from './errors.js'
 import { isFullySigned, isSignedBy } from '../core/signedState.js'
 import { holdingsKey, holdingsOf } from './holdings.js'
@@ -396,7 +396,7 @@ function policyRefusal(ctx: StepContext, objective: Objective, from: Address, de
   const commitment = objective.kind === 'directfund' ? ledgerCommitment(objective, from) : objective.kind === 'virtualfund' ? virtualCommitment(objective) : undefined
   if (!commitment) return undefined
   try {
-    checkCommitment(deps.policy, commitment, committedTo(ctx, deps.signer.address, commitment.from))
+    checkCommitment(deps.policy, commitment, peerLoad(ctx, deps.signer.address, commitment))
     return undefined
   } catch (error) {
     if (error instanceof RejectedInputError) return error

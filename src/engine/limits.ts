@@ -31,3 +31,8 @@ export const MAX_QUEUED_PEER_INPUTS = 8_192
 export const MAX_QUEUED_PEER_BYTES = 64 * 1024 * 1024
 /** Peers whose budgets are remembered; the least recently heard idle ones are forgotten first. */
 export const MAX_TRACKED_PEERS = 10_000
+/**
+ * Objectives one peer may have opening with this node at once (ledgers funding, payment channels funding, app
+ * channels not yet signed by all): each is state kept for the peer while it waits on the peer.
+ */
+export const MAX_OPENING_PER_PEER = 256

@@ -8,35 +8,40 @@
 import type { Address } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
+import { MAX_OPENING_PER_PEER } from './limits.js'
 
 export interface PeerPolicy {
   /** Peers that may start objectives with me: 'any', or an allow list. Receiving a payment needs no entry. */
   readonly peers: 'any' | readonly Address[]
-  /** Assets a channel others start may hold: 'any', or a list (0x0 is ETH). */
+  /**
+   * Assets a channel others start may hold: a list (0x0 is ETH), or 'any'. Not 'any' by default: a ledger in a
+   * token a peer made makes me call its code and pay gas for a worthless deposit.
+   */
   readonly assets: 'any' | readonly Address[]
   /** The most I deposit into, or lock for, one channel that another started. */
   readonly maxPerChannel: bigint
-  /** The most I keep committed with one peer at once, counting every open channel with it (closed ones free it). */
+  /** The most I keep committed with one peer at once in one asset, counting every open channel with it (closed ones free it). */
   readonly maxPerPeer: bigint
   /** Challenge durations (seconds) I accept: too short and I cannot answer a challenge, too long and my money is stuck. */
   readonly challengeDurationSec: { readonly min: number; readonly max: number }
 }
 
 const THIRTY_DAYS_SEC = 30 * 24 * 3600
+const ETH: Address = '0x0000000000000000000000000000000000000000'
 
 /** What an engine does when its owner configured nothing: refuse every objective another starts, except paying me. */
 export const REFUSE_UNSOLICITED: PeerPolicy = {
   peers: [],
-  assets: 'any',
+  assets: [ETH],
   maxPerChannel: 0n,
   maxPerPeer: 0n,
   challengeDurationSec: { min: 60, max: THIRTY_DAYS_SEC },
 }
 
-/** Accepts any peer and amount within the default challenge-duration bounds: a hub's starting point, and tests'. */
+/** Accepts any peer and amount of ETH within the default challenge-duration bounds: a hub's starting point, and tests'. */
 export const ACCEPT_ANY_PEER: PeerPolicy = {
   peers: 'any',
-  assets: 'any',
+  assets: [ETH],
   maxPerChannel: MAX_UINT256,
   maxPerPeer: MAX_UINT256,
   challengeDurationSec: { min: 60, max: THIRTY_DAYS_SEC },
@@ -81,19 +86,35 @@ export class DepositOrderError extends RejectedInputError {
   readonly code = 'deposit_order'
 }
 
+/** What the engine counts of a peer's current business with me when it starts something more. */
+export interface PeerLoad {
+  /** What I keep committed with this peer now, in the asset of the new commitment (commitments.ts committedTo). */
+  readonly committed: bigint
+  /** Its objectives with me that have not finished opening (commitments.ts openingWith). */
+  readonly opening: number
+}
+
+export class TooManyOpeningError extends RejectedInputError {
+  readonly code = 'too_many_opening'
+}
+
 /**
- * Throws the first rule `c` breaks. `committedToPeer` is what I keep committed with this peer now (the engine
- * sums it). A payee commits nothing, so only the challenge duration applies to it.
+ * Throws the first rule `c` breaks, given what the peer already has going with me. A payee commits nothing, so
+ * only the challenge duration and the bound on openings apply to it.
  */
-export function checkCommitment(policy: PeerPolicy, c: Commitment, committedToPeer: bigint): void {
+export function checkCommitment(policy: PeerPolicy, c: Commitment, load: PeerLoad): void {
+  const payee = c.role === 'payee'
+  if (!payee && policy.peers !== 'any' && !policy.peers.some((p) => p.toLowerCase() === c.from.toLowerCase())) {
+    throw new PeerNotAllowedError('this node does not accept objectives from this peer', { from: c.from, role: c.role })
+  }
   const { min, max } = policy.challengeDurationSec
   if (c.challengeDurationSec < min || c.challengeDurationSec > max) {
     throw new ChallengeDurationError(`a challenge duration of ${c.challengeDurationSec} s is outside ${min}..${max} s`, { challengeDuration: c.challengeDurationSec, min, max })
   }
-  if (c.role === 'payee') return
-  if (policy.peers !== 'any' && !policy.peers.some((p) => p.toLowerCase() === c.from.toLowerCase())) {
-    throw new PeerNotAllowedError('this node does not accept objectives from this peer', { from: c.from, role: c.role })
+  if (load.opening >= MAX_OPENING_PER_PEER) {
+    throw new TooManyOpeningError(`${load.opening} channels with this peer are still opening (at most ${MAX_OPENING_PER_PEER})`, { from: c.from, opening: load.opening })
   }
+  if (payee) return
   if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
     throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
   }
@@ -103,10 +124,10 @@ export function checkCommitment(policy: PeerPolicy, c: Commitment, committedToPe
   if (c.amount > policy.maxPerChannel) {
     throw new ChannelLimitError(`committing ${c.amount} exceeds the limit of ${policy.maxPerChannel} per channel`, { amount: c.amount, limit: policy.maxPerChannel })
   }
-  if (committedToPeer + c.amount > policy.maxPerPeer) {
+  if (load.committed + c.amount > policy.maxPerPeer) {
     throw new PeerLimitError(`committing ${c.amount} more to this peer's channels exceeds the limit of ${policy.maxPerPeer}`, {
       amount: c.amount,
-      committed: committedToPeer,
+      committed: load.committed,
       limit: policy.maxPerPeer,
     })
   }

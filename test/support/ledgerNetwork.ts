@@ -22,8 +22,8 @@ export const ETH: Address = '0x0000000000000000000000000000000000000000'
 /** Any fixed address: the in-memory chain runs no apps. */
 export const MEMORY_VIRTUAL_PAYMENT_APP: Address = '0x00000000000000000000000000000000000f0a11'
 
-/** Test nodes accept one another's ledgers and channels, with any challenge duration up to the default maximum. */
-export const TEST_POLICY: PeerPolicy = { ...ACCEPT_ANY_PEER, challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }
+/** Test nodes accept one another's ledgers and channels in any asset, with any challenge duration up to the default maximum. */
+export const TEST_POLICY: PeerPolicy = { ...ACCEPT_ANY_PEER, assets: 'any', challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }
 
 export interface TestNode {
   readonly name: string
