@@ -15,6 +15,8 @@ import { Draft } from './table.js'
 export interface Meta {
   readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
   readonly rejections: Readonly<Record<string, number>>
+  /** This node's epoch (outbox.ts sessions), journaled once when the store is new; absent before that. */
+  readonly epoch?: bigint
 }
 
 export interface StateTables {

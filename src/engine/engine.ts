@@ -57,6 +57,7 @@ import { appDefundId } from '../protocols/app/appDefund.js'
 import type { PeerPolicy } from './policy.js'
 import { holdingsOf } from './holdings.js'
 import { Admission } from './admission.js'
+import { randomInt } from 'node:crypto'
 import { REFUSE_UNSOLICITED } from './policy.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
 
@@ -210,6 +211,10 @@ export class Engine {
 
   /** Opens an engine on a store, resuming whatever it holds: objectives, ledgers, outbox, chain cursor. */
   static async open(options: EngineOptions): Promise<Engine> {
+    return Engine.#open(options, false)
+  }
+
+  static async #open(options: EngineOptions, replaying: boolean): Promise<Engine> {
     const engine = new Engine(options, await readHead(options.store, JOURNAL_LOG_ID))
     for (const name of TABLES) {
       const table = engine.#tables[name] as Table<unknown>
@@ -219,12 +224,17 @@ export class Engine {
     engine.#indexActiveLedgerUpdates()
     engine.#recomputeWaitingFor()
     engine.#start()
+    // A new store gets its epoch (outbox.ts sessions) as its first input: later than any earlier life of this
+    // node (clock ms, high bits), and apart from another started in the same millisecond (random low bits).
+    if (!replaying && engine.#tables.meta.get('meta')!.epoch === undefined) {
+      await engine.#api({ op: 'startEpoch', epoch: (BigInt(engine.#clock()) << 16n) | BigInt(randomInt(1 << 16)) })
+    }
     return engine
   }
 
   /** Rebuilds an engine on an empty store by handling another engine's journal; no side effects run. */
   static async replay(options: Omit<EngineOptions, 'transport' | 'chain'>, journal: AsyncIterable<ChannelEvent> | Iterable<ChannelEvent>): Promise<Engine> {
-    const engine = await Engine.open({ ...options, tickIntervalMs: 0 })
+    const engine = await Engine.#open({ ...options, tickIntervalMs: 0 }, true)
     for await (const entry of journal) await engine.#submit(decodeInput(entry.payload))
     return engine
   }
@@ -746,9 +756,9 @@ export class Engine {
       }
       const fresh = [...step.outbox.changes().values()].filter((e): e is OutboxEntry => e !== undefined && e.attempts === 1)
       for (const entry of [...fresh, ...step.retransmit]) {
-        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: this.#takeAcks(entry.to) }))
+        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: this.#takeAcks(entry.to), epochs: this.#epochs(entry.to) }))
       }
-      for (const { to, payloads } of step.notices.values()) transport.send(to, encodeFrame({ seq: null, payloads, acks: this.#takeAcks(to) }))
+      for (const { to, payloads } of step.notices.values()) transport.send(to, encodeFrame({ seq: null, payloads, acks: this.#takeAcks(to), epochs: this.#epochs(to) }))
       // An ack with nothing to ride on waits a little: the next frame to that peer (the next update of a
       // busy channel) usually carries it, which saves the peer a step and a frame per update.
       if (this.#pendingAcks.size > 0) this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS)
@@ -770,6 +780,11 @@ export class Engine {
     if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
   }
 
+  /** The session of a frame to `to`: my epoch, and the peer's as I know it (0 until it told me). */
+  #epochs(to: Address): { sender: bigint; receiver: bigint } {
+    return { sender: this.#tables.meta.get('meta')!.epoch ?? 0n, receiver: this.#tables.peers.get(to.toLowerCase())?.epoch ?? 0n }
+  }
+
   /** The acknowledgements waiting for a frame to `to`: this frame carries them. */
   #takeAcks(to: Address): bigint[] {
     const pending = this.#pendingAcks.get(to.toLowerCase())
@@ -780,7 +795,7 @@ export class Engine {
   #flushAcks(): void {
     this.#ackTimer = undefined
     const transport = this.options.transport
-    for (const { to, seqs } of this.#pendingAcks.values()) transport?.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs }))
+    for (const { to, seqs } of this.#pendingAcks.values()) transport?.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs, epochs: this.#epochs(to) }))
     this.#pendingAcks.clear()
   }
 
@@ -819,7 +834,7 @@ export class Engine {
   /** After a restart every unacknowledged entry is due again: the peer may have missed it. */
   #resendAll(): void {
     for (const entry of this.#tables.outbox.values()) {
-      this.options.transport!.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [] }))
+      this.options.transport!.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [], epochs: this.#epochs(entry.to) }))
     }
   }
 

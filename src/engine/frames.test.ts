@@ -59,3 +59,11 @@ test('the largest sync a ledger can send fits one message: MAX_GUARANTEES guaran
   expect(bytes.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES)
   expect(decodeFrame(bytes).payloads[0]!.kind).toBe('sync')
 })
+
+test('a frame carries its session epochs; one without them decodes without', () => {
+  const frame = { seq: 3n, payloads: [], acks: [1n], epochs: { sender: 2n ** 64n - 1n, receiver: 0n } }
+  expect(decodeFrame(encodeFrame(frame))).toEqual(frame)
+  expect(decodeFrame(encodeFrame({ seq: 3n, payloads: [], acks: [] })).epochs).toBeUndefined()
+  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 2n ** 64n, 0n]))).toThrow(expect.objectContaining({ code: 'out_of_range' }))
+  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 1n]))).toThrow(expect.objectContaining({ code: 'codec' }))
+})

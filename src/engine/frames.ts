@@ -1,5 +1,6 @@
 // Frames: what the engine puts on the wire to one peer. A frame carries at most one outbox entry
-// (seq + payloads) and any number of acknowledgements, in the versioned envelope of ADR 0003. A frame
+// (seq + payloads), any number of acknowledgements and the session's epochs, in the versioned envelope of
+// ADR 0003. A frame
 // without a seq carries only acknowledgements and notices: payloads that may be lost (ADR 0014).
 import type { Payload } from '../protocols/messages.js'
 import { payloadFromWire, payloadToWire } from '../protocols/messages.js'
@@ -28,23 +29,34 @@ export interface Frame {
   readonly seq: bigint | null
   readonly payloads: readonly Payload[]
   readonly acks: readonly bigint[]
+  /**
+   * The sessions this frame belongs to (outbox.ts): the sender's epoch (fixed when its store was created) and
+   * the receiver's as the sender knows it (0: not known yet). A frame without them (both 0) takes part in no
+   * session check; engines always send them.
+   */
+  readonly epochs?: { readonly sender: bigint; readonly receiver: bigint }
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {
-  return encodeEnvelope(FRAME_KIND, [frame.seq, frame.payloads.map(payloadToWire), frame.acks])
+  const body: unknown[] = [frame.seq, frame.payloads.map(payloadToWire), frame.acks]
+  if (frame.epochs) body.push(frame.epochs.sender, frame.epochs.receiver)
+  return encodeEnvelope(FRAME_KIND, body)
 }
 
 /** An edge: any malformed frame is a typed RejectedInputError. */
 export function decodeFrame(bytes: Uint8Array): Frame {
   const { kind, body } = decodeEnvelope(bytes)
   if (kind !== FRAME_KIND) throw new CodecError(`unexpected message kind ${kind}`)
-  if (!Array.isArray(body) || body.length !== 3) throw new CodecError('frame must be [seq, payloads, acks]')
-  const [seq, payloads, acks] = body as unknown[]
+  if (!Array.isArray(body) || (body.length !== 3 && body.length !== 5)) throw new CodecError('frame must be [seq, payloads, acks] or [seq, payloads, acks, senderEpoch, receiverEpoch]')
+  const [seq, payloads, acks, sender, receiver] = body as unknown[]
   if (seq !== null) checkUint(seq, 'frame.seq', MAX_UINT64)
   if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS_PER_FRAME) throw new CodecError('frame payloads must be a bounded list')
   if (!Array.isArray(acks) || acks.length > MAX_ACKS_PER_FRAME) throw new CodecError('frame acks must be a bounded list')
   acks.forEach((ack, i) => checkUint(ack, `frame.acks[${i}]`, MAX_UINT64))
   const decoded = payloads.map(payloadFromWire)
   if (seq === null && !decoded.every(isNotice)) throw new CodecError('payloads need a sequence number (only notices go without)')
-  return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[] }
+  if (body.length === 3) return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[] }
+  checkUint(sender, 'frame.senderEpoch', MAX_UINT64)
+  checkUint(receiver, 'frame.receiverEpoch', MAX_UINT64)
+  return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[], epochs: { sender: sender as bigint, receiver: receiver as bigint } }
 }

@@ -25,8 +25,8 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { ApiRequest, EngineInput } from './inputs.js'
 import type { StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
-import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer } from './outbox.js'
-import type { OutboxEntry } from './outbox.js'
+import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession } from './outbox.js'
+import type { OutboxEntry, PeerState } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
 import * as apps from './apps.js'
@@ -138,6 +138,11 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return appFunding.closeAppChannel(ctx, request.channelId, deps)
     case 'challengeAppChannel':
       return appDisputes.challengeAppChannel(ctx, request.channelId, deps)
+    case 'startEpoch': {
+      const meta = ctx.meta.get('meta')!
+      if (meta.epoch === undefined) ctx.meta.set('meta', { ...meta, epoch: request.epoch })
+      return meta.epoch ?? request.epoch
+    }
     case 'syncLedger': {
       const ledger = requireLedger(ctx, request.ledgerId)
       ctx.send(counterpartyOf(ledger, me), { kind: 'syncRequest', ledgerId: ledger.id })
@@ -164,6 +169,14 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
   const known = ctx.peers.get(peerKey)
   let peer = known ?? newPeer(from)
   let taken = false
+  if (frame.epochs) {
+    const session = checkSession(ctx, peer, frame.epochs)
+    if (session === 'stale') return
+    if (session !== 'same') {
+      peer = session
+      taken = true
+    }
+  }
   for (const seq of frame.acks) ctx.outbox.delete(outboxKey(from, seq))
   if (frame.seq !== null) {
     if (isDelivered(peer, frame.seq)) {
@@ -187,6 +200,42 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
   // A stranger whose every payload was refused leaves no peer record (it would be one per address it invents):
   // its frame is acknowledged, and a copy sent again is refused again, within its quota (admission.ts).
   if (known || taken || ctx.outgoing.has(peerKey)) ctx.peers.set(peerKey, peer)
+}
+
+/**
+ * Where a frame stands in the session between the peer's epoch and mine (outbox.ts). Returns 'same', the peer's
+ * state for a session that starts now, or 'stale' for a frame to leave unhandled and unacknowledged:
+ * - a sender epoch lower than the one I know is from the peer's earlier life (a frame delayed on the wire);
+ * - a receiver epoch that is not mine was numbered for my earlier life: the sender has not heard of my new
+ *   epoch yet, so I answer with a frame that carries it (an empty acknowledgement), and it numbers again;
+ * - a higher sender epoch: the peer started again from an empty store. Both sides' numbering starts again
+ *   (restartSession), and I offer it my view of every ledger we share (a sync), which is all it can recover
+ *   from me.
+ */
+function checkSession(ctx: StepContext, peer: PeerState, epochs: { sender: bigint; receiver: bigint }): PeerState | 'same' | 'stale' {
+  const from = peer.address
+  const mine = ctx.meta.get('meta')!.epoch
+  if (peer.epoch !== undefined && epochs.sender < peer.epoch) {
+    ctx.rejections.push({ code: 'stale_epoch', summary: 'a frame from the peer\'s earlier epoch', from })
+    return 'stale'
+  }
+  if (epochs.receiver !== 0n && mine !== undefined && epochs.receiver !== mine) {
+    ctx.rejections.push({ code: 'stale_epoch', summary: 'a frame numbered for my earlier epoch', from })
+    ctx.ack(from) // an empty acknowledgement: it carries my epoch
+    return 'stale'
+  }
+  if (epochs.sender === 0n || epochs.sender === peer.epoch) return 'same'
+  if (peer.epoch === undefined) return { ...peer, epoch: epochs.sender }
+  const unacknowledged = [...ctx.outbox.values()].filter((e) => lower(e.to) === lower(from))
+  for (const entry of unacknowledged) ctx.outbox.delete(outboxKey(from, entry.seq))
+  const { peer: restarted, entries } = restartSession(peer, epochs.sender, unacknowledged, ctx.now)
+  for (const entry of entries) ctx.outbox.set(outboxKey(from, entry.seq), entry) // attempt 1: sent after the commit
+  for (const ledger of ctx.ledgers.values()) {
+    if (ledger.fixed.participants.some((p) => lower(p) === lower(from))) {
+      ctx.send(from, { kind: 'sync', ledgerId: ledger.id, supported: supportedSignedState(ledger), queue: ledger.role === 'leader' ? ledger.queue : [] })
+    }
+  }
+  return restarted
 }
 
 /**

@@ -40,6 +40,8 @@ export type ApiRequest =
   | { readonly op: 'submitAppEvent'; readonly channelId: Bytes32; readonly payload: Uint8Array }
   | { readonly op: 'closeAppChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }
+  /** The shell's first input on a new store: the node's epoch (time and randomness come from the shell). */
+  | { readonly op: 'startEpoch'; readonly epoch: bigint }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Address } from '../core/types.js'
-import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, retransmitDelayMs } from './outbox.js'
+import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession, retransmitDelayMs } from './outbox.js'
 import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
 
 const bob = '0x0000000000000000000000000000000000000b0b' as Address
@@ -70,4 +70,13 @@ describe('receiving', () => {
     expect(markDelivered(peer, BigInt(MAX_DELIVERED_ABOVE + 2))).toBeUndefined()
     expect(markDelivered(peer, 1n)!.deliveredUpTo).toBe(BigInt(MAX_DELIVERED_ABOVE + 1))
   })
+})
+
+test('restartSession: a peer back with a new epoch — its seqs are forgotten, mine numbered again from 1, in order, due now', () => {
+  const peer = { ...newPeer(bob), epoch: 5n, nextSeq: 40n, deliveredUpTo: 70n, deliveredAbove: [72n] }
+  const entry = (seq: bigint) => ({ to: bob, seq, payloads: [{ kind: 'syncRequest' as const, ledgerId }], attempts: 4, nextAttemptAt: 9_000 })
+  const { peer: next, entries } = restartSession(peer, 6n, [entry(39n), entry(37n)], 100)
+  expect(next).toEqual({ address: bob, epoch: 6n, nextSeq: 3n, deliveredUpTo: 0n, deliveredAbove: [] })
+  expect(entries.map((e) => [e.seq, e.attempts, e.nextAttemptAt])).toEqual([[1n, 1, 100], [2n, 1, 100]])
+  expect(isDelivered(next, 1n)).toBe(false)
 })

@@ -1,7 +1,9 @@
 // Reliable messaging per peer (DESIGN §5): every outgoing message gets a sequence number and stays in a
 // persisted outbox until the peer acknowledges it; unacknowledged entries are retransmitted with
 // exponential backoff. The receiver remembers which sequence numbers it has delivered, so a duplicate
-// is acknowledged again but handled once. Pure functions over plain records; the engine persists them.
+// is acknowledged again but handled once. Sequence numbers belong to a session between two epochs (each
+// node's, fixed when its store was created): a peer back from an empty store starts a new one (restartSession).
+// Pure functions over plain records; the engine persists them.
 import type { Address } from '../core/types.js'
 import type { Payload } from '../protocols/messages.js'
 import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
@@ -17,6 +19,11 @@ export interface OutboxEntry {
 
 export interface PeerState {
   readonly address: Address
+  /**
+   * The peer's epoch, from its frames: fixed when its store was created. A higher one means it started again
+   * from an empty store (its sequence numbers start again at 1, and it never saw mine): see restartSession.
+   */
+  readonly epoch?: bigint
   /** The next sequence number I will use towards this peer. */
   readonly nextSeq: bigint
   /** Every seq ≤ this, from this peer, has been delivered. */
@@ -70,4 +77,15 @@ export function dueEntries(entries: readonly OutboxEntry[], now: number): Outbox
 
 export function bumpAttempt(entry: OutboxEntry, now: number): OutboxEntry {
   return { ...entry, attempts: entry.attempts + 1, nextAttemptAt: now + retransmitDelayMs(entry.attempts) }
+}
+
+/**
+ * The peer came back with a new epoch (an empty store): what it delivered before is forgotten on both sides.
+ * Its sequence numbers start again at 1, so I forget which of its seqs I delivered; mine to it start again at 1
+ * too, so my unacknowledged entries are numbered again from 1, in order, due at once.
+ */
+export function restartSession(peer: PeerState, epoch: bigint, unacknowledged: readonly OutboxEntry[], now: number): { peer: PeerState; entries: OutboxEntry[] } {
+  const ordered = unacknowledged.slice().sort((a, b) => (a.seq < b.seq ? -1 : 1))
+  const entries = ordered.map((e, i) => ({ ...e, seq: BigInt(i + 1), attempts: 1, nextAttemptAt: now }))
+  return { peer: { address: peer.address, epoch, nextSeq: BigInt(entries.length + 1), deliveredUpTo: 0n, deliveredAbove: [] }, entries }
 }

@@ -268,6 +268,28 @@ describe('policy and resync', () => {
     expect(net.chain.events()).toEqual([]) // nobody deposited
   })
 
+  test('a peer back from an empty store (a new epoch) is heard again, and numbers its frames for the new session', async () => {
+    const { alice, bob, ledgerId } = await openLedger()
+    // both sides exchange enough frames that sequence numbers are well past 1 on each side
+    for (let i = 1; i <= 3; i++) expect((await alice.engine.waitForObjective(await updateAgreed(alice, bob, ledgerId, add(i, alice, bob)))).status).toBe('completed')
+    await eventually('both outboxes drained', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    await bob.engine.close()
+    await bob.store.close()
+    // bob's store is lost; his node starts again with the same key, a new epoch and sequence numbers from 1
+    const reborn = await net!.node('bob-reborn', BOB_KEY)
+    expect(reborn.engine.getLedger(ledgerId)).toBeUndefined()
+    // his frames reach alice (before epochs they were acknowledged and dropped as duplicates of his old ones)
+    const fromBob = await reborn.engine.directFund({ counterparty: alice.address, myDeposit: 7n, theirDeposit: 7n, nonce: 9n })
+    expect((await reborn.engine.waitForObjective(fromBob)).status).toBe('completed')
+    await eventually('alice has the new ledger', () => alice.engine.getLedger(fromBob.slice('directfund:'.length) as Bytes32) !== undefined)
+    // and hers reach him: she numbers them for his new session
+    const fromAlice = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 5n, theirDeposit: 5n, nonce: 10n })
+    expect((await alice.engine.waitForObjective(fromAlice)).status).toBe('completed')
+    // she offered him her view of the ledger he lost; his node, which no longer has it, refused it politely
+    await eventually('bob was offered the old ledger', () => (reborn.engine.rejections.counts.no_such_ledger ?? 0) >= 1)
+    expect(alice.engine.getLedger(ledgerId)!.supported.vars.outcome.guarantees).toHaveLength(3)
+  })
+
   test('a node that lost its latest ledger state catches up by asking the counterparty to resync', async () => {
     const { alice, bob, ledgerId } = await openLedger()
     const key = recordKey('ledgers', ledgerId.toLowerCase())
