@@ -90,6 +90,15 @@ export class ChannelsClient {
   }
 
   /**
+   * What the node refused (a stranger's ledger, a ledger change nobody agreed to, junk, floods): counts by code
+   * and the latest refusals with the peer that caused them.
+   * @example const { counts } = await client.getRejections(); counts.peer_not_allowed
+   */
+  getRejections(): Promise<ResultOf<'get_rejections'>> {
+    return this.#call('get_rejections', {})
+  }
+
+  /**
    * Opens and funds a ledger channel with `counterparty`; resolves once the DirectFund started.
    * @example const { objectiveId, channelId } = await client.createLedgerChannel({ counterparty: hub, myDeposit: 10n ** 18n, theirDeposit: 10n ** 18n })
    * @throws RpcError -32602 (bad params), -32003 (refused, e.g. `objective_exists`), -32005 (unavailable).

@@ -78,6 +78,15 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
       return { address: node.engine.address, version: node.version, chainId: node.chainId ?? null, peerId: peer?.peerId ?? null, multiaddrs: peer?.multiaddrs ?? [] }
     },
   },
+  get_rejections: {
+    summary: 'What this node refused: counts by error code, and the latest refusals with the peer that caused them.',
+    description: 'Peers\' bad or unwanted input (a stranger\'s ledger, a ledger change nobody here agreed to, junk frames, floods) is refused with a typed code and counted, never acted on; docs/security.md lists the codes.',
+    errors: [],
+    handler: ({ node }) => {
+      const { counts, recent } = node.engine.rejections
+      return { counts: { ...counts }, recent: recent.map((r) => ({ code: r.code, summary: r.summary, from: r.from ?? null })) }
+    },
+  },
   create_ledger_channel: {
     summary: 'Opens and funds a two-party ledger channel with `counterparty` (DirectFund); this node leads.',
     description: 'Returns once the objective has started; wait for its `objective_completed` notification (or poll `get_objective`).',

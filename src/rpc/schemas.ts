@@ -248,6 +248,15 @@ export const nodeInfoSchema = z
   })
   .describe('Who this node is: its channel address, software version, chain and transport identity.')
 
+export const rejectionsSchema = z
+  .object({
+    counts: z.record(z.string(), z.number().int().nonnegative()).describe('Refusals by error code: those handled since the store was created, plus messages refused at admission since the node started.'),
+    recent: z
+      .array(z.object({ code: z.string(), summary: z.string(), from: addressSchema.nullable().describe('The peer whose input it was; null for a chain event or timer.') }))
+      .describe('The latest refusals, oldest first (at most 100).'),
+  })
+  .describe('What this node refused from peers, the chain and its timers: each a typed code (docs/security.md lists them).')
+
 export const channelStartedSchema = z
   .object({ objectiveId: z.string(), channelId: bytes32Schema })
   .describe('The objective that opens the channel, and the channel\'s id.')
@@ -262,6 +271,7 @@ export type LedgerChannelInfo = z.output<typeof ledgerChannelInfoSchema>
 export type PaymentChannelInfo = z.output<typeof paymentChannelInfoSchema>
 export type ObjectiveInfo = z.output<typeof objectiveInfoSchema>
 export type NodeInfo = z.output<typeof nodeInfoSchema>
+export type Rejections = z.output<typeof rejectionsSchema>
 export type LedgerStatus = LedgerChannelInfo['status']
 export type PaymentChannelStatus = PaymentChannelInfo['status']
 export type AppChannelInfo = z.output<typeof appChannelInfoSchema>
@@ -282,6 +292,7 @@ export const RPC_METHODS = {
   get_address: { params: noParams(), result: addressSchema },
   version: { params: noParams(), result: z.string() },
   get_node_info: { params: noParams(), result: nodeInfoSchema },
+  get_rejections: { params: noParams(), result: rejectionsSchema },
   create_ledger_channel: {
     params: z.strictObject({
       counterparty: addressSchema,
@@ -406,6 +417,7 @@ export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   PaymentChannelInfo: paymentChannelInfoSchema,
   ObjectiveInfo: objectiveInfoSchema,
   NodeInfo: nodeInfoSchema,
+  Rejections: rejectionsSchema,
   Seq: seqSchema,
   HexBytes: hexBytesSchema,
   AppEvent: appEventSchema,

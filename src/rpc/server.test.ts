@@ -249,6 +249,14 @@ describe('bad params, per method family', () => {
     expect((await post(call(method, params))).body.error).toMatchObject({ code: RpcErrorCode.notFound, data: { code, summary: expect.any(String) } })
   })
 
+  test('get_rejections: what a peer sent that the node refused, by code and with the peer', async () => {
+    const before = (await post(call('get_rejections'))).body.result
+    await alice.engine.receive(bob.address, Uint8Array.of(0xc1)) // not even a frame
+    const after = (await post(call('get_rejections'))).body.result
+    expect(after.counts.codec).toBe((before.counts.codec ?? 0) + 1)
+    expect(after.recent.at(-1)).toMatchObject({ code: 'codec', from: bob.address })
+  })
+
   test('a request the engine refuses → -32003 with its code and summary', async () => {
     const { error } = (await post(call('create_ledger_channel', { counterparty: alice.address, myDeposit: '1', theirDeposit: '1' }))).body
     expect(error).toEqual({ code: RpcErrorCode.refused, message: expect.any(String), data: { code: 'unsupported_channel', summary: error.message } })
