@@ -31,6 +31,7 @@ import { decodeValue } from '../../src/core/codec.js'
 import { recordKey } from '../../src/engine/records.js'
 import type { AppChannel } from '../../src/protocols/app/appChannel.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
+import type { PeerPolicy } from '../../src/engine/policy.js'
 
 const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
 const load = (name: string) => WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, `${name}.wasm`))))
@@ -59,7 +60,10 @@ afterEach(async () => {
   cleanup = undefined
 })
 
-async function createNodes(count: number, p: { network: MemoryNetworkOptions; durable?: boolean; registry?: (i: number) => typeof apps; appPolicy?: (i: number) => ((d: AppDefinition) => boolean) | undefined }): Promise<{ nodes: AppNode[]; network: MemoryNetwork }> {
+async function createNodes(
+  count: number,
+  p: { network: MemoryNetworkOptions; durable?: boolean; registry?: (i: number) => typeof apps; appPolicy?: (i: number) => ((d: AppDefinition) => boolean) | undefined; policy?: (i: number) => PeerPolicy | undefined },
+): Promise<{ nodes: AppNode[]; network: MemoryNetwork }> {
   const network = new MemoryNetwork(p.network)
   const root = mkdtempSync(path.join(tmpdir(), 'channels-apps-'))
   const nodes: AppNode[] = []
@@ -73,7 +77,7 @@ async function createNodes(count: number, p: { network: MemoryNetworkOptions; du
         signer,
         transport: network.connect(signer.address),
         consensusApp: MEMORY_CONSENSUS_APP,
-        policy: TEST_POLICY,
+        policy: p.policy?.(i) ?? TEST_POLICY,
         apps: p.registry?.(i) ?? apps,
         ...(p.appPolicy?.(i) ? { appPolicy: p.appPolicy(i)! } : {}),
         appSnapshotIntervalEvents: SNAPSHOT_EVERY,
@@ -342,6 +346,26 @@ describe('app channels in the engine', () => {
     // bob's node said why (a notice): alice's opening shows it and will not open
     await vi.waitFor(() => expect(alice.engine.getAppChannel(declined)).toMatchObject({ status: 'failed', pending: { turnNum: 0n, refusedBy: [{ participant: 1, code: 'app_declined' }] } }))
     expect(alice.engine.getAppChannel(await openChannel(TICTACTOE, nodes, 3n))).toMatchObject({ status: 'open', turnNum: 0n, pending: null })
+  })
+
+  test('an app channel another opens passes the node\'s PeerPolicy: a stranger is refused (peer_not_allowed), a deposit over the limit too', async () => {
+    const limited = (i: number): PeerPolicy | undefined => (i === 1 ? { ...TEST_POLICY, peers: [], maxPerChannel: 1_000n } : i === 2 ? { ...TEST_POLICY, maxPerChannel: 1_000n } : undefined)
+    const { nodes } = await createNodes(3, { network: { seed: 78 }, policy: limited })
+    const [alice, bob, carol] = nodes as [AppNode, AppNode, AppNode]
+    // bob accepts nobody: even a channel without deposits is refused, and he says why
+    const toBob = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [0n, 0n], funding: 'none', nonce: 1n })
+    // carol accepts alice, but not 5,000 of her own money on chain
+    const toCarol = await alice.engine.createAppChannel({ participants: [alice.address, carol.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [5_000n, 5_000n], funding: 'direct', nonce: 2n })
+    await waitQuiet(nodes)
+    expect(bob.engine.rejections.counts).toMatchObject({ peer_not_allowed: 1 })
+    expect(carol.engine.rejections.counts).toMatchObject({ over_channel_limit: 1 })
+    expect(bob.engine.appChannels()).toHaveLength(0)
+    expect(carol.engine.appChannels()).toHaveLength(0)
+    await vi.waitFor(() => expect(alice.engine.getAppChannel(toBob)).toMatchObject({ status: 'failed', pending: { refusedBy: [{ participant: 1, code: 'peer_not_allowed' }] } }))
+    await vi.waitFor(() => expect(alice.engine.getAppChannel(toCarol)).toMatchObject({ status: 'failed', pending: { refusedBy: [{ participant: 1, code: 'over_channel_limit' }] } }))
+    // within the limit, carol joins
+    const within = await alice.engine.createAppChannel({ participants: [alice.address, carol.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [500n, 500n], funding: 'direct', nonce: 3n })
+    await vi.waitFor(() => expect(carol.engine.getAppChannel(within)).toMatchObject({ turnNum: 0n }))
   })
 
   test('a participant whose node refuses an update tells its author why; the turn stays pending and nothing is signed', async () => {
