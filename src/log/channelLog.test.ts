@@ -5,6 +5,7 @@ import type { Address } from '../core/types.js'
 import { ChannelLog, EMPTY_HEAD, GENESIS_HASH, nextEvent, replay, verifyChain } from './channelLog.js'
 import type { ChannelEvent } from './event.js'
 import { encodeEvent, hashEvent } from './event.js'
+import { MAX_EVENT_PAYLOAD_BYTES } from './limits.js'
 
 const alice: Address = '0x00000000000000000000000000000000000a11ce'
 const bob: Address = '0x0000000000000000000000000000000000000b0b'
@@ -38,7 +39,7 @@ describe('event encoding', () => {
   test.each([
     ['empty kind', { kind: '', payload: new Uint8Array(), author: alice }, 'invalid_length'],
     ['kind over 64 bytes', { kind: 'k'.repeat(65), payload: new Uint8Array(), author: alice }, 'invalid_length'],
-    ['payload over the cap', { kind: 'k', payload: new Uint8Array(256 * 1024 + 1), author: alice }, 'invalid_length'],
+    ['payload over the cap', { kind: 'k', payload: new Uint8Array(MAX_EVENT_PAYLOAD_BYTES + 1), author: alice }, 'invalid_length'],
     ['author not an address', { kind: 'k', payload: new Uint8Array(), author: '0x1234' as Address }, 'invalid_address'],
   ])('refuses %s', (_name, input, code) => {
     expect(() => encodeEvent(1n, input)).toThrow(expect.objectContaining({ code }))
