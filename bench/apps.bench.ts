@@ -243,7 +243,7 @@ async function finalityRows(): Promise<BenchResult[]> {
       dataDir: root,
       names: ['alice', 'bob'],
       chainKeys: ANVIL_DEV_KEYS,
-      chain: { url: anvil.url, chainId: 31337, deployment, pollingIntervalMs: 200 },
+      chain: { url: anvil.url, chainId: 31337, local: true, deployment, pollingIntervalMs: 200 },
       logLevel: 'warn',
       command: [process.execPath, '--import', tsx, path.join(import.meta.dirname, 'networkNode.ts')],
     })

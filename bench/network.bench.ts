@@ -47,7 +47,7 @@ const benchmark: Benchmark = {
         dataDir: root,
         names: ['alice', 'hub', 'bob'],
         chainKeys: ANVIL_DEV_KEYS,
-        chain: { url: anvil.url, chainId: 31337, deployment, pollingIntervalMs: 50 },
+        chain: { url: anvil.url, chainId: 31337, local: true, deployment, pollingIntervalMs: 50 },
         logLevel: 'warn',
         command: [process.execPath, '--import', tsx, path.join(import.meta.dirname, 'networkNode.ts')],
       })

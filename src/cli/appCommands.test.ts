@@ -14,7 +14,7 @@ import type { CommandIo } from './commands.js'
 import { runCommand } from './commands.js'
 import type { Writer } from './format.js'
 import { UsageError } from './format.js'
-import { exportPlan, parseApp, parseHex, parseSeq, renderApp } from './appCommands.js'
+import { exportPlan, parseApp, parseHex, parseSeq, renderApp, renderEvents } from './appCommands.js'
 import type { AppChannelInfo } from '../rpc/schemas.js'
 import { APPS_BUILD_DIR } from './verify.js'
 
@@ -61,6 +61,19 @@ describe('parsing', () => {
     expect(renderApp(info)).not.toMatch(/refused by/)
     const refused = renderApp({ ...info, pending: { ...info.pending!, refusedBy: [{ participant: 1, code: 'app_rejected' }] } })
     expect(refused).toMatch(/refused by\s+1 \(app_rejected\)/)
+  })
+
+  test('show and events: a peer\'s refusal code and an event kind print as visible escapes, not terminal commands', () => {
+    const pwned = '\u001b]0;pwned\u0007\u001b[2J'
+    const info: AppChannelInfo = {
+      channelId: ID as Bytes32, participants: [`0x${'a1'.repeat(20)}`, `0x${'b2'.repeat(20)}`], appId: TICTACTOE_ID as Bytes32, asset: `0x${'00'.repeat(20)}`,
+      deposits: [5n, 5n], funding: 'direct', status: 'open', moveTimeout: 300, turnNum: 2n, head: { seq: 3n, hash: ID as Bytes32 },
+      pending: { turnNum: 3n, author: `0x${'a1'.repeat(20)}`, missing: [1], refusedBy: [{ participant: 1, code: `app_rejected${pwned}\n` }] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
+    }
+    expect(renderApp(info)).toContain('refused by    1 (app_rejected\\u001b]0;pwned\\u0007\\u001b[2J\\u000a)\n')
+    const events = renderEvents([{ seq: 2n, kind: `app.event${pwned}`, author: BOB, payload: Uint8Array.of(1, 4), prevHash: ID as Bytes32, hash: ID as Bytes32 }])
+    expect(events).toContain('app.event\\u001b]0;pwned\\u0007\\u001b[2J')
+    expect(events).not.toContain('\u001b')
   })
 
   test('export: json by default to stdout; msgpack needs --out; other formats are refused', () => {

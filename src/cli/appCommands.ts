@@ -2,6 +2,8 @@
 // events with their authors, the state at any seq, the difference between two seqs, and the exported log
 // that `channels verify` reads. They talk to the node through the typed client like the other commands
 // (commands.ts wires them into its table; help.ts prints them). App names come from apps/build/manifest.json.
+// Free text from the node or a peer (objective ids, refusal codes, failure summaries, event kinds, the
+// exported log) is escaped where it is rendered (sanitize.ts).
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Bytes32 } from '../core/types.js'
@@ -14,6 +16,7 @@ import { CliFailure, UsageError, parseAddress, parseAmount, parseChannelId, rend
 import type { Values } from './format.js'
 import type { CommandHelp } from './help.js'
 import { APPS_BUILD_DIR, readManifest } from './verify.js'
+import { escapeJson, escapeText } from './sanitize.js'
 
 /** How long `app open` waits for every participant to sign turn 0 unless `--timeout` says otherwise. */
 const DEFAULT_OPEN_WAIT_SECONDS = 60
@@ -103,7 +106,7 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       const { objectiveId } = await client.challengeAppChannel(channelId)
       if (v.wait === true) await settle(client, objectiveId, typeof v.timeout === 'string' ? timeoutSeconds(v.timeout, 0) * 1000 : MAX_TIMER_MS, 'dispute')
       const info = await client.getAppState(channelId)
-      return print(ctx, { objectiveId, ...info }, `${objectiveId}: ${info.status}; the node pays the outcome out once the challenge finalizes\n${renderApp(info)}`)
+      return print(ctx, { objectiveId, ...info }, `${escapeText(objectiveId)}: ${info.status}; the node pays the outcome out once the challenge finalizes\n${renderApp(info)}`)
     },
   },
   {
@@ -188,7 +191,7 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       const channelId = fullId(id!)
       const bytes = await (await ctx.client()).exportLog(channelId, format)
       if (out === undefined) {
-        ctx.out.write(`${Buffer.from(bytes).toString('utf8')}\n`)
+        ctx.out.write(`${escapeJson(Buffer.from(bytes).toString('utf8'))}\n`)
         return 0
       }
       try {
@@ -238,7 +241,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 /** Waits for a funding or closing objective; its failure is the command's (exit 1, the reason). */
 async function settle(client: ChannelsClient, objectiveId: string, timeoutMs: number, what: string): Promise<void> {
   const objective = await client.waitForObjective(objectiveId, { timeoutMs })
-  if (objective.status !== 'completed') throw new CliFailure(`${what} ${objective.status}: ${objective.failure?.summary ?? 'no reason given'}`, { objectiveId })
+  // The failure may be a peer's refusal, in its words: escaped (describeError escapes the whole line again, idempotently).
+  if (objective.status !== 'completed') throw new CliFailure(`${what} ${objective.status}: ${objective.failure ? `${escapeText(objective.failure.summary)} (${escapeText(objective.failure.code)})` : 'no reason given'}`, { objectiveId })
 }
 
 function parseFunding(text: string | boolean | undefined): 'none' | 'direct' | 'ledger' | undefined {
@@ -282,7 +286,7 @@ export function renderApp(a: AppChannelInfo): string {
     ['head', a.head ? `seq ${a.head.seq}  ${a.head.hash}` : '-'],
     ['next', a.isFinal ? 'nobody (final)' : a.whoseTurn === null ? '?' : String(a.whoseTurn)],
     ['signing', a.pending ? `turn ${a.pending.turnNum} by ${a.pending.author}, missing ${a.pending.missing.join(', ')}` : '-'],
-    ...(a.pending?.refusedBy.length ? [['refused by', a.pending.refusedBy.map((r) => `${r.participant} (${r.code})`).join(', ')] as [string, string]] : []),
+    ...(a.pending?.refusedBy.length ? [['refused by', a.pending.refusedBy.map((r) => `${r.participant} (${escapeText(r.code)})`).join(', ')] as [string, string]] : []),
     ['app state', a.appState ? hex(a.appState) : '-'],
   ])
 }
@@ -290,7 +294,7 @@ export function renderApp(a: AppChannelInfo): string {
 export function renderEvents(events: readonly AppEvent[]): string {
   return renderTable(
     [{ header: 'SEQ', align: 'right' }, { header: 'KIND' }, { header: 'AUTHOR' }, { header: 'PAYLOAD' }, { header: 'HASH' }],
-    events.map((e) => [String(e.seq), e.kind, e.author, clip(hex(e.payload)), e.hash]),
+    events.map((e) => [String(e.seq), escapeText(e.kind), e.author, clip(hex(e.payload)), e.hash]),
   )
 }
 

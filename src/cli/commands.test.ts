@@ -3,6 +3,8 @@
 // 2 with a one-line hint, a missing node or secret exits 1 with a readable line. Output is captured by
 // injecting writers into runCommand; the signal is injected so no SIGINT handler is installed.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
@@ -353,6 +355,85 @@ describe('the command line', () => {
       expect(code).toBe(1)
       expect(out).toBe('')
       expect(err).toBe(`error: no node running at ${url} (start one with \`npm start\` or \`channels node\`)\n`)
+    }
+  })
+})
+
+// Text from a peer or the chain reaches the CLI as refusal codes, failure summaries, error messages and the
+// node's free-text fields; printed raw, an escape sequence in it would drive the operator's terminal
+// (retitle, clear, overprint). It must show as visible escapes (sanitize.ts).
+describe('outside text is printed without terminal escapes', () => {
+  const PWNED = '\u001b]0;pwned\u0007\u001b[2J'
+  const SHOWN = '\\u001b]0;pwned\\u0007\\u001b[2J'
+  // eslint-disable-next-line no-control-regex -- the characters that must not reach the terminal
+  const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+  const failedObjective = { id: `virtualfund:${PAYMENT_ID}`, kind: 'virtualfund', status: 'failed' as const, waitingFor: null, failure: { code: `peer_refused${PWNED}`, summary: `hub says: ${PWNED}\nerror: fake line` }, channelId: PAYMENT_ID }
+
+  test('a failure summary in a notification line: visible escapes, one line', () => {
+    const line = formatNotification({ topic: 'objective_failed', subscription: 's', result: failedObjective }, new Date(2026, 0, 2, 9, 5, 7, 42))
+    expect(line).toBe(`09:05:07.042  objective_failed         virtualfund:0x2281b1b6…  failed  peer_refused${SHOWN}: hub says: ${SHOWN}\\u000aerror: fake line`)
+    expect(line).not.toMatch(RAW_CONTROL)
+  })
+
+  test('a failed objective, a node refusal and its details, bad-param issues: visible escapes', () => {
+    expect(describeError(new ObjectiveFailedError(failedObjective))).toEqual([`error: objective virtualfund:${PAYMENT_ID} failed: hub says: ${SHOWN}\\u000aerror: fake line`])
+    const refusal = new RpcError(-32003, `refused ${PWNED}`, { code: `x${PWNED}`, summary: PWNED, details: { reason: `\u009b2J\u202e${PWNED}` }, issues: [{ path: `a${PWNED}`, message: `b${PWNED}` }] })
+    expect(describeError(refusal)).toEqual([
+      `error: refused ${SHOWN} (-32003)`,
+      `  x${SHOWN}: ${SHOWN}`,
+      `  details: {"reason":"\\u009b2J\\u202e${SHOWN}"}`,
+      `  a${SHOWN}: b${SHOWN}`,
+    ])
+    expect(describeError(new CliFailure(`closing failed: ${PWNED}`))).toEqual([`error: closing failed: ${SHOWN}`])
+  })
+
+  test('a waitingFor from the node on the progress line: the spinner\'s own codes stay, the node\'s are escaped', () => {
+    const out = collector(true)
+    const progress = new Progress(out, `waiting for ${shortObjectiveId(`directfund:${LEDGER_ID}${PWNED}`)}`)
+    progress.update(`funding${PWNED}`)
+    progress.finish()
+    expect(out.text).toBe(`\r\x1b[K⠋ waiting for directfund:0x9ebd240e…${SHOWN}: funding${SHOWN}\r\x1b[K`)
+  })
+
+  test('JSON output escapes what JSON.stringify leaves raw (C1 controls, bidi) and keeps the value', () => {
+    const value = { summary: `${PWNED}\u009b\u202e` }
+    const json = toJson(value)
+    expect(json).toBe(`{"summary":"${SHOWN}\\u009b\\u202e"}`)
+    expect(JSON.parse(json)).toEqual(value)
+  })
+
+  test('end to end against a node that answers with escape sequences: what reaches stdout and stderr is visible text', async () => {
+    const hostile = `${PWNED}\u009b2J\u202e`
+    const server = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      request.on('end', () => {
+        const { id, method } = JSON.parse(body) as { id: number; method: string }
+        const answer =
+          method === 'version' ? { result: '0.1.0' }
+          : method === 'get_node_info' ? { result: { address: ALICE, version: `0.1.0${hostile}`, chainId: 31337, peerId: `12D3${hostile}`, multiaddrs: [`/ip4/1.2.3.4/tcp/1${hostile}`, '/ip4/5.6.7.8/tcp/2'] } }
+          : { error: { code: -32003, message: `refused: ${hostile}`, data: { code: `peer${hostile}`, summary: `the hub says ${hostile}\rok` } } }
+        response.setHeader('content-type', 'application/json')
+        response.end(JSON.stringify({ jsonrpc: '2.0', id, ...answer }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const shown = `${SHOWN}\\u009b2J\\u202e`
+      const refused = await run(['--url', url, '--secret', 'ab', 'address'])
+      expect(refused.code).toBe(1)
+      expect(refused.err).toBe(`error: refused: ${shown} (-32003)\n  peer${shown}: the hub says ${shown}\\u000dok\n`)
+      const info = await run(['--url', url, '--secret', 'ab', 'info'])
+      expect(info.code).toBe(0)
+      expect(info.out).toContain(`version     0.1.0${shown}\n`)
+      expect(info.out).toContain(`peer id     12D3${shown}\n`)
+      expect(info.out).toContain(`multiaddrs  /ip4/1.2.3.4/tcp/1${shown}\n            /ip4/5.6.7.8/tcp/2\n`)
+      const json = await run(['--url', url, '--secret', 'ab', '--json', 'info'])
+      expect((JSON.parse(json.out) as { version: string }).version).toBe(`0.1.0${hostile}`)
+      for (const text of [refused.err, info.out, json.out]) expect(text).not.toMatch(RAW_CONTROL)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 })

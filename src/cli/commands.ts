@@ -8,7 +8,8 @@
 // parsed with node:util parseArgs (strict) in two passes: the first finds the command words, the second
 // checks the command's own options. Exit codes: 0 done, 1 the node or the world said no (printed as one
 // readable line plus the node's error code), 2 the command line is wrong (one line and a usage hint), 130
-// Ctrl-C during a wait. docs/cli.md shows every command.
+// Ctrl-C during a wait. docs/cli.md shows every command. Free text from the node or a peer is escaped
+// where it is rendered (sanitize.ts's escapeText), and both streams pass through terminalSafe as a last guard.
 import { parseArgs } from 'node:util'
 import type { Bytes32 } from '../core/types.js'
 import { RpcError } from '../client/client.js'
@@ -25,6 +26,7 @@ import type { Connection } from './connection.js'
 import { GLOBAL_OPTIONS, findCommand, helpText, subcommandsOf, usageFailure } from './help.js'
 import type { CommandHelp, OptionSpec } from './help.js'
 import { VERIFY_COMMAND, runVerify } from './verify.js'
+import { escapeText, terminalSafe } from './sanitize.js'
 import { APP_COMMANDS } from './appCommands.js'
 
 /** Streams and environment of one run; tests inject them, the `channels` entry uses the process's. */
@@ -86,14 +88,15 @@ const COMMANDS: readonly Command[] = [
       const info = await (await ctx.client()).getNodeInfo()
       const { url, file } = ctx.connection()
       const extra = file ? { chainAddress: file.chainAddress, chainUrl: file.chainUrl, pid: file.pid } : {}
+      const t = (text: unknown) => escapeText(String(text))
       return print(ctx, { ...info, rpcUrl: url, ...extra }, renderFields([
         ['address', info.address],
-        ['version', info.version],
+        ['version', t(info.version)],
         ['chain id', info.chainId === null ? '(none)' : String(info.chainId)],
-        ['peer id', info.peerId ?? '(none)'],
-        ['multiaddrs', info.multiaddrs.join('\n') || '(none)'],
-        ['rpc url', url],
-        ...(file ? ([['chain address', file.chainAddress], ['chain url', file.chainUrl], ['pid', String(file.pid)]] as const) : []),
+        ['peer id', info.peerId === null ? '(none)' : t(info.peerId)],
+        ['multiaddrs', info.multiaddrs.map(t).join('\n') || '(none)'],
+        ['rpc url', t(url)],
+        ...(file ? ([['chain address', t(file.chainAddress)], ['chain url', t(file.chainUrl)], ['pid', t(file.pid)]] as const) : []),
       ]))
     },
   },
@@ -296,8 +299,10 @@ const COMMANDS: readonly Command[] = [
  * @example process.exitCode = await runCommand(process.argv.slice(2))
  */
 export async function runCommand(argv: readonly string[], io: CommandIo = {}): Promise<number> {
-  const out = io.stdout ?? process.stdout
-  const err = io.stderr ?? process.stderr
+  // The last guard: outside text is escaped where it is rendered; nothing else but the CLI's own line
+  // breaks and progress codes reaches the terminal either (sanitize.ts).
+  const out = terminalSafe(io.stdout ?? process.stdout)
+  const err = terminalSafe(io.stderr ?? process.stderr)
   let parsed: Parsed
   try {
     parsed = parse(argv)
@@ -465,11 +470,11 @@ function print(ctx: Context, value: unknown, text?: string): number {
 
 /** Prints what an open/close started; unless --no-wait, waits for its objective with progress, then says how it ended. */
 async function finishObjective(ctx: Context, started: { objectiveId: string; channelId: string }, plan: { wait: boolean; timeoutMs: number }, describeDone: () => Promise<string>): Promise<number> {
-  if (!ctx.json) ctx.out.write(renderFields([['objective', started.objectiveId], ['channel', started.channelId]]))
+  if (!ctx.json) ctx.out.write(renderFields([['objective', escapeText(started.objectiveId)], ['channel', started.channelId]]))
   if (!plan.wait) return ctx.json ? print(ctx, started) : 0
   const objective = await waitWithProgress(ctx, started.objectiveId, plan.timeoutMs)
   if (objective === 'interrupted') {
-    ctx.err.write(`stopped waiting; the node goes on with ${started.objectiveId}\n`)
+    ctx.err.write(`stopped waiting; the node goes on with ${escapeText(started.objectiveId)}\n`)
     return EXIT_INTERRUPTED
   }
   return print(ctx, { ...started, status: objective.status }, `${await describeDone()}\n`)

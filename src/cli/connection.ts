@@ -8,6 +8,7 @@ import { NODE_INFO_FILE, SECRET_FILE } from '../node/files.js'
 import type { NodeInfoFile } from '../node/node.js'
 import type { Writer } from './format.js'
 import { CliFailure, UsageError } from './format.js'
+import { escapeText } from './sanitize.js'
 
 export interface Connection {
   readonly url: string
@@ -57,7 +58,7 @@ function readSecret(dataDir: string): string {
 /** A client for the node; nothing listening at its URL is a CliFailure saying how to start one. */
 export async function connect(connection: Connection, err: Writer): Promise<ChannelsClient> {
   try {
-    return await ChannelsClient.connect({ url: connection.url, secret: connection.secret, onError: (error) => err.write(`warning: ${error.message}\n`) })
+    return await ChannelsClient.connect({ url: connection.url, secret: connection.secret, onError: (error) => err.write(`warning: ${escapeText(error.message)}\n`) })
   } catch (error) {
     if (error instanceof RequestFailedError && causedBy(error, 'ECONNREFUSED')) {
       throw new CliFailure(`no node running at ${connection.url} (start one with \`npm start\` or \`channels node\`)`)

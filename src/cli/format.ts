@@ -2,7 +2,9 @@
 // unit, parsed exactly with viem), channel ids and their short forms, tables and field lists, a progress
 // line (a spinner on a terminal, plain lines in a pipe), one line per notification, JSON with bigints as
 // decimal strings (as the API sends them), and errors as one readable line plus the node's facts — never
-// a stack trace. Everything here is a pure function of its input except Progress, which writes.
+// a stack trace. Everything here is a pure function of its input except Progress, which writes. Text that
+// came from outside (a peer's refusal code or failure summary, the node's free-text fields, error
+// messages) goes through escapeText (sanitize.ts) before it is printed, JSON through escapeJson.
 import { formatEther, getAddress, isAddress, parseUnits, zeroAddress } from 'viem'
 import { ChannelsError, RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
@@ -10,6 +12,7 @@ import { ObjectiveFailedError, RpcError } from '../client/client.js'
 import type { Notification } from '../client/client.js'
 import type { Address } from '../core/types.js'
 import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
+import { escapeJson, escapeText } from './sanitize.js'
 
 /** The command line is wrong (unknown command or option, a bad amount or id): exit code 2 with a usage hint. */
 export class UsageError extends RejectedInputError {
@@ -97,9 +100,9 @@ export function shortAddress(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`
 }
 
-/** An objective id with its channel ids shortened: `ledgerUpdate:0x94dd5841…:add:0x2281b1b6…`. */
+/** An objective id (the node's text, escaped) with its channel ids shortened: `ledgerUpdate:0x94dd5841…:add:0x2281b1b6…`. */
 export function shortObjectiveId(id: string): string {
-  return id.replace(/0x[0-9a-f]{64}/gi, (channelId) => shortId(channelId))
+  return escapeText(id.replace(/0x[0-9a-f]{64}/gi, (channelId) => shortId(channelId)))
 }
 
 /** A ledger destination: an address (left-padded to 32 bytes) shown short, anything else as a short id. */
@@ -228,8 +231,9 @@ export function formatNotification(n: Notification, at: Date): string {
     case 'objective_completed':
     case 'objective_failed': {
       const o = n.result
-      const failure = o.failure ? `  ${o.failure.code}: ${o.failure.summary}` : ''
-      return `${head}  ${shortObjectiveId(o.id)}  ${o.status}${failure}`
+      // The failure's code and summary may be a peer's words (a refusal it sent): escaped.
+      const failure = o.failure ? `  ${escapeText(o.failure.code)}: ${escapeText(o.failure.summary)}` : ''
+      return `${head}  ${shortObjectiveId(o.id)}  ${escapeText(o.status)}${failure}`
     }
     case 'ledger_channel_updated': {
       const l = n.result
@@ -249,9 +253,9 @@ export function formatNotification(n: Notification, at: Date): string {
 
 // ---- JSON ----
 
-/** JSON as the API sends it: bigints as decimal strings, bytes as 0x hex. */
+/** JSON as the API sends it: bigints as decimal strings, bytes as 0x hex; every control and bidi character inside strings as \uXXXX. */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : v), indent)
+  return escapeJson(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : v), indent))
 }
 
 // ---- progress ----
@@ -275,8 +279,9 @@ export class Progress {
     if (!out.isTTY) out.write(`${label}\n`)
   }
 
-  /** The objective's status changed (e.g. its waitingFor). */
-  update(status: string): void {
+  /** The objective's status changed (e.g. its waitingFor: the node's text, escaped). */
+  update(text: string): void {
+    const status = escapeText(text)
     if (status === this.#status) return
     this.#status = status
     if (this.out.isTTY) this.#draw()
@@ -304,27 +309,31 @@ export class Progress {
 
 // ---- errors ----
 
-/** Lines that explain an error: `error: <message> (<code>)`, then what the node said about it. Never a stack. */
+/**
+ * Lines that explain an error: `error: <message> (<code>)`, then what the node said about it. Never a stack.
+ * Messages, codes and summaries may carry a peer's or the chain's words: each is escaped (escapeText).
+ */
 export function describeError(error: unknown): string[] {
-  if (error instanceof RpcError) return [`error: ${error.message} (${error.code})`, ...describeRpcData(error.data)]
-  if (error instanceof ObjectiveFailedError) return [`error: ${error.summary}`]
-  if (error instanceof UsageError) return [`error: ${error.summary}`]
-  if (error instanceof CliFailure) return [`error: ${error.summary}`, ...(error.cause instanceof Error ? [`  ${error.cause.message}`] : [])]
+  const t = escapeText
+  if (error instanceof RpcError) return [`error: ${t(error.message)} (${error.code})`, ...describeRpcData(error.data)]
+  if (error instanceof ObjectiveFailedError) return [`error: ${t(error.summary)}`]
+  if (error instanceof UsageError) return [`error: ${t(error.summary)}`]
+  if (error instanceof CliFailure) return [`error: ${t(error.summary)}`, ...(error.cause instanceof Error ? [`  ${t(error.cause.message)}`] : [])]
   if (error instanceof ChannelsError) {
-    const cause = error.cause instanceof Error ? [`  ${error.cause.message}`] : []
-    return [`error: ${error.summary} (${error.code})`, ...cause]
+    const cause = error.cause instanceof Error ? [`  ${t(error.cause.message)}`] : []
+    return [`error: ${t(error.summary)} (${t(error.code)})`, ...cause]
   }
-  return [`error: ${error instanceof Error ? error.message : String(error)}`]
+  return [`error: ${t(error instanceof Error ? error.message : String(error))}`]
 }
 
 function describeRpcData(data: unknown): string[] {
   if (typeof data !== 'object' || data === null) return []
   const record = data as Record<string, unknown>
   const lines: string[] = []
-  if (typeof record.code === 'string') lines.push(`  ${record.code}: ${typeof record.summary === 'string' ? record.summary : ''}`.trimEnd())
+  if (typeof record.code === 'string') lines.push(`  ${escapeText(record.code)}: ${typeof record.summary === 'string' ? escapeText(record.summary) : ''}`.trimEnd())
   if (record.details !== undefined) lines.push(`  details: ${clip(toJson(record.details), 300)}`)
   if (Array.isArray(record.issues)) {
-    for (const issue of record.issues.slice(0, 5) as { path?: unknown; message?: unknown }[]) lines.push(`  ${issue.path ? `${String(issue.path)}: ` : ''}${String(issue.message)}`)
+    for (const issue of record.issues.slice(0, 5) as { path?: unknown; message?: unknown }[]) lines.push(`  ${issue.path ? `${escapeText(String(issue.path))}: ` : ''}${escapeText(String(issue.message))}`)
   }
   return lines
 }

@@ -2,6 +2,7 @@
 // `--help`, and the one-line usage hint after a usage error (exit 2). The command table itself is in commands.ts.
 import type { Writer } from './format.js'
 import { UsageError, describeError } from './format.js'
+import { escapeText } from './sanitize.js'
 
 export type OptionSpec = { readonly type: 'string' | 'boolean'; readonly short?: string; readonly value?: string; readonly help: string }
 
@@ -72,7 +73,7 @@ export function helpText(commands: readonly CommandHelp[], words: readonly strin
 
 /** Says what is wrong with the command line in one line, then how to use the command (or group); returns exit code 2. */
 export function usageFailure(err: Writer, error: unknown, commands: readonly CommandHelp[], words: readonly string[]): number {
-  err.write(`channels: ${error instanceof UsageError ? error.summary : describeError(error).join(' ')}\n`)
+  err.write(`channels: ${error instanceof UsageError ? escapeText(error.summary) : describeError(error).join(' ')}\n`)
   const command = findCommand(commands, words)
   const group = words[0] ? subcommandsOf(commands, words[0]) : []
   if (command) err.write(`usage: ${usageLine(command)}  (channels help ${command.name})\n`)

@@ -5,8 +5,14 @@
 // chain. The next `npm start` resumes the same network from ./data.
 //
 // Flags: --data-dir <dir> (default ./data), --chain-url <url> (use that chain instead of the embedded anvil;
-// the contracts must be deployable or deployed there), --port <n> (anvil's port; default 8545, else any),
-// --deposit <wei> (each side of each ledger; default 10^18), --once (set up, print, stop).
+// the contracts must be deployable or deployed there), --confirmations <n> (with --chain-url: blocks on top
+// of a chain event, default the node's 12; 0 suits a development chain that mines only on demand),
+// --port <n> (anvil's port; default 8545, else any), --deposit <wei> (each side of each ledger; default
+// 10^18), --once (set up, print, stop).
+//
+// Only the embedded anvil is written into the nodes' configs as the local chain (`chain.local`,
+// src/node/chainConfig.ts); a --chain-url chain is treated as any other: explicit addresses (those just
+// deployed or found), the code at each checked, confirmations as the node's default unless given.
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -27,6 +33,7 @@ import { selfCheck } from './selfCheck.js'
 const { values: args } = parseArgs({
   options: {
     'chain-url': { type: 'string' },
+    confirmations: { type: 'string' },
     'data-dir': { type: 'string' },
     port: { type: 'string' },
     deposit: { type: 'string' },
@@ -35,6 +42,11 @@ const { values: args } = parseArgs({
 })
 const dataDir = path.resolve(args['data-dir'] ?? process.env.CHANNELS_DATA_DIR ?? 'data')
 const deposit = BigInt(args.deposit ?? 10n ** 18n)
+if (args.confirmations !== undefined && (args['chain-url'] === undefined || !/^\d{1,2}$/.test(args.confirmations) || Number(args.confirmations) > 64)) {
+  console.error('npm start: --confirmations is a whole number of blocks (0..64), for a --chain-url chain (the embedded anvil needs none)')
+  process.exit(2)
+}
+const confirmations = args.confirmations === undefined ? undefined : Number(args.confirmations)
 const NAMES = ['alice', 'hub', 'bob'] as const
 type Name = (typeof NAMES)[number]
 /** Stable RPC ports when free, so the printed URLs stay the same across starts. */
@@ -75,7 +87,7 @@ async function main(): Promise<number> {
       dataDir,
       names: NAMES,
       chainKeys: ANVIL_DEV_KEYS,
-      chain: { url, chainId, deployment, pollingIntervalMs: anvil ? 100 : 1_000 },
+      chain: { url, chainId, deployment, local: anvil !== undefined, ...(confirmations === undefined ? {} : { confirmations }), pollingIntervalMs: anvil ? 100 : 1_000 },
       preferredRpcPorts: PREFERRED_RPC_PORTS,
       onStarted: (node, p) => console.log(`  ${node.name.padEnd(6)} ${p.address}  rpc ${node.info.rpcUrl}  log ${path.join(p.dataDir, 'node.log')}`),
     })

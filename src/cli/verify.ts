@@ -23,6 +23,7 @@ import { verifyLog } from '../protocols/app/replay.js'
 import { MAX_MODULE_BYTES } from '../wasm/limits.js'
 import type { Writer } from './format.js'
 import { CliFailure, UsageError, toJson } from './format.js'
+import { escapeText } from './sanitize.js'
 import type { CommandHelp } from './help.js'
 
 /** The sample apps as built (apps/README.md): `<name>.wasm` and manifest.json, from src/cli or dist/cli alike. */
@@ -78,7 +79,8 @@ function printDivergence(output: VerifyOutput, result: Extract<VerifyResult, { o
     output.out.write(`${toJson({ ok: false, ...counts, divergence: d })}\n`)
     return 1
   }
-  output.out.write(`diverged at seq ${d.seq} (${d.kind}): ${d.detail}${d.code ? ` [${d.code}]` : ''}\n`)
+  // The detail may quote the file, which came from someone else: escaped.
+  output.out.write(`diverged at seq ${d.seq} (${escapeText(d.kind)}): ${escapeText(d.detail)}${d.code ? ` [${escapeText(d.code)}]` : ''}\n`)
   output.out.write(d.seq > 1n ? `  events 1..${d.seq - 1n} and their signed states verify; the log has ${counts.events} events\n` : `  nothing verifies; the log has ${counts.events} events\n`)
   return 1
 }

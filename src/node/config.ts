@@ -1,6 +1,11 @@
 // A node's configuration from three sources, strongest first: command-line flags, environment variables
 // (CHANNELS_*), and a JSON config file (`--config`, else `<data dir>/config.json` when present); then the
 // defaults. The merged result is validated once here, so the daemon only ever sees a well-formed config.
+// Funds safety (issue 13; docs/security.md): off the embedded local chain every contract
+// address and the chain id must be configured (chainConfig.ts says how the local chain is recognised); a
+// private key is never taken from the command line, where every local user can read it (ps), unless the
+// operator opts in; a keystore password comes from a file or the environment; a file holding a secret
+// must be private to its owner.
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -11,6 +16,9 @@ import { MAX_UINT256 } from '../core/limits.js'
 import { FUNDING_MODES } from '../protocols/app/appData.js'
 import type { FundingMode } from '../protocols/app/appData.js'
 import type { KeySource } from './keys.js'
+import { readPasswordFile } from './keys.js'
+import { checkPrivateFile } from './privateFile.js'
+import { DEFAULT_CONFIRMATIONS, isLoopbackUrl, missingContracts } from './chainConfig.js'
 import type { PeerPolicy } from '../engine/policy.js'
 import { REFUSE_UNSOLICITED } from '../engine/policy.js'
 
@@ -46,6 +54,8 @@ export const configFileSchema = z
     chain: z
       .object({
         url: z.string().url(),
+        /** This is the embedded local chain (chainConfig.ts): contract addresses may default, confirmations default to 0. */
+        local: z.boolean(),
         chainId: z.number().int().positive(),
         adjudicator: address,
         consensusApp: address,
@@ -61,6 +71,8 @@ export const configFileSchema = z
         chainKey: z.string(),
         channelKeystore: z.string(),
         chainKeystore: z.string(),
+        /** The keystores' password, in a file private to its owner. */
+        keystorePasswordFile: z.string(),
       })
       .partial()
       .strict(),
@@ -104,6 +116,8 @@ export interface NodeConfig {
   readonly p2p: { readonly listen: readonly string[]; readonly peers: Readonly<Record<string, readonly string[]>>; readonly bootstrap: readonly string[] }
   readonly chain: {
     readonly url: string
+    /** The embedded local chain (chainConfig.ts); otherwise chainId and the three addresses are set. */
+    readonly local: boolean
     readonly chainId?: number
     readonly adjudicator?: Address
     readonly consensusApp?: Address
@@ -151,6 +165,8 @@ export const NODE_FLAGS = {
   bootstrap: { type: 'string', multiple: true },
   'chain-url': { type: 'string' },
   'chain-id': { type: 'string' },
+  'chain-local': { type: 'boolean' },
+  confirmations: { type: 'string' },
   adjudicator: { type: 'string' },
   'consensus-app': { type: 'string' },
   'virtual-payment-app': { type: 'string' },
@@ -158,6 +174,8 @@ export const NODE_FLAGS = {
   'chain-key': { type: 'string' },
   'channel-keystore': { type: 'string' },
   'chain-keystore': { type: 'string' },
+  'keystore-password-file': { type: 'string' },
+  'insecure-key-on-command-line': { type: 'boolean' },
   'apps-accept': { type: 'string', multiple: true },
   'apps-peer': { type: 'string', multiple: true },
   'apps-max-deposit': { type: 'string' },
@@ -180,6 +198,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const dataDirGuess = path.resolve(flags['data-dir'] ?? env.CHANNELS_DATA_DIR ?? 'data')
   const configPath = flags.config ?? env.CHANNELS_CONFIG ?? path.join(dataDirGuess, 'config.json')
   const file = readConfigFile(configPath, flags.config !== undefined || env.CHANNELS_CONFIG !== undefined)
+  if (file.keys?.channelKey !== undefined || file.keys?.chainKey !== undefined) checkPrivateFile(configPath, 'the config file (it holds a private key)')
+  refuseKeysOnCommandLine(flags)
 
   const num = (value: string | undefined, field: string): number | undefined => {
     if (value === undefined) return undefined
@@ -212,6 +232,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       url: flags['chain-url'] ?? env.CHANNELS_CHAIN_URL ?? file.chain?.url ?? DEFAULTS.chainUrl,
       ...defined({
         chainId: num(flags['chain-id'], 'chain-id') ?? num(env.CHANNELS_CHAIN_ID, 'CHANNELS_CHAIN_ID'),
+        local: flags['chain-local'] ?? bool(env.CHANNELS_CHAIN_LOCAL, 'CHANNELS_CHAIN_LOCAL'),
+        confirmations: num(flags.confirmations, 'confirmations') ?? num(env.CHANNELS_CONFIRMATIONS, 'CHANNELS_CONFIRMATIONS'),
         adjudicator: flags.adjudicator ?? env.CHANNELS_ADJUDICATOR,
         consensusApp: flags['consensus-app'] ?? env.CHANNELS_CONSENSUS_APP,
         virtualPaymentApp: flags['virtual-payment-app'] ?? env.CHANNELS_VIRTUAL_PAYMENT_APP,
@@ -248,14 +270,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
   }
   const checked = check(merged, 'the merged configuration')
+  const chain = chainFrom(checked.chain!)
+  let password: string | undefined
+  const keystorePassword = (): string =>
+    (password ??= passwordFrom({ file: flags['keystore-password-file'] ?? env.CHANNELS_KEYSTORE_PASSWORD_FILE, password: env.CHANNELS_KEYSTORE_PASSWORD, configFile: checked.keys?.keystorePasswordFile }))
   const keySource = (hex: string | undefined, keystore: string | undefined): KeySource => {
     if (hex !== undefined && keystore !== undefined) throw new ConfigError('give a key as hex or as a keystore, not both')
     if (hex !== undefined) return { kind: 'hex', key: hex }
-    if (keystore !== undefined) {
-      const password = env.CHANNELS_KEYSTORE_PASSWORD
-      if (password === undefined) throw new ConfigError('a keystore needs its password in CHANNELS_KEYSTORE_PASSWORD')
-      return { kind: 'keystore', file: path.resolve(keystore), password }
-    }
+    if (keystore !== undefined) return { kind: 'keystore', file: path.resolve(keystore), password: keystorePassword() }
     return { kind: 'generate' }
   }
   return {
@@ -263,12 +285,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     dataDir: checked.dataDir!,
     rpc: { host: checked.rpc!.host!, port: checked.rpc!.port! },
     p2p: { listen: checked.p2p!.listen!, peers: checked.p2p!.peers!, bootstrap: checked.p2p!.bootstrap! },
-    chain: {
-      ...checked.chain,
-      url: checked.chain!.url!,
-      confirmations: checked.chain!.confirmations ?? 0,
-      pollingIntervalMs: checked.chain!.pollingIntervalMs ?? DEFAULTS.pollingIntervalMs,
-    } as NodeConfig['chain'],
+    chain,
     channelKey: keySource(checked.keys?.channelKey, checked.keys?.channelKeystore),
     chainKey: keySource(checked.keys?.chainKey, checked.keys?.chainKeystore),
     apps: {
@@ -279,6 +296,67 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logLevel: checked.logLevel!,
     shutdownTimeoutMs: checked.shutdownTimeoutMs!,
   }
+}
+
+/**
+ * The chain settings: on the embedded local chain (`local`, only over loopback) the contract addresses may
+ * default to the deterministic deployment and confirmations default to 0; on any other chain the chain id
+ * and every contract address must be given, and confirmations default to DEFAULT_CONFIRMATIONS.
+ */
+function chainFrom(c: NonNullable<ConfigFile['chain']>): NodeConfig['chain'] {
+  const local = c.local ?? false
+  const url = c.url!
+  if (local && !isLoopbackUrl(url)) {
+    throw new ConfigError(`chain.local is set, but ${url} is not on this machine: the embedded local chain is reached over loopback (127.0.0.1, ::1, localhost)`, { field: 'chain.local' })
+  }
+  if (!local) {
+    const missing = [...missingContracts(c as NodeConfig['chain']), ...(c.chainId === undefined ? ['chainId'] : [])].map((name) => `chain.${name}`)
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `${missing.join(', ')} not configured: on a chain other than the embedded local one the chain id and every contract address must be given (--chain-id, --adjudicator, --consensus-app, --virtual-payment-app or config.json), never assumed; for the local chain set chain.local (--chain-local)`,
+        { field: missing[0]!, missing },
+      )
+    }
+  }
+  return {
+    ...c,
+    url,
+    local,
+    confirmations: c.confirmations ?? (local ? 0 : DEFAULT_CONFIRMATIONS),
+    pollingIntervalMs: c.pollingIntervalMs ?? DEFAULTS.pollingIntervalMs,
+  } as NodeConfig['chain']
+}
+
+/** Hex keys are never taken from the command line (every local user can read it: ps, /proc/<pid>/cmdline) unless the operator opts in. */
+function refuseKeysOnCommandLine(flags: { 'channel-key'?: string; 'chain-key'?: string; 'insecure-key-on-command-line'?: boolean }): void {
+  if (flags['insecure-key-on-command-line'] === true) return
+  for (const [flag, variable] of [['channel-key', 'CHANNELS_CHANNEL_KEY'], ['chain-key', 'CHANNELS_CHAIN_KEY']] as const) {
+    if (flags[flag] === undefined) continue
+    throw new ConfigError(
+      `--${flag} puts a private key on the command line, where every user of this machine can read it (ps, /proc/<pid>/cmdline): give it in ${variable}, as a keystore (--${flag}store with --keystore-password-file), or accept the risk with --insecure-key-on-command-line`,
+      { field: flag },
+    )
+  }
+}
+
+/**
+ * The keystores' password (one for both keys), strongest source first: a file named by
+ * --keystore-password-file or CHANNELS_KEYSTORE_PASSWORD_FILE, then CHANNELS_KEYSTORE_PASSWORD, then the
+ * config file's keys.keystorePasswordFile. A password file must be private to its owner.
+ */
+function passwordFrom(p: { file: string | undefined; password: string | undefined; configFile: string | undefined }): string {
+  if (p.file !== undefined) return readPasswordFile(path.resolve(p.file))
+  if (p.password !== undefined) return p.password
+  if (p.configFile !== undefined) return readPasswordFile(path.resolve(p.configFile))
+  throw new ConfigError('a keystore needs its password: --keystore-password-file <file> (or CHANNELS_KEYSTORE_PASSWORD_FILE, keys.keystorePasswordFile), or CHANNELS_KEYSTORE_PASSWORD', { field: 'keys.keystorePasswordFile' })
+}
+
+/** `true`/`1` or `false`/`0`, as an environment variable gives a switch. */
+function bool(value: string | undefined, field: string): boolean | undefined {
+  if (value === undefined) return undefined
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(`${field} must be true or false`, { field, value })
 }
 
 /** `any` alone means any; otherwise a list of addresses. */

@@ -1,17 +1,19 @@
 // A node's keys (issue 6): the channel key signs states and vouchers, the chain key pays for transactions;
 // they are separate so that a hot wallet's exposure never reaches channel funds' signatures, and vice
-// versa. Each is generated at first start or imported from hex or an Ethereum keystore (v3) file, and
-// kept in the data dir readable by its owner only.
+// versa. Each is generated at first start, imported from hex (kept in the data dir from then on), or kept
+// encrypted at rest in an Ethereum keystore (v3) file that the node decrypts at every start and never
+// copies in plaintext (issue 13). Every file holding a secret must be private to its owner (privateFile.ts):
+// key files, keystores and password files that group or others can access are refused.
 import { createDecipheriv, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { scrypt } from '@noble/hashes/scrypt.js'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import type { Hex } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
-import { parsePrivateKey } from '../core/signatures.js'
+import { parsePrivateKey, privateKeyToAddress } from '../core/signatures.js'
 import { keccak256Bytes } from '../core/keccak.js'
 import { bytesToHex } from '../core/hex.js'
+import { checkPrivateFile, writePrivateFile } from './privateFile.js'
 
 /** A key file or keystore that cannot be read, parsed or decrypted. */
 export class KeyFileError extends RejectedInputError {
@@ -22,19 +24,33 @@ export class KeyFileError extends RejectedInputError {
 export type KeySource = { readonly kind: 'generate' } | { readonly kind: 'hex'; readonly key: string } | { readonly kind: 'keystore'; readonly file: string; readonly password: string }
 
 /**
- * The key kept at `file`: read if present (a stored key wins over an import, so a restart never silently
- * switches identity), else taken from `source` and stored with mode 0600.
+ * The node's key for `file` (`<data dir>/channel.key` or `chain.key`):
+ * - from a keystore: decrypted at every start and never written out in plaintext; if `file` exists too it
+ *   must hold the same key (a node keeps one identity), else KeyFileError;
+ * - otherwise the key at `file` if present (a stored key wins over an import, so a restart never silently
+ *   switches identity), else generated or imported from hex and stored with mode 0600.
+ * @throws KeyFileError (`key_file`), InsecureFileError (`insecure_file`) for a file others can access.
  */
 export function loadOrCreateKey(file: string, source: KeySource = { kind: 'generate' }): Hex {
+  if (source.kind === 'keystore') {
+    const key = readKeystore(source.file, source.password)
+    if (existsSync(file)) {
+      const stored = readKeyFile(file)
+      if (stored !== key) {
+        throw new KeyFileError(`the keystore ${source.file} holds the key of ${privateKeyToAddress(key)}, but ${file} holds another (${privateKeyToAddress(stored)}): a node keeps one identity; remove one of them`, { file, keystore: source.file })
+      }
+    }
+    return key
+  }
   if (existsSync(file)) return readKeyFile(file)
-  const key = source.kind === 'generate' ? bytesToHex(randomBytes(32)) : source.kind === 'hex' ? checkKey(source.key.trim(), 'the imported key') : decryptKeystore(readFileSync(source.file, 'utf8'), source.password)
-  mkdirSync(path.dirname(file), { recursive: true })
-  writeFileSync(file, `${key}\n`, { mode: 0o600 })
-  chmodSync(file, 0o600) // umask may have widened it
+  const key = source.kind === 'generate' ? bytesToHex(randomBytes(32)) : checkKey(source.key.trim(), 'the imported key')
+  writePrivateFile(file, `${key}\n`)
   return key
 }
 
+/** The key in a plain key file (hex, with or without 0x); the file must be private to its owner. */
 export function readKeyFile(file: string): Hex {
+  checkPrivateFile(file, 'the key file')
   let text: string
   try {
     text = readFileSync(file, 'utf8').trim()
@@ -42,6 +58,36 @@ export function readKeyFile(file: string): Hex {
     throw new KeyFileError(`cannot read the key file ${file}`, { file }, { cause: error })
   }
   return checkKey(text, file)
+}
+
+/** Decrypts the keystore file `file` (which must be private to its owner) with `password`. */
+export function readKeystore(file: string, password: string): Hex {
+  checkPrivateFile(file, 'the keystore')
+  let json: string
+  try {
+    json = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new KeyFileError(`cannot read the keystore ${file}`, { file }, { cause: error })
+  }
+  try {
+    return decryptKeystore(json, password)
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new KeyFileError(`the keystore ${file}: ${error.summary}`, { file, ...error.details }, { cause: error })
+    throw error
+  }
+}
+
+/**
+ * A keystore password kept in a file (`--keystore-password-file`): the file's text without one trailing
+ * line break, as geth and foundry write them; the file must be private to its owner.
+ */
+export function readPasswordFile(file: string): string {
+  checkPrivateFile(file, 'the keystore password file')
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw new KeyFileError(`cannot read the keystore password file ${file}`, { file }, { cause: error })
+  }
 }
 
 function checkKey(text: string, where: string): Hex {
@@ -111,16 +157,15 @@ export function decryptKeystore(json: string, password: string): Hex {
   return checkKey(bytesToHex(key), 'the keystore')
 }
 
-/** The per-node API secret: 32 random bytes, generated at first start, kept beside the keys. */
+/** The per-node API secret: 32 random bytes, generated at first start, kept beside the keys (mode 0600). */
 export function loadOrCreateSecret(file: string): string {
   if (existsSync(file)) {
+    checkPrivateFile(file, 'the API secret')
     const secret = readFileSync(file, 'utf8').trim()
     if (/^[0-9a-f]{64}$/.test(secret)) return secret
     throw new KeyFileError(`the API secret in ${file} is malformed (expected 64 hex digits)`, { file })
   }
   const secret = randomBytes(32).toString('hex')
-  mkdirSync(path.dirname(file), { recursive: true })
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
-  chmodSync(file, 0o600)
+  writePrivateFile(file, `${secret}\n`)
   return secret
 }

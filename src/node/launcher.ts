@@ -31,7 +31,7 @@ export interface PreparedNode {
 
 /** Creates (or reads) a node's keys so its address and PeerId are known before it first runs. */
 export async function prepareNode(p: { name: string; dataDir: string; chainKey?: Hex }): Promise<PreparedNode> {
-  mkdirSync(p.dataDir, { recursive: true })
+  mkdirSync(p.dataDir, { recursive: true, mode: 0o700 })
   const channelKey = loadOrCreateKey(path.join(p.dataDir, 'channel.key'))
   loadOrCreateKey(path.join(p.dataDir, 'chain.key'), p.chainKey ? { kind: 'hex', key: p.chainKey } : { kind: 'generate' })
   const peerId = peerIdOf(await loadOrCreatePeerKey(path.join(p.dataDir, 'peer.key')))

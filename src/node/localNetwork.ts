@@ -14,7 +14,19 @@ export interface LocalNetworkOptions {
   readonly names: readonly string[]
   /** Chain keys by position (funded accounts); nodes beyond the list generate unfunded keys. */
   readonly chainKeys: readonly Hex[]
-  readonly chain: { readonly url: string; readonly chainId: number; readonly deployment: Deployment; readonly pollingIntervalMs?: number }
+  readonly chain: {
+    readonly url: string
+    readonly chainId: number
+    readonly deployment: Deployment
+    /**
+     * An anvil this program started (the embedded local chain, src/node/chainConfig.ts): written as
+     * `chain.local`, so confirmations default to 0. False for any other chain (npm start --chain-url).
+     */
+    readonly local: boolean
+    /** Blocks on top of a chain event; default 0 on the local chain, else the node's default. */
+    readonly confirmations?: number
+    readonly pollingIntervalMs?: number
+  }
   /** RPC ports to use when free; others get any free port. */
   readonly preferredRpcPorts?: Readonly<Record<string, number>>
   readonly logLevel?: string
@@ -55,7 +67,14 @@ export async function launchLocalNetwork(options: LocalNetworkOptions): Promise<
       name,
       rpc: { host: '127.0.0.1', port: ports.get(name)!.rpc },
       p2p: { listen: [`/ip4/127.0.0.1/tcp/${ports.get(name)!.p2p}`], peers: Object.fromEntries(others.map((n) => [prepared.get(n)!.address, [multiaddr(n)]])) },
-      chain: { url: options.chain.url, chainId: options.chain.chainId, ...contracts(options.chain.deployment), pollingIntervalMs: options.chain.pollingIntervalMs ?? 100 },
+      chain: {
+        url: options.chain.url,
+        chainId: options.chain.chainId,
+        local: options.chain.local,
+        ...contracts(options.chain.deployment),
+        ...(options.chain.confirmations === undefined ? {} : { confirmations: options.chain.confirmations }),
+        pollingIntervalMs: options.chain.pollingIntervalMs ?? 100,
+      },
       // The nodes of one local network accept each other's ledgers and channels (and nobody else's).
       policy: { ...options.policy, peers: others.map((n) => prepared.get(n)!.address) },
       ...(options.logLevel ? { logLevel: options.logLevel as 'info' } : {}),

@@ -2,37 +2,30 @@
 // viem, peers over libp2p, the JSON-RPC API — and takes them down in the right order. Everything durable
 // lives in the data dir, so a restart resumes every objective, ledger, payment channel and unacked frame.
 //
-//   <data dir>/channel.key  chain.key  peer.key  rpc.secret   (mode 0600)
+//   <data dir>/channel.key  chain.key  peer.key  rpc.secret   (mode 0600; a key kept in a keystore has no .key file)
 //   <data dir>/store/                                         (RocksDB: journal, tables, outbox)
 //   <data dir>/node.json                                      (while running: pid, RPC URL, multiaddrs — for the CLI)
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { createPublicClient, http } from 'viem'
 import type { Address } from '../core/types.js'
-import { OperatingError } from '../core/errors.js'
 import { createSigner } from '../core/signer.js'
 import { privateKeyToAddress } from '../core/signatures.js'
 import { RocksStore } from '../store/rocksStore.js'
 import { Engine } from '../engine/engine.js'
 import { ViemChainService } from '../chain/viemChainService.js'
-import { ANVIL_DEPLOYER_KEY, expectedDeployment } from '../chain/deploy.js'
 import { Libp2pTransport } from '../transport/libp2pTransport.js'
 import { RpcServer } from '../rpc/server.js'
 import type { NodeConfig } from './config.js'
+import { ChainNotReadyError, verifyChain } from './chainConfig.js'
 import { appPolicyFrom } from './appPolicy.js'
 import { loadAppRegistry } from './appRegistry.js'
 import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
 import { loadOrCreatePeerKey } from './peerIdentity.js'
 import { packageVersion } from './version.js'
-
-/** The chain has no adjudicator where the node expects one (wrong URL, contracts not deployed). */
-export class ChainNotReadyError extends OperatingError {
-  readonly code = 'chain_not_ready'
-}
 
 /** What a running node publishes in `<data dir>/node.json` for the CLI and the launcher. */
 export interface NodeInfoFile {
@@ -57,7 +50,7 @@ export interface RunningNode {
   stop(): Promise<void>
 }
 
-export { NODE_INFO_FILE, SECRET_FILE }
+export { NODE_INFO_FILE, SECRET_FILE, ChainNotReadyError }
 
 export function createLogger(config: Pick<NodeConfig, 'name' | 'logLevel'>): Logger {
   return pino({ name: config.name, level: config.logLevel })
@@ -65,9 +58,13 @@ export function createLogger(config: Pick<NodeConfig, 'name' | 'logLevel'>): Log
 
 export async function startNode(config: NodeConfig, logger: Logger = createLogger(config)): Promise<RunningNode> {
   const dir = config.dataDir
-  mkdirSync(dir, { recursive: true })
-  const channelKey = loadOrCreateKey(path.join(dir, 'channel.key'), config.channelKey)
-  const chainKey = loadOrCreateKey(path.join(dir, 'chain.key'), config.chainKey)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const keyFile = (name: string) => path.join(dir, name)
+  const channelKey = loadOrCreateKey(keyFile('channel.key'), config.channelKey)
+  const chainKey = loadOrCreateKey(keyFile('chain.key'), config.chainKey)
+  for (const [name, source] of [['channel.key', config.channelKey], ['chain.key', config.chainKey]] as const) {
+    if (source.kind === 'keystore' && existsSync(keyFile(name))) logger.warn({ file: keyFile(name), keystore: source.file }, `${name} holds the keystore's key in plaintext: delete it to keep the key only encrypted`)
+  }
   const secret = loadOrCreateSecret(path.join(dir, SECRET_FILE))
   const peerPrivateKey = await loadOrCreatePeerKey(path.join(dir, 'peer.key'))
   const signer = createSigner(channelKey)
@@ -76,20 +73,11 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
   const registry = loadAppRegistry()
   logger.info({ apps: Object.fromEntries(registry.names) }, 'apps available')
 
-  const publicClient = createPublicClient({ transport: http(config.chain.url) })
-  let chainId: number
-  try {
-    chainId = config.chain.chainId ?? (await publicClient.getChainId())
-  } catch (error) {
-    throw new ChainNotReadyError(`cannot reach the chain at ${config.chain.url}`, { url: config.chain.url }, { cause: error })
-  }
-  const defaults = expectedDeployment(privateKeyToAddress(ANVIL_DEPLOYER_KEY))
-  const adjudicator = config.chain.adjudicator ?? defaults.adjudicator
-  const consensusApp = config.chain.consensusApp ?? defaults.consensusApp
-  const virtualPaymentApp = config.chain.virtualPaymentApp ?? defaults.virtualPaymentApp
-  if (!(await publicClient.getCode({ address: adjudicator }))) {
-    throw new ChainNotReadyError(`no adjudicator at ${adjudicator} on ${config.chain.url}: deploy the contracts (npm start does) or pass --adjudicator`, { adjudicator })
-  }
+  // The chain id it answers, the local chain's conditions, and every contract's code (chainConfig.ts):
+  // a chain or contract other than the configured ones stops the node before it signs or deposits anything.
+  const { chainId, contracts } = await verifyChain(config.chain)
+  const { adjudicator, consensusApp, virtualPaymentApp } = contracts
+  logger.info({ chainId, url: config.chain.url, local: config.chain.local, confirmations: config.chain.confirmations, ...contracts }, 'chain and contracts checked')
 
   const store = await RocksStore.open(path.join(dir, 'store'))
   const opened: { close(): Promise<void> }[] = [store]

@@ -40,7 +40,7 @@ beforeAll(async () => {
   anvil = await startAnvil({ port: 0 })
   const deployment = await deployContracts({ rpcUrl: anvil.url, chainId: 31337 })
   process.env.CHANNELS_APPS_MAX_DEPOSIT = String(MAX_DEPOSIT) // read by the node processes (src/node/config.ts)
-  network = await launchLocalNetwork({ dataDir, names: NAMES, chainKeys: ANVIL_DEV_KEYS, chain: { url: anvil.url, chainId: 31337, deployment, pollingIntervalMs: 200 } })
+  network = await launchLocalNetwork({ dataDir, names: NAMES, chainKeys: ANVIL_DEV_KEYS, chain: { url: anvil.url, chainId: 31337, local: true, deployment, pollingIntervalMs: 200 } })
 }, 120_000)
 
 afterAll(async () => {

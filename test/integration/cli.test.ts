@@ -34,7 +34,7 @@ beforeAll(async () => {
     dataDir,
     names: ['alice', 'hub', 'bob'],
     chainKeys: ANVIL_DEV_KEYS,
-    chain: { url: anvil.url, chainId: 31337, deployment, pollingIntervalMs: 50 },
+    chain: { url: anvil.url, chainId: 31337, local: true, deployment, pollingIntervalMs: 50 },
   })
 }, 60_000)
 
