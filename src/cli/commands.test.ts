@@ -313,7 +313,7 @@ describe('the command line', () => {
   })
 
   test('every command has help with its usage line and an example', async () => {
-    for (const name of ['address', 'info', 'ledger open', 'ledger close', 'ledger list', 'ledger show', 'payment open', 'payment close', 'payment show', 'payment list', 'pay', 'voucher create', 'voucher redeem', 'watch']) {
+    for (const name of ['address', 'info', 'rejections', 'ledger open', 'ledger close', 'ledger list', 'ledger show', 'payment open', 'payment close', 'payment show', 'payment list', 'pay', 'voucher create', 'voucher redeem', 'watch']) {
       const { code, out } = await run(['help', ...name.split(' ')])
       expect(code).toBe(0)
       expect(out).toContain(`usage: channels ${name}`)
@@ -412,6 +412,7 @@ describe('outside text is printed without terminal escapes', () => {
         const answer =
           method === 'version' ? { result: '0.1.0' }
           : method === 'get_node_info' ? { result: { address: ALICE, version: `0.1.0${hostile}`, chainId: 31337, peerId: `12D3${hostile}`, multiaddrs: [`/ip4/1.2.3.4/tcp/1${hostile}`, '/ip4/5.6.7.8/tcp/2'] } }
+          : method === 'get_rejections' ? { result: { counts: { peer_not_allowed: 2, [`junk${hostile}`]: 1 }, recent: [{ code: 'peer_not_allowed', summary: `a stranger ${hostile}`, from: ALICE }, { code: 'codec', summary: 'bad bytes', from: null }] } }
           : { error: { code: -32003, message: `refused: ${hostile}`, data: { code: `peer${hostile}`, summary: `the hub says ${hostile}\rok` } } }
         response.setHeader('content-type', 'application/json')
         response.end(JSON.stringify({ jsonrpc: '2.0', id, ...answer }))
@@ -431,7 +432,12 @@ describe('outside text is printed without terminal escapes', () => {
       expect(info.out).toContain(`multiaddrs  /ip4/1.2.3.4/tcp/1${shown}\n            /ip4/5.6.7.8/tcp/2\n`)
       const json = await run(['--url', url, '--secret', 'ab', '--json', 'info'])
       expect((JSON.parse(json.out) as { version: string }).version).toBe(`0.1.0${hostile}`)
-      for (const text of [refused.err, info.out, json.out]) expect(text).not.toMatch(RAW_CONTROL)
+      const rejections = await run(['--url', url, '--secret', 'ab', 'rejections'])
+      expect(rejections.code).toBe(0)
+      expect(rejections.out).toBe(
+        `code${' '.repeat(`junk${shown}`.length - 4)}  count\njunk${shown}      1\npeer_not_allowed${' '.repeat(`junk${shown}`.length - 16)}      2\n\nlatest:\n  peer_not_allowed from ${ALICE}: a stranger ${shown}\n  codec: bad bytes\n`,
+      )
+      for (const text of [refused.err, info.out, json.out, rejections.out]) expect(text).not.toMatch(RAW_CONTROL)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

@@ -19,7 +19,7 @@ import { RpcErrorCode } from '../rpc/errors.js'
 import { TOPICS, voucherSchema } from '../rpc/schemas.js'
 import type { Voucher } from '../rpc/schemas.js'
 import type { Writer } from './format.js'
-import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, required, parseAddress, shortId, shortObjectiveId, timeoutSeconds, toJson } from './format.js'
+import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, renderTable, required, parseAddress, shortId, shortObjectiveId, timeoutSeconds, toJson } from './format.js'
 import type { Values } from './format.js'
 import { connect, resolveConnection } from './connection.js'
 import type { Connection } from './connection.js'
@@ -98,6 +98,20 @@ const COMMANDS: readonly Command[] = [
         ['rpc url', t(url)],
         ...(file ? ([['chain address', t(file.chainAddress)], ['chain url', t(file.chainUrl)], ['pid', t(file.pid)]] as const) : []),
       ]))
+    },
+  },
+  {
+    name: 'rejections',
+    summary: 'What the node refused (a stranger\'s ledger, a ledger change nobody agreed to, junk, floods): counts by code, then the latest.',
+    example: 'channels --data-dir data/alice rejections',
+    run: async (ctx) => {
+      const rejections = await (await ctx.client()).getRejections()
+      const t = (text: unknown) => escapeText(String(text))
+      const counts = Object.entries(rejections.counts).sort(([a], [b]) => (a < b ? -1 : 1))
+      const text =
+        (counts.length === 0 ? 'nothing refused\n' : renderTable([{ header: 'code' }, { header: 'count', align: 'right' }], counts.map(([code, n]) => [t(code), String(n)]))) +
+        (rejections.recent.length === 0 ? '' : `\nlatest:\n${rejections.recent.map((r) => `  ${t(r.code)}${r.from ? ` from ${r.from}` : ''}: ${t(r.summary)}`).join('\n')}\n`)
+      return print(ctx, rejections, text)
     },
   },
   {
