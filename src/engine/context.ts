@@ -135,6 +135,20 @@ export class StepContext {
     this.acks.set(key, entry)
   }
 
+  /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
+  isInert(): boolean {
+    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.activeLedgerUpdates, this.payments, this.activeVirtual, this.apps]
+    return (
+      drafts.every((d) => d.changes().size === 0) &&
+      this.logAppends.length === 0 &&
+      this.records.length === 0 &&
+      this.outgoing.size === 0 &&
+      this.retransmit.length === 0 &&
+      this.transactions.length === 0 &&
+      this.changedStatus.size === 0
+    )
+  }
+
   ledger(id: Bytes32): ConsensusChannel | undefined {
     return this.ledgers.get(id.toLowerCase())
   }

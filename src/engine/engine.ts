@@ -675,6 +675,8 @@ export class Engine {
     const tables: StateTables = this.#tables
     const step = new StepContext(tables, batch[batch.length - 1]!.timed.at)
     const journal: ChannelEvent[] = []
+    /** Acknowledgements of frames that changed nothing: sent after the commit, needing no fsync of their own. */
+    const inertAcks: { to: Address; seqs: bigint[] }[] = []
     const results: { pending: Pending; result?: unknown; error?: unknown }[] = []
     let head = this.#journalHead
     for (const pending of batch) {
@@ -692,15 +694,30 @@ export class Engine {
         }
         continue
       }
-      journal.push(entry)
-      head = entry
       const ctx = new StepContext(step, pending.timed.at)
       try {
         const result = handleInput(ctx, pending.timed.input, this.#deps)
         flushOutgoing(ctx)
+        if (pending.timed.input.kind === 'peer' && ctx.isInert()) {
+          // A frame that changed nothing (every payload refused, a duplicate, nothing acknowledged) leaves no
+          // journal entry (ADR 0016): its refusals are counted like those at admission, its acks and refusal
+          // notices still go out. Refused again if sent again: it changed nothing to replay.
+          for (const rejection of ctx.rejections) {
+            this.#edgeCounts[rejection.code] = (this.#edgeCounts[rejection.code] ?? 0) + 1
+            this.#keepRejection(rejection)
+          }
+          for (const { to, seqs } of ctx.acks.values()) inertAcks.push({ to, seqs })
+          for (const { to, payloads } of ctx.notices.values()) step.notice(to, ...payloads)
+          results.push({ pending, result })
+          continue
+        }
+        journal.push(entry)
+        head = entry
         step.absorb(ctx)
         results.push({ pending, result })
       } catch (error) {
+        journal.push(entry)
+        head = entry
         // A refused input (or a broken invariant) drops only its own changes; the journal keeps it.
         const code = error instanceof ChannelsError ? error.code : 'internal'
         const summary = error instanceof ChannelsError ? error.summary : String(error)
@@ -733,6 +750,11 @@ export class Engine {
     for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
     for (const rejection of step.rejections) this.#keepRejection(rejection)
     this.#notify(step)
+    for (const { to, seqs } of inertAcks) {
+      const waiting = this.#pendingAcks.get(to.toLowerCase()) ?? { to, seqs: [] }
+      waiting.seqs.push(...seqs)
+      this.#pendingAcks.set(to.toLowerCase(), waiting)
+    }
     try {
       this.#runEffects(step)
     } catch (error) {

@@ -177,19 +177,25 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
       taken = true
     }
   }
-  for (const seq of frame.acks) ctx.outbox.delete(outboxKey(from, seq))
+  for (const seq of frame.acks) {
+    const key = outboxKey(from, seq)
+    if (ctx.outbox.get(key)) ctx.outbox.delete(key)
+  }
   if (frame.seq !== null) {
     if (isDelivered(peer, frame.seq)) {
       ctx.ack(from, frame.seq) // a duplicate: acknowledge again, handle once
     } else {
       const marked = markDelivered(peer, frame.seq)
       if (marked) {
-        peer = marked
         for (const payload of frame.payloads) {
           const refused = handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
           if (refused) handleIsolated(ctx, (c) => apps.noticeRefusal(c, from, payload, refused, deps), from)
           else taken = true
         }
+        // Only a frame that changed something is remembered as delivered: one whose every payload was refused
+        // leaves nothing (no peer record for a stranger, no journal entry: engine.ts), and a copy sent again
+        // is refused again, within the peer's quota (admission.ts).
+        if (taken) peer = marked
         ctx.ack(from, frame.seq)
       }
     }
@@ -197,9 +203,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
     // Notices only (decodeFrame): nothing to acknowledge or deduplicate; each is handled once as it comes.
     for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), from)
   }
-  // A stranger whose every payload was refused leaves no peer record (it would be one per address it invents):
-  // its frame is acknowledged, and a copy sent again is refused again, within its quota (admission.ts).
-  if (known || taken || ctx.outgoing.has(peerKey)) ctx.peers.set(peerKey, peer)
+  if (peer !== known && (known || taken || ctx.outgoing.has(peerKey))) ctx.peers.set(peerKey, peer)
 }
 
 /**

@@ -9,6 +9,8 @@ import { addressToDestination } from '../../src/core/outcome.js'
 import { signBy, unsigned } from '../../src/core/signedState.js'
 import { encodeEnvelope } from '../../src/core/codec.js'
 import { MAX_MESSAGE_BYTES } from '../../src/core/limits.js'
+import { readHead } from '../../src/store/eventStore.js'
+import { JOURNAL_LOG_ID } from '../../src/store/keys.js'
 import { Engine, readJournal } from '../../src/engine/engine.js'
 import { encodeFrame } from '../../src/engine/frames.js'
 import { recordKey } from '../../src/engine/records.js'
@@ -194,11 +196,17 @@ describe('hostile and broken peer input', () => {
     const conflicting = propose(ledger, add(61, alice, bob), createSigner(ALICE_KEY)).signed
     await expectRejected(bob, alice.address, frame({ kind: 'proposal', ledgerId, signed: conflicting }), 'conflicting_proposal')
 
-    // a replayed frame is handled once: no second rejection for the same sequence number
+    // a refused frame changed nothing, so nothing remembers it: a copy is refused again (ADR 0016), and
+    // neither leaves a journal entry
     const replayed = frame({ kind: 'syncRequest', ledgerId: otherLedger })
+    await eventually('outboxes drained (no retransmission tick will be journaled)', () => alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
+    await alice.engine.idle()
+    const journalBefore = (await readHead(alice.store, JOURNAL_LOG_ID)).seq
     await expectRejected(alice, bob.address, replayed, 'no_such_ledger')
     await alice.engine.receive(bob.address, replayed)
-    expect(alice.engine.rejections.counts.no_such_ledger).toBe(2)
+    await alice.engine.idle()
+    expect(alice.engine.rejections.counts.no_such_ledger).toBe(3)
+    expect((await readHead(alice.store, JOURNAL_LOG_ID)).seq).toBe(journalBefore)
 
     // nothing was lost and the nodes carry on: an update still completes on alice's side
     expect(alice.engine.getLedger(ledgerId)!.supported.vars.turnNum).toBe(ledger.supported.vars.turnNum)
