@@ -2,8 +2,8 @@
 // peer; nothing is dropped silently). Runs in the shell, before a message is queued or journaled:
 // - a message larger than the wire allows, or one that does not decode as a frame, is refused here: it
 //   leaves a bounded rejection record (counted, the latest kept), not a journal entry;
-// - each peer has a token bucket of frames and of bytes per second, and a bound on its inputs waiting in the
-//   engine's queue; the queue as a whole is bounded too. A frame over them is refused as `peer_over_quota` or
+// - each peer has a token bucket of bytes (charged before decoding) and of payloads per second, and a bound on
+//   its inputs waiting in the engine's queue; the queue as a whole is bounded too. A frame over them is refused as `peer_over_quota` or
 //   `engine_busy` — backpressure: an honest peer's outbox retransmits it later, so nothing is lost;
 // - the peers it tracks are bounded: an idle peer with a full bucket is forgotten first (it loses nothing).
 // It holds no protocol state and is not journaled: replaying a journal replays what was admitted.
@@ -18,8 +18,8 @@ import {
   MAX_TRACKED_PEERS,
   PEER_BYTES_BURST,
   PEER_BYTES_PER_SECOND,
-  PEER_FRAMES_BURST,
-  PEER_FRAMES_PER_SECOND,
+  PEER_PAYLOADS_BURST,
+  PEER_PAYLOADS_PER_SECOND,
 } from './limits.js'
 
 export class MessageTooLargeError extends RejectedInputError {
@@ -33,7 +33,7 @@ export class EngineBusyError extends RejectedInputError {
 }
 
 interface PeerBudget {
-  frames: number
+  payloads: number
   bytes: number
   refilledAt: number
   /** This peer's inputs admitted and not yet handled. */
@@ -51,22 +51,24 @@ export class Admission {
    */
   admit(from: Address, bytes: Uint8Array, now: number): ChannelsError | undefined {
     if (bytes.length > MAX_MESSAGE_BYTES) return new MessageTooLargeError(`a message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`, { bytes: bytes.length })
+    const peer = this.#budget(from.toLowerCase(), now)
+    // Bytes are charged before decoding: decoding is work, and garbage must not get it for free.
+    if (peer.bytes < bytes.length) return new PeerOverQuotaError(`over ${PEER_BYTES_PER_SECOND} bytes per second`, { from })
+    peer.bytes -= bytes.length
+    let payloads: number
     try {
-      decodeFrame(bytes)
+      payloads = decodeFrame(bytes).payloads.length
     } catch (error) {
       if (error instanceof ChannelsError) return error
       throw error
     }
-    const key = from.toLowerCase()
-    const peer = this.#budget(key, now)
-    if (peer.frames < 1 || peer.bytes < bytes.length) {
-      return new PeerOverQuotaError(`over ${PEER_FRAMES_PER_SECOND} frames or ${PEER_BYTES_PER_SECOND} bytes per second`, { from })
-    }
+    // Each payload is handled on its own (and may be refused on its own): payloads, not frames, are the work.
+    const cost = Math.max(1, payloads)
+    if (peer.payloads < cost) return new PeerOverQuotaError(`over ${PEER_PAYLOADS_PER_SECOND} payloads per second`, { from })
     if (peer.queued >= MAX_QUEUED_INPUTS_PER_PEER || this.#queued >= MAX_QUEUED_PEER_INPUTS || this.#queuedBytes + bytes.length > MAX_QUEUED_PEER_BYTES) {
       return new EngineBusyError('too many of its messages wait to be handled; retry later', { from, queued: peer.queued })
     }
-    peer.frames -= 1
-    peer.bytes -= bytes.length
+    peer.payloads -= cost
     peer.queued += 1
     this.#queued += 1
     this.#queuedBytes += bytes.length
@@ -91,11 +93,11 @@ export class Admission {
     if (peer) {
       this.#peers.delete(key) // re-inserted below: the map's order is least recently heard first
       const elapsedSec = Math.max(0, now - peer.refilledAt) / 1000
-      peer.frames = Math.min(PEER_FRAMES_BURST, peer.frames + elapsedSec * PEER_FRAMES_PER_SECOND)
+      peer.payloads = Math.min(PEER_PAYLOADS_BURST, peer.payloads + elapsedSec * PEER_PAYLOADS_PER_SECOND)
       peer.bytes = Math.min(PEER_BYTES_BURST, peer.bytes + elapsedSec * PEER_BYTES_PER_SECOND)
       peer.refilledAt = now
     } else {
-      peer = { frames: PEER_FRAMES_BURST, bytes: PEER_BYTES_BURST, refilledAt: now, queued: 0 }
+      peer = { payloads: PEER_PAYLOADS_BURST, bytes: PEER_BYTES_BURST, refilledAt: now, queued: 0 }
       this.#forgetIdlePeers()
     }
     this.#peers.set(key, peer)
