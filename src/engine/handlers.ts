@@ -235,7 +235,9 @@ function checkSession(ctx: StepContext, peer: PeerState, epochs: { sender: bigin
   const { peer: restarted, entries } = restartSession(peer, epochs.sender, unacknowledged, ctx.now)
   for (const entry of entries) ctx.outbox.set(outboxKey(from, entry.seq), entry) // attempt 1: sent after the commit
   for (const ledger of ctx.ledgers.values()) {
-    if (ledger.fixed.participants.some((p) => lower(p) === lower(from))) {
+    // One sync per ledger in flight (as for syncRequest): a peer bumping its epoch again and again gets its
+    // outbox renumbered, never grown.
+    if (ledger.fixed.participants.some((p) => lower(p) === lower(from)) && !hasQueuedSync(ctx, from, ledger.id)) {
       ctx.send(from, { kind: 'sync', ledgerId: ledger.id, supported: supportedSignedState(ledger), queue: ledger.role === 'leader' ? ledger.queue : [] })
     }
   }

@@ -286,6 +286,14 @@ export class Attacker {
     this.transport.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs }))
   }
 
+  /**
+   * Forgets which of `from`'s sequence numbers I saw, as a node starting a new session does: after I claimed a
+   * new epoch, the honest node numbers its frames to me from 1 again.
+   */
+  newSession(from: Address): void {
+    this.#seen.delete(lower(from))
+  }
+
   /** Acknowledges every sequenced frame received from `from` so far (after running with autoAck off). */
   ackAll(from: Address): void {
     const seqs = [...(this.#seen.get(lower(from)) ?? [])]

@@ -6,7 +6,7 @@ import { afterEach, expect, test } from 'vitest'
 import { encodeEnvelope } from '../../src/core/codec.js'
 import { MAX_MESSAGE_BYTES } from '../../src/core/limits.js'
 import { MAX_EVENT_PAYLOAD_BYTES } from '../../src/log/limits.js'
-import { FRAME_KIND, decodeFrame } from '../../src/engine/frames.js'
+import { FRAME_KIND, decodeFrame, encodeFrame } from '../../src/engine/frames.js'
 import { directDefundId } from '../../src/protocols/directdefund/directdefund.js'
 import { addressToDestination } from '../../src/core/outcome.js'
 import { hostileMessages, hostileValues } from '../hostile.js'
@@ -220,5 +220,28 @@ test('syncRequests from a peer that never acknowledges do not queue one reply ea
   mallory.autoAck = true
   mallory.ackAll(honest)
   await w.settle()
+  expect(w.honest.engine.unacknowledged).toBe(0)
+  await closeAndCheckFunds(w, mallory, ledger)
+})
+
+test('a peer that claims a new epoch again and again gets its session renumbered, never a growing outbox', async () => {
+  const { w, mallory, ledger } = await openLedger()
+  const honest = w.honest.address
+  mallory.autoAck = false
+  mallory.newSession(honest)
+  const mark = mallory.frames.length
+  // Each frame says "I started again from an empty store": the honest node renumbers what it has unacknowledged
+  // for mallory and offers its view of their ledger once; mallory never acknowledges anything.
+  for (let i = 1; i <= 50; i++) mallory.sendBytes(honest, encodeFrame({ seq: null, payloads: [], acks: [], epochs: { sender: BigInt(i) << 40n, receiver: 0n } }), null)
+  await w.settle()
+  // (renumbered from 1 for each new session, so the harness, which knows no epochs, sees them as duplicates)
+  const syncs = mallory.frames.slice(mark).filter((f) => !f.duplicate && f.payloads.some((p) => p.kind === 'sync' && p.ledgerId.toLowerCase() === ledger.id.toLowerCase()))
+  expect(syncs.length).toBe(1) // the first copy; the others are the same entry renumbered as seq 1 again
+  expect(syncs[0]!.seq).toBe(1n)
+  expect(w.honest.engine.unacknowledged).toBe(1) // one sync in flight, renumbered each time, not fifty
+  mallory.autoAck = true
+  mallory.ackAll(honest)
+  await w.settle()
+  expect(w.honest.engine.unacknowledged).toBe(0)
   await closeAndCheckFunds(w, mallory, ledger)
 })
