@@ -111,6 +111,7 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       if (before?.status === 'completed') throw new ObjectiveExistsError('this ledger was defunded', { objectiveId: objective.id })
       ctx.ledgers.set(ledger.id, markClosing(ledger))
       crankObjective(ctx, objective, deps)
+      crankLedger(ctx, ledger.id, deps) // its updates not yet signed fail: ledger_closing
       return objective.id
     }
     case 'ledgerUpdate': {
@@ -301,6 +302,7 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
         const objective = directDefund.newDirectDefund(ledger, holdingsOf(ctx, ledger.id, ledger.supported.vars.outcome.asset), me, 'unapproved')
         ctx.ledgers.set(ledger.id, markClosing(ledger))
         startFromPeer(ctx, directDefund.update(objective, { kind: 'signedState', signed: payload.signedState }), from, deps)
+        crankLedger(ctx, ledger.id, deps) // its updates not yet signed fail: ledger_closing
         return
       }
       throw new NoSuchObjectiveError('unknown objective', { objectiveId: payload.objectiveId })

@@ -11,6 +11,7 @@ import { createSigner } from '../../src/core/signer.js'
 import { addressToDestination } from '../../src/core/outcome.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import { MAX_BUFFERED_PROPOSALS } from '../../src/protocols/ledger/limits.js'
+import { directDefundId } from '../../src/protocols/directdefund/directdefund.js'
 
 const SHARE = 1000n
 const MAX_UINT256 = 2n ** 256n - 1n
@@ -81,6 +82,30 @@ async function closeAndCheckFunds(w: World, mallory: Attacker, ledger: LedgerVie
   expect(w.honestBalance()).toBe(HONEST_FUNDS)
   expect(mallory.balance()).toBe(ATTACKER_FUNDS)
 }
+
+describe('never two states at one ledger turn', () => {
+  test('the follower signed the final state one turn on: it no longer countersigns a proposal for that turn, even one its owner agreed to', async () => {
+    const { w, mallory, ledger } = await attackerLeads()
+    const honest = w.honest.address
+    // The honest owner agreed to a change that costs it nothing (100 of the attacker's money locked).
+    const agreed: Proposal = { kind: 'add', target: madeUpTarget(5), left: mallory.destination, right: addressToDestination(honest), leftAmount: 100n, rightAmount: 0n }
+    const objectiveId = await w.honest.engine.agreeLedgerUpdate(ledger.id, agreed)
+    // The attacker starts a defund: the honest node signs the final state at turn 2...
+    const final = await mallory.cooperateDefund(ledger, { initiate: true, withdraw: false })
+    expect(final.state.turnNum).toBe(2n)
+    // ...then proposes the agreed change at turn 2 as well.
+    mallory.send(honest, [mallory.proposalPayload(ledger, mallory.propose(ledger, agreed))])
+    await w.settle()
+    expect(mallory.payloads('countersignature')).toEqual([])
+    expect(w.honest.engine.getObjective(objectiveId)?.objective).toMatchObject({ status: 'failed', failure: { code: 'ledger_closing' } })
+    // the defund completes on the final state, and the money is where the ledger said
+    await mallory.chain.submit({ kind: 'concludeAndWithdraw', signedState: final })
+    expect((await w.objectiveDone(directDefundId(ledger.id))).status).toBe('completed')
+    await w.settle()
+    expect(w.honestBalance()).toBe(HONEST_FUNDS)
+    expect(mallory.balance()).toBe(ATTACKER_FUNDS)
+  })
+})
 
 describe('ledger drain: the attacker leads the ledger', () => {
   test('a request and proposals to lock all of the honest share, then "remove it, 0 to you", are refused; the full share comes back', async () => {

@@ -247,6 +247,13 @@ describe('wrong role', () => {
   })
 })
 
+test('a closing follower countersigns nothing: its final state may be signed at the turn a proposal would take', () => {
+  const { signed } = propose(aliceLedger, add(1, 3n, 2n), alice.signer)
+  const follower = receiveProposal(bobLedger, signed)
+  expect(countersign(follower, add(1, 3n, 2n), bob.signer)).toBeDefined()
+  expect(countersign(markClosing(follower), add(1, 3n, 2n), bob.signer)).toBeUndefined()
+})
+
 describe('one round: propose, receive, countersign, receive the countersignature', () => {
   test('both end with the same supported state, signed by alice and bob', () => {
     const { channel: leader, signed } = propose(aliceLedger, add(1, 3n, 2n), alice.signer)

@@ -249,6 +249,9 @@ export function countersign(
   signer: Signer,
 ): { channel: FollowerChannel; turnNum: bigint; signature: Signature } | undefined {
   if (ch.role !== 'follower') throw new WrongRoleError('only the follower countersigns')
+  // A closing ledger may have my signature on its final state, one turn on from the supported one: the turn a
+  // countersignature would sign too. Never two states at one turn (DESIGN §5).
+  if (ch.closing) return undefined
   const head = nextToCountersign(ch)
   if (!head || !proposalsEqual(head.signed.proposal, normaliseProposal(expected))) return undefined
   assert(signer.address.toLowerCase() === signerOf(ch, 1), 'the follower signs with the follower key')

@@ -286,6 +286,15 @@ describe('a leader whose proposal cannot apply fails and tells the follower', ()
   })
 })
 
+test('a follower whose ledger began closing fails its update not yet signed, and tells the leader', () => {
+  const ledger = markClosing(fundedLedger().bob)
+  const o = objective({ proposal: addV1, counterparty: alice.address, initiator: false })
+  const result = step(o, ledger, bob.signer)
+  expect(result.objective.failure).toEqual({ code: 'ledger_closing', summary: 'the ledger is being defunded' })
+  expect(result.effects).toEqual([{ kind: 'send', to: alice.address, payload: { kind: 'objectiveRejected', objectiveId: o.id, code: 'ledger_closing', summary: 'the ledger is being defunded' } }])
+  expect(result.ledger).toBe(ledger)
+})
+
 describe('statuses', () => {
   test.each([{ status: 'completed' as const }, { status: 'failed' as const }, { status: 'rejected' as const }])('a $status objective asks for nothing and leaves the ledger alone', ({ status }) => {
     const ledger = fundedLedger().alice

@@ -58,6 +58,13 @@ export function crank(o: LedgerUpdate, ledger: ConsensusChannel, signer: Signer)
     effects.push(send(o.counterparty, { kind: 'ledgerUpdateRequest', objectiveId: o.id, request: { ledgerId: o.ledgerId, proposal: o.proposal } }))
     next = { ...next, requestPending: false }
   }
+  if (next.turnNum === null && ledger.closing) {
+    // Once a defund began, my final state may be signed at the next turn: no proposal or countersignature
+    // may take that turn as well. An update not yet signed fails, and the counterparty's learns why.
+    const failure = { code: 'ledger_closing', summary: 'the ledger is being defunded' }
+    effects.push(send(o.counterparty, { kind: 'objectiveRejected', objectiveId: o.id, ...failure }))
+    return pause(fail(next, failure), 'nothing')
+  }
   if (ledger.role === 'leader') {
     if (next.turnNum === null) {
       try {
@@ -92,6 +99,7 @@ export function crank(o: LedgerUpdate, ledger: ConsensusChannel, signer: Signer)
 export function isReady(o: LedgerUpdate, ledger: ConsensusChannel): boolean {
   if (o.status !== 'approved') return false
   if (o.requestPending) return true
+  if (o.turnNum === null && ledger.closing) return true // to fail it
   if (ledger.role === 'leader') return o.turnNum === null || ledger.supported.vars.turnNum >= o.turnNum
   if (o.turnNum !== null) return true
   const head = nextToCountersign(ledger)
