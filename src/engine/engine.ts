@@ -57,6 +57,7 @@ import { appDefundId } from '../protocols/app/appDefund.js'
 import type { PeerPolicy } from './policy.js'
 import { holdingsOf } from './holdings.js'
 import { Admission } from './admission.js'
+import { UnackedIndex } from './unackedIndex.js'
 import { randomInt } from 'node:crypto'
 import { REFUSE_UNSOLICITED } from './policy.js'
 import { ACK_DELAY_MS, MAX_INPUTS_PER_COMMIT, RECENT_REJECTIONS } from './limits.js'
@@ -176,6 +177,7 @@ export class Engine {
   /** Peer messages refused at admission, by code, since this engine started (not journaled: admission.ts). */
   readonly #edgeCounts: Record<string, number> = {}
   readonly #admission = new Admission()
+  readonly #unacked = new UnackedIndex()
   #journalHead: LogHead
   #running = false
   #stopped: Error | undefined
@@ -222,6 +224,7 @@ export class Engine {
     }
     if (!engine.#tables.meta.get('meta')) engine.#tables.meta.set('meta', INITIAL_META)
     engine.#indexActiveLedgerUpdates()
+    for (const key of engine.#tables.outbox.keys()) engine.#unacked.apply(key, engine.#tables.outbox.get(key))
     engine.#recomputeWaitingFor()
     engine.#start()
     // A new store gets its epoch (outbox.ts sessions) as its first input: later than any earlier life of this
@@ -745,6 +748,7 @@ export class Engine {
     }
     this.#journalHead = head
     for (const name of TABLES) (this.#tables[name] as Table<unknown>).apply(draftOf(step, name).changes())
+    for (const [key, entry] of step.outbox.changes()) this.#unacked.apply(key, entry)
     this.#tables.activeLedgerUpdates.apply(step.activeLedgerUpdates.changes())
     this.#tables.activeVirtual.apply(step.activeVirtual.changes())
     for (const [id, waitingFor] of step.waitingFor) this.#waitingFor.set(id, waitingFor)
@@ -778,9 +782,9 @@ export class Engine {
       }
       const fresh = [...step.outbox.changes().values()].filter((e): e is OutboxEntry => e !== undefined && e.attempts === 1)
       for (const entry of [...fresh, ...step.retransmit]) {
-        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: this.#takeAcks(entry.to), epochs: this.#epochs(entry.to) }))
+        transport.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: this.#takeAcks(entry.to), ...this.#session(entry.to) }))
       }
-      for (const { to, payloads } of step.notices.values()) transport.send(to, encodeFrame({ seq: null, payloads, acks: this.#takeAcks(to), epochs: this.#epochs(to) }))
+      for (const { to, payloads } of step.notices.values()) transport.send(to, encodeFrame({ seq: null, payloads, acks: this.#takeAcks(to), ...this.#session(to) }))
       // An ack with nothing to ride on waits a little: the next frame to that peer (the next update of a
       // busy channel) usually carries it, which saves the peer a step and a frame per update.
       if (this.#pendingAcks.size > 0) this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_DELAY_MS)
@@ -802,9 +806,17 @@ export class Engine {
     if (this.#recentRejections.length > RECENT_REJECTIONS) this.#recentRejections.shift()
   }
 
-  /** The session of a frame to `to`: my epoch, and the peer's as I know it (0 until it told me). */
-  #epochs(to: Address): { sender: bigint; receiver: bigint } {
-    return { sender: this.#tables.meta.get('meta')!.epoch ?? 0n, receiver: this.#tables.peers.get(to.toLowerCase())?.epoch ?? 0n }
+  /**
+   * The session fields of a frame to `to`: my epoch, the peer's as I know it (0 until it told me), and my lowest
+   * unacknowledged seq to it (my next one when none is), below which it may count everything delivered.
+   */
+  #session(to: Address): { epochs: { sender: bigint; receiver: bigint }; base: bigint } {
+    const key = to.toLowerCase()
+    const peer = this.#tables.peers.get(key)
+    return {
+      epochs: { sender: this.#tables.meta.get('meta')!.epoch ?? 0n, receiver: peer?.epoch ?? 0n },
+      base: this.#unacked.lowest(key) ?? peer?.nextSeq ?? 1n,
+    }
   }
 
   /** The acknowledgements waiting for a frame to `to`: this frame carries them. */
@@ -817,7 +829,7 @@ export class Engine {
   #flushAcks(): void {
     this.#ackTimer = undefined
     const transport = this.options.transport
-    for (const { to, seqs } of this.#pendingAcks.values()) transport?.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs, epochs: this.#epochs(to) }))
+    for (const { to, seqs } of this.#pendingAcks.values()) transport?.send(to, encodeFrame({ seq: null, payloads: [], acks: seqs, ...this.#session(to) }))
     this.#pendingAcks.clear()
   }
 
@@ -856,7 +868,7 @@ export class Engine {
   /** After a restart every unacknowledged entry is due again: the peer may have missed it. */
   #resendAll(): void {
     for (const entry of this.#tables.outbox.values()) {
-      this.options.transport!.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [], epochs: this.#epochs(entry.to) }))
+      this.options.transport!.send(entry.to, encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [], ...this.#session(entry.to) }))
     }
   }
 

@@ -60,10 +60,11 @@ test('the largest sync a ledger can send fits one message: MAX_GUARANTEES guaran
   expect(decodeFrame(bytes).payloads[0]!.kind).toBe('sync')
 })
 
-test('a frame carries its session epochs; one without them decodes without', () => {
-  const frame = { seq: 3n, payloads: [], acks: [1n], epochs: { sender: 2n ** 64n - 1n, receiver: 0n } }
+test('a frame carries its session epochs and the sender\'s lowest unacknowledged seq; one without them decodes without', () => {
+  const frame = { seq: 3n, payloads: [], acks: [1n], epochs: { sender: 2n ** 64n - 1n, receiver: 0n }, base: 2n }
   expect(decodeFrame(encodeFrame(frame))).toEqual(frame)
   expect(decodeFrame(encodeFrame({ seq: 3n, payloads: [], acks: [] })).epochs).toBeUndefined()
-  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 2n ** 64n, 0n]))).toThrow(expect.objectContaining({ code: 'out_of_range' }))
-  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 1n]))).toThrow(expect.objectContaining({ code: 'codec' }))
+  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 2n ** 64n, 0n, 1n]))).toThrow(expect.objectContaining({ code: 'out_of_range' }))
+  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 1n, 1n, -1n]))).toThrow(expect.objectContaining({ code: 'out_of_range' }))
+  expect(() => decodeFrame(encodeEnvelope('frame', [3n, [], [], 1n, 1n]))).toThrow(expect.objectContaining({ code: 'codec' }))
 })

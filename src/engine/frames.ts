@@ -1,6 +1,6 @@
 // Frames: what the engine puts on the wire to one peer. A frame carries at most one outbox entry
-// (seq + payloads), any number of acknowledgements and the session's epochs, in the versioned envelope of
-// ADR 0003. A frame
+// (seq + payloads), any number of acknowledgements, the session's epochs and the sender's lowest
+// unacknowledged seq, in the versioned envelope of ADR 0003. A frame
 // without a seq carries only acknowledgements and notices: payloads that may be lost (ADR 0014).
 import type { Payload } from '../protocols/messages.js'
 import { payloadFromWire, payloadToWire } from '../protocols/messages.js'
@@ -35,11 +35,17 @@ export interface Frame {
    * session check; engines always send them.
    */
   readonly epochs?: { readonly sender: bigint; readonly receiver: bigint }
+  /**
+   * The sender's lowest unacknowledged sequence number to this receiver (its next one when none is): everything
+   * below was acknowledged, so the receiver may count it delivered — a frame it refused without remembering
+   * (engine.ts) leaves no gap. Sent with the epochs; 0 says nothing.
+   */
+  readonly base?: bigint
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {
   const body: unknown[] = [frame.seq, frame.payloads.map(payloadToWire), frame.acks]
-  if (frame.epochs) body.push(frame.epochs.sender, frame.epochs.receiver)
+  if (frame.epochs || frame.base !== undefined) body.push(frame.epochs?.sender ?? 0n, frame.epochs?.receiver ?? 0n, frame.base ?? 0n)
   return encodeEnvelope(FRAME_KIND, body)
 }
 
@@ -47,8 +53,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
 export function decodeFrame(bytes: Uint8Array): Frame {
   const { kind, body } = decodeEnvelope(bytes)
   if (kind !== FRAME_KIND) throw new CodecError(`unexpected message kind ${kind}`)
-  if (!Array.isArray(body) || (body.length !== 3 && body.length !== 5)) throw new CodecError('frame must be [seq, payloads, acks] or [seq, payloads, acks, senderEpoch, receiverEpoch]')
-  const [seq, payloads, acks, sender, receiver] = body as unknown[]
+  if (!Array.isArray(body) || (body.length !== 3 && body.length !== 6)) throw new CodecError('frame must be [seq, payloads, acks] or [seq, payloads, acks, senderEpoch, receiverEpoch, base]')
+  const [seq, payloads, acks, sender, receiver, base] = body as unknown[]
   if (seq !== null) checkUint(seq, 'frame.seq', MAX_UINT64)
   if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS_PER_FRAME) throw new CodecError('frame payloads must be a bounded list')
   if (!Array.isArray(acks) || acks.length > MAX_ACKS_PER_FRAME) throw new CodecError('frame acks must be a bounded list')
@@ -58,5 +64,6 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (body.length === 3) return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[] }
   checkUint(sender, 'frame.senderEpoch', MAX_UINT64)
   checkUint(receiver, 'frame.receiverEpoch', MAX_UINT64)
-  return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[], epochs: { sender: sender as bigint, receiver: receiver as bigint } }
+  checkUint(base, 'frame.base', MAX_UINT64)
+  return { seq: seq as bigint | null, payloads: decoded, acks: acks as bigint[], epochs: { sender: sender as bigint, receiver: receiver as bigint }, base: base as bigint }
 }

@@ -25,7 +25,7 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { ApiRequest, EngineInput } from './inputs.js'
 import type { StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
-import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession } from './outbox.js'
+import { bumpAttempt, deliveredBelow, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession } from './outbox.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 import * as virtual from './virtual.js'
@@ -182,6 +182,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
     const key = outboxKey(from, seq)
     if (ctx.outbox.get(key)) ctx.outbox.delete(key)
   }
+  if (frame.base !== undefined && frame.base > 1n) peer = deliveredBelow(peer, frame.base)
   if (frame.seq !== null) {
     if (isDelivered(peer, frame.seq)) {
       ctx.ack(from, frame.seq) // a duplicate: acknowledge again, handle once

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Address } from '../core/types.js'
-import { bumpAttempt, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession, retransmitDelayMs } from './outbox.js'
+import { bumpAttempt, deliveredBelow, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession, retransmitDelayMs } from './outbox.js'
 import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
 
 const bob = '0x0000000000000000000000000000000000000b0b' as Address
@@ -72,11 +72,21 @@ describe('receiving', () => {
   })
 })
 
-test('restartSession: a peer back with a new epoch — its seqs are forgotten, mine numbered again from 1, in order, due now', () => {
+test('restartSession: a peer back with a new epoch — its seqs are forgotten, mine numbered again from 1, in order, due now (not fresh)', () => {
   const peer = { ...newPeer(bob), epoch: 5n, nextSeq: 40n, deliveredUpTo: 70n, deliveredAbove: [72n] }
   const entry = (seq: bigint) => ({ to: bob, seq, payloads: [{ kind: 'syncRequest' as const, ledgerId }], attempts: 4, nextAttemptAt: 9_000 })
   const { peer: next, entries } = restartSession(peer, 6n, [entry(39n), entry(37n)], 100)
   expect(next).toEqual({ address: bob, epoch: 6n, nextSeq: 3n, deliveredUpTo: 0n, deliveredAbove: [] })
-  expect(entries.map((e) => [e.seq, e.attempts, e.nextAttemptAt])).toEqual([[1n, 1, 100], [2n, 1, 100]])
+  expect(entries.map((e) => [e.seq, e.attempts, e.nextAttemptAt])).toEqual([[1n, 4, 100], [2n, 4, 100]]) // due now, through the send window
   expect(isDelivered(next, 1n)).toBe(false)
+})
+
+test('deliveredBelow: everything under the sender\'s lowest unacknowledged seq counts delivered, closing gaps', () => {
+  // 2 was refused and not remembered: 3 and 4 pile up above the gap
+  const gapped = markDelivered(markDelivered(markDelivered(newPeer(bob), 1n)!, 3n)!, 4n)!
+  expect([gapped.deliveredUpTo, gapped.deliveredAbove]).toEqual([1n, [3n, 4n]])
+  const closed = deliveredBelow(gapped, 3n) // the sender's lowest unacknowledged is 3: 2 was acknowledged
+  expect([closed.deliveredUpTo, closed.deliveredAbove]).toEqual([4n, []])
+  expect(deliveredBelow(closed, 2n)).toBe(closed) // a lower base says nothing new
+  expect(isDelivered(closed, 2n)).toBe(true)
 })

@@ -66,6 +66,22 @@ export function markDelivered(peer: PeerState, seq: bigint): PeerState | undefin
   return { ...peer, deliveredUpTo: upTo, deliveredAbove: above }
 }
 
+/**
+ * The sender says every seq below `base` was acknowledged (its frames carry its lowest unacknowledged seq): count
+ * them delivered. A frame I refused without remembering it (engine.ts: a frame that changed nothing) would
+ * otherwise leave a gap that later frames pile up above, until the window is full.
+ */
+export function deliveredBelow(peer: PeerState, base: bigint): PeerState {
+  if (base - 1n <= peer.deliveredUpTo) return peer
+  let upTo = base - 1n
+  let above = peer.deliveredAbove.filter((seq) => seq > upTo)
+  while (above[0] === upTo + 1n) {
+    upTo += 1n
+    above = above.slice(1)
+  }
+  return { ...peer, deliveredUpTo: upTo, deliveredAbove: above }
+}
+
 /** Entries due for (re)transmission at `now`, oldest first, within the send window. */
 export function dueEntries(entries: readonly OutboxEntry[], now: number): OutboxEntry[] {
   return entries
@@ -86,6 +102,8 @@ export function bumpAttempt(entry: OutboxEntry, now: number): OutboxEntry {
  */
 export function restartSession(peer: PeerState, epoch: bigint, unacknowledged: readonly OutboxEntry[], now: number): { peer: PeerState; entries: OutboxEntry[] } {
   const ordered = unacknowledged.slice().sort((a, b) => (a.seq < b.seq ? -1 : 1))
-  const entries = ordered.map((e, i) => ({ ...e, seq: BigInt(i + 1), attempts: 1, nextAttemptAt: now }))
+  // Due now, but sent by the next tick within the send window (not as fresh entries, all at once): a peer
+  // claiming new epochs again and again cannot make one frame of its cost a flood of mine.
+  const entries = ordered.map((e, i) => ({ ...e, seq: BigInt(i + 1), attempts: Math.max(2, e.attempts), nextAttemptAt: now }))
   return { peer: { address: peer.address, epoch, nextSeq: BigInt(entries.length + 1), deliveredUpTo: 0n, deliveredAbove: [] }, entries }
 }

@@ -245,3 +245,26 @@ test('a peer that claims a new epoch again and again gets its session renumbered
   expect(w.honest.engine.unacknowledged).toBe(0)
   await closeAndCheckFunds(w, mallory, ledger)
 })
+
+test('a frame refused and not remembered leaves no gap: the sender\'s lowest unacknowledged seq closes it, so 2,100 later frames are all taken', async () => {
+  const { w, mallory, ledger } = await openLedger()
+  const honest = w.honest.address
+  const first = mallory.peekSeq(honest)
+  // refused (no such ledger): acknowledged, but changed nothing, so not remembered as delivered
+  const frame = (seq: bigint, payloads: Parameters<typeof mallory.send>[1], base: bigint) =>
+    mallory.sendBytes(honest, encodeFrame({ seq, payloads, acks: [], epochs: { sender: 0n, receiver: 0n }, base }), seq)
+  frame(first, [{ kind: 'syncRequest', ledgerId: madeUpTarget(1) }], first)
+  await w.settle()
+  expect(mallory.ackCount(honest, first)).toBe(1)
+  // an honest sender's next frames say "everything below mine is acknowledged"
+  const count = 2_100
+  for (let i = 1; i <= count; i++) {
+    frame(first + BigInt(i), [{ kind: 'objectiveRejected', objectiveId: `nothing:${i}`, code: 'x', summary: 'x' }], first + BigInt(i))
+    if (i % 500 === 0) await w.settle() // within its share of the queue (MAX_QUEUED_INPUTS_PER_PEER)
+  }
+  await w.settle()
+  expect(w.honest.engine.rejections.counts.engine_busy).toBeUndefined()
+  expect(mallory.ackCount(honest, first + BigInt(count))).toBe(1) // past MAX_DELIVERED_ABOVE (2,048) above the gap
+  mallory.setNextSeq(honest, first + BigInt(count) + 1n)
+  await closeAndCheckFunds(w, mallory, ledger)
+})
