@@ -5,7 +5,8 @@
 // - each peer has a token bucket of bytes (charged before decoding) and of payloads per second, and a bound on
 //   its inputs waiting in the engine's queue; the queue as a whole is bounded too. A frame over them is refused as `peer_over_quota` or
 //   `engine_busy` — backpressure: an honest peer's outbox retransmits it later, so nothing is lost;
-// - the peers it tracks are bounded: an idle peer with a full bucket is forgotten first (it loses nothing).
+// - the peers it tracks are bounded: the least recently heard peers with nothing queued are forgotten first (a
+//   forgotten peer starts again with full buckets, as a new identity would anyway).
 // It holds no protocol state and is not journaled: replaying a journal replays what was admitted.
 import type { Address } from '../core/types.js'
 import { ChannelsError, RejectedInputError } from '../core/errors.js'
@@ -109,9 +110,9 @@ export class Admission {
     if (this.#peers.size < MAX_TRACKED_PEERS) return
     for (const [key, peer] of this.#peers) {
       if (this.#peers.size < MAX_TRACKED_PEERS) return
-      // A forgotten peer starts again with a full bucket: forgetting one that spent its budget would refill it
-      // early, so only those with nothing queued go, least recently heard first. Bounded either way: a peer
-      // with queued inputs holds a slot of the bounded queue.
+      // A forgotten peer starts again with full buckets, as a fresh identity would: only those with nothing
+      // queued go, least recently heard first. Bounded either way: a peer with queued inputs holds a slot of
+      // the bounded queue.
       if (peer.queued === 0) this.#peers.delete(key)
     }
   }

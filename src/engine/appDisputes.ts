@@ -42,7 +42,7 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
   }
   if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
   if (holdingsOf(ctx, channel.context.id, channel.context.definition.asset) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
-  const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, ctx.holdings.get(lower(channel.context.id)) ?? 0n, deps.signer)
+  const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer)
   crankDispute(ctx, dispute, deps)
   return dispute.id
 }

@@ -18,11 +18,12 @@ import type { StepContext } from './context.js'
 
 const lower = (a: string) => a.toLowerCase()
 
-/** What funding a ledger costs me: my allocation, deposited on chain; participant 0 deposits first. */
+/** What funding a ledger costs me: my allocation, deposited on chain in participant order. */
 export function ledgerCommitment(o: DirectFund, from: Address): Commitment {
   const { state } = o.prefund
   const exit = state.outcome[0]!
-  return { from, role: 'ledger', asset: exit.asset, amount: exit.allocations[o.myIndex]!.amount, challengeDurationSec: state.challengeDuration, depositsFirst: o.myIndex === 0 }
+  const before = exit.allocations.slice(0, o.myIndex).reduce((sum, a) => sum + a.amount, 0n)
+  return { from, role: 'ledger', asset: exit.asset, amount: exit.allocations[o.myIndex]!.amount, challengeDurationSec: state.challengeDuration, depositsFirst: before === 0n }
 }
 
 /**
@@ -41,13 +42,14 @@ export function virtualCommitment(o: VirtualFund): Commitment {
 
 /**
  * What joining an app channel `from` opened costs me: my deposit, unless nobody funds it. Funded on chain,
- * participants deposit in index order, so index 0 deposits first.
+ * participants deposit in index order.
  */
 export function appCommitment(definition: AppDefinition, me: Address, from: Address): Commitment {
   const myIndex = definition.fixed.participants.findIndex((p) => lower(p) === lower(me))
   const funding = fundingOf(definition)
   const amount = funding === 'none' ? 0n : definition.deposits[myIndex]!
-  return { from, role: 'app', asset: definition.asset, amount, challengeDurationSec: definition.fixed.challengeDuration, depositsFirst: funding === 'direct' && myIndex === 0 }
+  const before = definition.deposits.slice(0, myIndex).reduce((sum, d) => sum + d, 0n)
+  return { from, role: 'app', asset: definition.asset, amount, challengeDurationSec: definition.fixed.challengeDuration, depositsFirst: funding === 'direct' && before === 0n }
 }
 
 /**

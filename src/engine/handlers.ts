@@ -388,14 +388,27 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
 }
 
 /**
- * Whether a peer's rejection comes too late for `objective`: once my deposit into a ledger is on its way, or its
- * final state is signed by both (either may conclude it), a peer saying "no" must not make me stop following the
- * chain — my deposit would be stranded, or my payout ignored.
+ * Whether a peer's rejection comes too late for `objective`: once my money is on its way (a deposit, a guarantee
+ * my ledger may lock, a proposal or countersignature I signed) or a final state is signed by all (anyone may
+ * conclude it), a peer saying "no" must not make me stop following it — my money would be stranded, my payout
+ * ignored, or my policy would stop counting what is still committed.
  */
 function isCommitted(objective: Objective): boolean {
-  if (objective.kind === 'directfund') return objective.depositSubmitted || isSignedBy(objective.postfund, objective.myIndex)
-  if (objective.kind === 'directdefund') return isFullySigned(objective.final)
-  return false
+  switch (objective.kind) {
+    case 'directfund':
+      return objective.depositSubmitted || isSignedBy(objective.postfund, objective.myIndex)
+    case 'directdefund':
+    case 'appdefund':
+      return isFullySigned(objective.final)
+    case 'ledgerUpdate':
+      return objective.turnNum !== null // I proposed or countersigned: that turn may become supported
+    case 'virtualfund':
+      return objective.guaranteesRequested // my ledgers may lock (or have locked) its guarantee
+    case 'appfund':
+      return objective.depositSubmitted || objective.guaranteeRequested
+    default:
+      return false
+  }
 }
 
 /** Whether my outbox holds a sync reply for this ledger to `peer` that it has not acknowledged. */
@@ -454,7 +467,7 @@ function policyRefusal(ctx: StepContext, objective: Objective, from: Address, de
   const commitment = objective.kind === 'directfund' ? ledgerCommitment(objective, from) : objective.kind === 'virtualfund' ? virtualCommitment(objective) : undefined
   if (!commitment) return undefined
   try {
-    checkCommitment(deps.policy, commitment, peerLoad(ctx, deps.signer.address, commitment))
+    checkCommitment(deps.policy, commitment, () => peerLoad(ctx, deps.signer.address, commitment))
     return undefined
   } catch (error) {
     if (error instanceof RejectedInputError) return error

@@ -32,6 +32,7 @@ describe('checkCommitment', () => {
     { name: 'another asset', c: { ...ledger, asset: TOKEN }, code: 'asset_not_allowed' },
     { name: 'me first to deposit', c: { ...ledger, depositsFirst: true }, code: 'deposit_order' },
     { name: 'first to deposit nothing', c: { ...ledger, depositsFirst: true, amount: 0n }, code: undefined },
+    { name: 'too many openings, from a stranger: refused for who it is, before its load is counted', c: { ...ledger, from: mallory }, load: { committed: 0n, opening: MAX_OPENING_PER_PEER }, code: 'peer_not_allowed' },
     { name: 'more than maxPerChannel', c: { ...ledger, amount: 101n }, code: 'over_channel_limit' },
     { name: 'over maxPerPeer with what is committed already', c: ledger, load: { committed: 51n, opening: 0 }, code: 'over_peer_limit' },
     { name: 'exactly maxPerPeer', c: ledger, load: { committed: 50n, opening: 0 }, code: undefined },
@@ -40,6 +41,19 @@ describe('checkCommitment', () => {
     { name: 'a payee still needs a sane duration', c: { ...ledger, from: mallory, role: 'payee', amount: 0n, challengeDurationSec: 1 }, code: 'challenge_duration_out_of_bounds' },
     { name: 'any peer, ETH only by default', c: { ...ledger, from: mallory, asset: TOKEN }, p: ACCEPT_ANY_PEER, code: 'asset_not_allowed' },
   ])('$name → $code', ({ c, load, p, code }) => {
-    expect(codeOf(() => checkCommitment(p ?? policy, c, load ?? idle))).toBe(code)
+    expect(codeOf(() => checkCommitment(p ?? policy, c, () => load ?? idle))).toBe(code)
   })
+})
+
+test('the peer\'s load is computed only once the cheap rules passed', () => {
+  let asked = 0
+  const load = () => {
+    asked++
+    return idle
+  }
+  expect(codeOf(() => checkCommitment(policy, { ...ledger, from: mallory }, load))).toBe('peer_not_allowed')
+  expect(codeOf(() => checkCommitment(policy, { ...ledger, amount: 101n }, load))).toBe('over_channel_limit')
+  expect(asked).toBe(0)
+  expect(codeOf(() => checkCommitment(policy, ledger, load))).toBeUndefined()
+  expect(asked).toBe(1)
 })

@@ -62,7 +62,10 @@ export interface Commitment {
   /** What I would deposit or lock, in the asset's base units. */
   readonly amount: bigint
   readonly challengeDurationSec: number
-  /** Whether I would deposit before the one who started it (participant 0 of a ledger deposits first). */
+  /**
+   * Whether I would deposit before anyone else does: on chain, participants deposit in order, so that is when
+   * the deposits before mine add up to nothing (I am first, or those before me put in 0).
+   */
   readonly depositsFirst: boolean
 }
 
@@ -100,9 +103,10 @@ export class TooManyOpeningError extends RejectedInputError {
 
 /**
  * Throws the first rule `c` breaks, given what the peer already has going with me. A payee commits nothing, so
- * only the challenge duration and the bound on openings apply to it.
+ * only the challenge duration and the bound on openings apply to it. `peerLoad` is asked last, once the cheap
+ * rules passed: it scans the node's objectives, and a stranger's start must not cost that.
  */
-export function checkCommitment(policy: PeerPolicy, c: Commitment, load: PeerLoad): void {
+export function checkCommitment(policy: PeerPolicy, c: Commitment, peerLoad: () => PeerLoad): void {
   const payee = c.role === 'payee'
   if (!payee && policy.peers !== 'any' && !policy.peers.some((p) => p.toLowerCase() === c.from.toLowerCase())) {
     throw new PeerNotAllowedError('this node does not accept objectives from this peer', { from: c.from, role: c.role })
@@ -111,19 +115,22 @@ export function checkCommitment(policy: PeerPolicy, c: Commitment, load: PeerLoa
   if (c.challengeDurationSec < min || c.challengeDurationSec > max) {
     throw new ChallengeDurationError(`a challenge duration of ${c.challengeDurationSec} s is outside ${min}..${max} s`, { challengeDuration: c.challengeDurationSec, min, max })
   }
+  if (!payee) {
+    if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
+      throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
+    }
+    if (c.depositsFirst && c.amount > 0n) {
+      throw new DepositOrderError('a channel another starts must have its starter deposit first: put me after it, with a deposit', { from: c.from })
+    }
+    if (c.amount > policy.maxPerChannel) {
+      throw new ChannelLimitError(`committing ${c.amount} exceeds the limit of ${policy.maxPerChannel} per channel`, { amount: c.amount, limit: policy.maxPerChannel })
+    }
+  }
+  const load = peerLoad()
   if (load.opening >= MAX_OPENING_PER_PEER) {
     throw new TooManyOpeningError(`${load.opening} channels with this peer are still opening (at most ${MAX_OPENING_PER_PEER})`, { from: c.from, opening: load.opening })
   }
   if (payee) return
-  if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
-    throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
-  }
-  if (c.depositsFirst && c.amount > 0n) {
-    throw new DepositOrderError('a ledger another starts must have its initiator deposit first: put me second', { from: c.from })
-  }
-  if (c.amount > policy.maxPerChannel) {
-    throw new ChannelLimitError(`committing ${c.amount} exceeds the limit of ${policy.maxPerChannel} per channel`, { amount: c.amount, limit: policy.maxPerChannel })
-  }
   if (load.committed + c.amount > policy.maxPerPeer) {
     throw new PeerLimitError(`committing ${c.amount} more to this peer's channels exceeds the limit of ${policy.maxPerPeer}`, {
       amount: c.amount,

@@ -5,6 +5,7 @@
 // closes its owner holds the full share on chain.
 import { afterEach, describe, expect, test } from 'vitest'
 import type { Proposal } from '../../src/protocols/ledger/proposal.js'
+import { applyProposal } from '../../src/protocols/ledger/proposal.js'
 import type { Attacker, LedgerView, World } from './harness.js'
 import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, createWorld, garbageSignature, highS, keyOf, madeUpTarget } from './harness.js'
 import { createSigner } from '../../src/core/signer.js'
@@ -104,6 +105,25 @@ describe('never two states at one ledger turn', () => {
     await w.settle()
     expect(w.honestBalance()).toBe(HONEST_FUNDS)
     expect(mallory.balance()).toBe(ATTACKER_FUNDS)
+  })
+})
+
+describe('a peer\'s "no" after the fact', () => {
+  test('a rejection of an update the honest leader already proposed is too late: it stays, and completes once countersigned', async () => {
+    const { w, mallory, ledger } = await honestLeads()
+    const honest = w.honest.address
+    const agreed: Proposal = { kind: 'add', target: madeUpTarget(8), left: addressToDestination(honest), right: mallory.destination, leftAmount: 10n, rightAmount: 10n }
+    const id = await w.honest.engine.updateLedger(ledger.id, agreed)
+    const proposal = await mallory.waitFor('proposal', (p) => p.ledgerId.toLowerCase() === ledger.id.toLowerCase())
+    mallory.send(honest, [{ kind: 'objectiveRejected', objectiveId: id, code: 'changed_my_mind', summary: 'no' }])
+    await w.settle()
+    expect(w.rejected('rejection_too_late')).toBe(1)
+    expect(w.honest.engine.getObjective(id)?.objective.status).toBe('approved')
+    // mallory countersigns it after all: the honest objective still completes
+    const vars = applyProposal(ledger.supported.vars, proposal.signed.proposal)
+    mallory.send(honest, [{ kind: 'countersignature', ledgerId: ledger.id, turnNum: vars.turnNum, signature: mallory.signVars(ledger, vars) }])
+    expect((await w.objectiveDone(id)).status).toBe('completed')
+    expect(w.honest.engine.getLedger(ledger.id)!.supported.vars.outcome.guarantees).toHaveLength(1)
   })
 })
 

@@ -66,6 +66,13 @@ describe('a PeerPolicy that accepts the peer', () => {
     await expectRefused(w, mallory, prefund, 'over_channel_limit')
   })
 
+  test('a ledger whose starter goes first with nothing, so the honest node would deposit alone first → deposit_order', async () => {
+    const w = (world = await createWorld({ policy: capped(MALLORY) }))
+    const mallory = w.attacker('mallory')
+    const prefund = mallory.openLedger(w.honest.address, { myIndex: 0, amounts: [0n, 100n], nonce: 1n })
+    await expectRefused(w, mallory, prefund, 'deposit_order')
+  })
+
   test('a ledger that puts the honest node first to deposit → deposit_order (the starter deposits first, not me)', async () => {
     const w = (world = await createWorld({ policy: capped(MALLORY) }))
     const mallory = w.attacker('mallory')
