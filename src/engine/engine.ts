@@ -55,7 +55,7 @@ import { appDisputeId } from '../protocols/app/appDispute.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import type { PeerPolicy } from './policy.js'
-import { holdingsOf } from './holdings.js'
+import { holdingsKey, holdingsOf } from './holdings.js'
 import { Admission } from './admission.js'
 import { UnackedIndex } from './unackedIndex.js'
 import { randomInt } from 'node:crypto'
@@ -223,6 +223,7 @@ export class Engine {
       for (const [key, value] of await loadTable(options.store, name)) table.set(key, value)
     }
     if (!engine.#tables.meta.get('meta')) engine.#tables.meta.set('meta', INITIAL_META)
+    await engine.#migrateHoldings()
     engine.#indexActiveLedgerUpdates()
     for (const key of engine.#tables.outbox.keys()) engine.#unacked.apply(key, engine.#tables.outbox.get(key))
     engine.#recomputeWaitingFor()
@@ -895,6 +896,31 @@ export class Engine {
     this.#tables.activeVirtual.set('all', virtuals)
     this.#tables.activeVirtual.set(LEDGER_FUNDED_APPS, ledgerFundedApps)
     this.#tables.activeVirtual.set(ACTIVE_DISPUTES, disputes)
+  }
+
+  /**
+   * Stores written before holdings were kept per (channel, asset) hold them under the channel id alone: each is
+   * moved under its channel's own asset (a ledger's, an app channel's, a funding or defunding objective's), or
+   * dropped when the channel is not mine — before anything reads them (a defund judging its payout on 0 would
+   * complete without one).
+   */
+  async #migrateHoldings(): Promise<void> {
+    const holdings = this.#tables.holdings
+    const changes = new Map<string, bigint | undefined>()
+    for (const key of [...holdings.keys()]) {
+      if (key.includes(':')) continue
+      const id = key as Bytes32
+      const objective = this.#tables.objectives.get(directFund.directFundId(id)) ?? this.#tables.objectives.get(directDefund.directDefundId(id))
+      const asset =
+        this.#tables.ledgers.get(id)?.supported.vars.outcome.asset ??
+        this.#tables.apps.get(id)?.context.definition.asset ??
+        (objective?.kind === 'directfund' ? objective.prefund.state.outcome[0]!.asset : objective?.kind === 'directdefund' ? objective.final.state.outcome[0]!.asset : undefined)
+      changes.set(key, undefined)
+      if (asset !== undefined) changes.set(holdingsKey(id, asset), holdings.get(key)!)
+    }
+    if (changes.size === 0) return
+    await this.options.store.commit(tableOps('holdings', changes), { sync: true })
+    holdings.apply(changes)
   }
 
   /** waitingFor is derived: after a restart, crank (purely) to recompute it. */

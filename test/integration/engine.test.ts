@@ -7,7 +7,7 @@ import { MemoryStore } from '../../src/store/memoryStore.js'
 import { createSigner } from '../../src/core/signer.js'
 import { addressToDestination } from '../../src/core/outcome.js'
 import { signBy, unsigned } from '../../src/core/signedState.js'
-import { encodeEnvelope } from '../../src/core/codec.js'
+import { encodeEnvelope, encodeValue } from '../../src/core/codec.js'
 import { MAX_MESSAGE_BYTES } from '../../src/core/limits.js'
 import { readHead } from '../../src/store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../../src/store/keys.js'
@@ -296,6 +296,23 @@ describe('policy and resync', () => {
     // she offered him her view of the ledger he lost; his node, which no longer has it, refused it politely
     await eventually('bob was offered the old ledger', () => (reborn.engine.rejections.counts.no_such_ledger ?? 0) >= 1)
     expect(alice.engine.getLedger(ledgerId)!.supported.vars.outcome.guarantees).toHaveLength(3)
+  })
+
+  test('holdings a store kept under the channel id alone (before per-asset holdings) move under the channel\'s asset at open', async () => {
+    const { alice, ledgerId } = await openLedger()
+    expect(alice.engine.holdings(ledgerId)).toBe(200n)
+    await alice.engine.close()
+    const stranger = `0x${'5a'.repeat(32)}`
+    await alice.store.commit([
+      { type: 'del', key: recordKey('holdings', `${ledgerId.toLowerCase()}:0x0000000000000000000000000000000000000000`) },
+      { type: 'put', key: recordKey('holdings', ledgerId.toLowerCase()), value: encodeValue(200n) },
+      { type: 'put', key: recordKey('holdings', stranger), value: encodeValue(7n) },
+    ])
+    await alice.restart()
+    expect(alice.engine.holdings(ledgerId)).toBe(200n)
+    expect(alice.engine.holdings(stranger as Bytes32)).toBe(0n)
+    expect(await alice.store.get(recordKey('holdings', ledgerId.toLowerCase()))).toBeUndefined()
+    expect(await alice.store.get(recordKey('holdings', stranger))).toBeUndefined()
   })
 
   test('a node that lost its latest ledger state catches up by asking the counterparty to resync', async () => {
