@@ -33,7 +33,7 @@ import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
 import { requireUndisputed } from './appDisputes.js'
 import { checkCommitment } from './policy.js'
-import { appCommitment, peerLoad } from './commitments.js'
+import { appCommitment, peerLoad, policyOf } from './commitments.js'
 import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, TimeoutTooEarlyError, UnknownAppError } from './errors.js'
 
 const lower = (a: string) => a.toLowerCase()
@@ -132,7 +132,7 @@ export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition:
     if (!deps.appPolicy(p.definition, from)) throw new AppDeclinedError('this node declines the app channel', { channelId: appCtx.id, from })
     // What my deposit commits passes the node's policy like any objective another starts (ADR 0015).
     const commitment = appCommitment(p.definition, deps.signer.address, from)
-    checkCommitment(deps.policy, commitment, () => peerLoad(ctx, deps.signer.address, commitment))
+    checkCommitment(policyOf(ctx, deps), commitment, () => peerLoad(ctx, deps.signer.address, commitment))
     channel = open(ctx, p.definition, runtime, deps)
   }
   const countersignature: AppCountersignature = { turnNum: 0n, stateHash: p.stateHash, signature: p.signature }

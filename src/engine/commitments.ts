@@ -13,7 +13,7 @@ import type { AppChannel } from '../protocols/app/appChannel.js'
 import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import { appDisputeId } from '../protocols/app/appDispute.js'
-import type { Commitment, PeerLoad } from './policy.js'
+import type { Commitment, PeerLoad, PeerPolicy } from './policy.js'
 import type { StepContext } from './context.js'
 
 const lower = (a: string) => a.toLowerCase()
@@ -120,4 +120,9 @@ export function openingWith(ctx: StepContext, me: Address, peer: Address): numbe
 /** What the peer starting `c` already has going with me, for the policy (policy.ts checkCommitment). */
 export function peerLoad(ctx: StepContext, me: Address, c: Commitment): PeerLoad {
   return { committed: committedTo(ctx, me, c.from, c.asset), opening: openingWith(ctx, me, c.from) }
+}
+
+/** The policy in effect: the one last journaled (setPolicy at open), else the configured one (an older journal). */
+export function policyOf(ctx: StepContext, deps: { readonly policy: PeerPolicy }): PeerPolicy {
+  return ctx.meta.get('meta')!.policy ?? deps.policy
 }

@@ -11,12 +11,18 @@ import type { Readable } from './table.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
 import type { ChannelEvent } from '../log/event.js'
 import { Draft } from './table.js'
+import type { PeerPolicy } from './policy.js'
 
 export interface Meta {
   readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
   readonly rejections: Readonly<Record<string, number>>
   /** This node's epoch (outbox.ts sessions), journaled once when the store is new; absent before that. */
   readonly epoch?: bigint
+  /**
+   * The policy for what others start (policy.ts), as last journaled: the engine journals its configured policy
+   * whenever it differs, so a replay decides with the policy each input was decided with.
+   */
+  readonly policy?: PeerPolicy
 }
 
 export interface StateTables {

@@ -45,7 +45,7 @@ import { missingSignatures } from '../protocols/app/appChannel.js'
 import { DEFAULT_SNAPSHOT_INTERVAL_EVENTS } from '../protocols/app/limits.js'
 import type { SignedState } from '../core/signedState.js'
 import { OutOfRangeError, assert } from '../core/errors.js'
-import { decodeValue } from '../core/codec.js'
+import { decodeValue, encodeValue } from '../core/codec.js'
 import { loadVerifiedEvents } from '../store/eventStore.js'
 import { appSnapshotRange, signedTurnRange } from './records.js'
 import { hasDueTimeout, refusalsOfPending, requireAppChannel, runtimeFor } from './apps.js'
@@ -232,6 +232,13 @@ export class Engine {
     // node (clock ms, high bits), and apart from another started in the same millisecond (random low bits).
     if (!replaying && engine.#tables.meta.get('meta')!.epoch === undefined) {
       await engine.#api({ op: 'startEpoch', epoch: (BigInt(engine.#clock()) << 16n) | BigInt(randomInt(1 << 16)) })
+    }
+    // The policy is configuration, and configuration is an input: journaled when it changed, so a replay of the
+    // journal decides what peers start with the policy in effect then.
+    const policy = engine.#deps.policy
+    const inEffect = engine.#tables.meta.get('meta')!.policy
+    if (!replaying && (inEffect === undefined || !Buffer.from(encodeValue(inEffect)).equals(Buffer.from(encodeValue(policy))))) {
+      await engine.#api({ op: 'setPolicy', policy })
     }
     return engine
   }

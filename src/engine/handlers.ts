@@ -39,7 +39,7 @@ import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { AppDefinition } from '../protocols/app/appData.js'
 import type { PeerPolicy } from './policy.js'
 import { checkCommitment } from './policy.js'
-import { ledgerCommitment, peerLoad, virtualCommitment } from './commitments.js'
+import { ledgerCommitment, peerLoad, policyOf, virtualCommitment } from './commitments.js'
 import { RejectionTooLateError, SyncInFlightError, UnsolicitedLedgerUpdateError } from './errors.js'
 import { isFullySigned, isSignedBy } from '../core/signedState.js'
 import { holdingsKey, holdingsOf } from './holdings.js'
@@ -139,6 +139,10 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return appFunding.closeAppChannel(ctx, request.channelId, deps)
     case 'challengeAppChannel':
       return appDisputes.challengeAppChannel(ctx, request.channelId, deps)
+    case 'setPolicy': {
+      ctx.meta.set('meta', { ...ctx.meta.get('meta')!, policy: request.policy })
+      return undefined
+    }
     case 'startEpoch': {
       const meta = ctx.meta.get('meta')!
       if (meta.epoch === undefined) ctx.meta.set('meta', { ...meta, epoch: request.epoch })
@@ -467,7 +471,7 @@ function policyRefusal(ctx: StepContext, objective: Objective, from: Address, de
   const commitment = objective.kind === 'directfund' ? ledgerCommitment(objective, from) : objective.kind === 'virtualfund' ? virtualCommitment(objective) : undefined
   if (!commitment) return undefined
   try {
-    checkCommitment(deps.policy, commitment, () => peerLoad(ctx, deps.signer.address, commitment))
+    checkCommitment(policyOf(ctx, deps), commitment, () => peerLoad(ctx, deps.signer.address, commitment))
     return undefined
   } catch (error) {
     if (error instanceof RejectedInputError) return error

@@ -6,6 +6,7 @@ import type { ChainEvent } from '../protocols/onchain.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { Voucher } from '../core/voucher.js'
 import type { CreateAppChannelRequest } from './apps.js'
+import type { PeerPolicy } from './policy.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { JournalInputKind } from '../log/journal.js'
 import { assert } from '../core/errors.js'
@@ -42,6 +43,8 @@ export type ApiRequest =
   | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }
   /** The shell's first input on a new store: the node's epoch (time and randomness come from the shell). */
   | { readonly op: 'startEpoch'; readonly epoch: bigint }
+  /** The configured policy, journaled at open when it differs from the one in effect (configuration is an input). */
+  | { readonly op: 'setPolicy'; readonly policy: PeerPolicy }
 
 export type EngineInput =
   | { readonly kind: 'api'; readonly request: ApiRequest }

@@ -12,6 +12,7 @@ import { MAX_MESSAGE_BYTES } from '../../src/core/limits.js'
 import { readHead } from '../../src/store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../../src/store/keys.js'
 import { Engine, readJournal } from '../../src/engine/engine.js'
+import { decodeInput } from '../../src/engine/inputs.js'
 import { encodeFrame } from '../../src/engine/frames.js'
 import { recordKey } from '../../src/engine/records.js'
 import type { Payload } from '../../src/protocols/messages.js'
@@ -80,7 +81,8 @@ describe('determinism', () => {
       for await (const entry of readJournal(node.store)) journal.push(entry)
       expect(journal.length).toBeGreaterThan(10)
       const replayStore = new MemoryStore()
-      const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP, policy: TEST_POLICY }, journal)
+      // no policy given: the one the node ran with is in its journal (setPolicy), and the replay decides with it
+      const replayed = await Engine.replay({ store: replayStore, signer: createSigner(node === alice ? ALICE_KEY : BOB_KEY), consensusApp: MEMORY_CONSENSUS_APP }, journal)
       await replayed.close()
       expect(await dump(replayStore)).toEqual(await dump(node.store))
     }
@@ -313,6 +315,27 @@ describe('policy and resync', () => {
     expect(alice.engine.holdings(stranger as Bytes32)).toBe(0n)
     expect(await alice.store.get(recordKey('holdings', ledgerId.toLowerCase()))).toBeUndefined()
     expect(await alice.store.get(recordKey('holdings', stranger))).toBeUndefined()
+  })
+
+  test('a changed policy is journaled when the node starts with it, and decides from then on', async () => {
+    net = await createTestNetwork({ network: { seed: 6 }, policy: REFUSE_UNSOLICITED })
+    const alice = await net.node('alice', ALICE_KEY)
+    const bob = await net.node('bob', BOB_KEY)
+    const refused = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })
+    expect((await alice.engine.waitForObjective(refused)).failure?.code).toBe('peer_not_allowed')
+    // bob's operator now accepts alice: his node journals the new policy as it starts
+    await bob.engine.close()
+    const reopened = await Engine.open({ store: bob.store, signer: createSigner(BOB_KEY), transport: net.network.connect(bob.address), chain: net.chain.connect(bob.address), consensusApp: MEMORY_CONSENSUS_APP, policy: { ...TEST_POLICY, peers: [alice.address] } })
+    try {
+      const accepted = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 2n })
+      expect((await alice.engine.waitForObjective(accepted)).status).toBe('completed')
+      const inputs = []
+      for await (const entry of readJournal(bob.store)) inputs.push(decodeInput(entry.payload).input)
+      const policies = inputs.flatMap((i) => (i.kind === 'api' && i.request.op === 'setPolicy' ? [i.request.policy.peers] : []))
+      expect(policies).toEqual([[], [alice.address]])
+    } finally {
+      await reopened.close()
+    }
   })
 
   test('a node that lost its latest ledger state catches up by asking the counterparty to resync', async () => {
