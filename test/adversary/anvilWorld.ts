@@ -33,7 +33,7 @@ import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { adjudicatorAbi } from '../../src/chain/abi.js'
-import { Attacker, DAY_SEC, ETH, keyOf, sleep } from './harness.js'
+import { Attacker, DAY_SEC, ETH, keyOf, objectiveDone, sleep } from './harness.js'
 
 export const CHAIN_ID = 31337
 /** What every fresh transaction account starts with: 100 ETH. */
@@ -250,17 +250,7 @@ export async function createAnvilWorld(chain: AnvilChain, p: { label: string; po
       await engine.idle()
     },
     rejected: (code) => engine.rejections.counts[code] ?? 0,
-    async objectiveDone(id, timeoutMs = 15_000) {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`objective ${id} still ${engine.getObjective(id)?.objective.status ?? 'missing'} (waiting for ${engine.getObjective(id)?.waitingFor}) after ${timeoutMs} ms`)), timeoutMs)
-      })
-      try {
-        return await Promise.race([engine.waitForObjective(id), timeout])
-      } finally {
-        clearTimeout(timer)
-      }
-    },
+    objectiveDone: (id, timeoutMs = 15_000) => objectiveDone(engine, id, timeoutMs),
     async close() {
       await engine.close()
       viem.close()

@@ -625,17 +625,7 @@ export async function createWorld(p: { policy?: PeerPolicy; honestKey?: Hex } = 
     },
     honestBalance: () => chain.balanceOf(signer.address, ETH),
     rejected: (code) => engine.rejections.counts[code] ?? 0,
-    async objectiveDone(id, timeoutMs = 5_000) {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`objective ${id} still ${engine.getObjective(id)?.objective.status ?? 'missing'} (waiting for ${engine.getObjective(id)?.waitingFor}) after ${timeoutMs} ms`)), timeoutMs)
-      })
-      try {
-        return await Promise.race([engine.waitForObjective(id), timeout])
-      } finally {
-        clearTimeout(timer)
-      }
-    },
+    objectiveDone: (id, timeoutMs = 5_000) => objectiveDone(engine, id, timeoutMs),
     async close() {
       await engine.close()
       await store.close()
@@ -664,4 +654,33 @@ export function signedVars(ledger: LedgerView, vars: LedgerVars, signature: Sign
   } catch {
     return false
   }
+}
+
+/** Resolves when the engine's objective `id` ends; fails after `timeoutMs` saying where it stands. */
+export async function objectiveDone(engine: Engine, id: string, timeoutMs: number): Promise<Objective> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`objective ${id} still ${engine.getObjective(id)?.objective.status ?? 'missing'} (waiting for ${engine.getObjective(id)?.waitingFor}) after ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([engine.waitForObjective(id), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * The honest owner opens a ledger [honest, attacker] of `share` each; the attacker countersigns the prefund and
+ * waits until the honest node (first in order) deposited its share on chain. Returns the prefund and channel id.
+ */
+export async function honestDepositsFirst(w: World, attacker: Attacker, share: bigint, nonce: bigint): Promise<{ prefund: State; id: Bytes32 }> {
+  const objectiveId = await w.honest.engine.directFund({ counterparty: attacker.address, myDeposit: share, theirDeposit: share, nonce })
+  const prefund = await attacker.acceptLedger(w.honest.address, objectiveId)
+  const id = channelId(fixedPart(prefund))
+  const start = Date.now()
+  while ((await w.chain.holdings(id, ETH)) < share) {
+    if (Date.now() - start > 5_000) throw new Error('the honest node never deposited its share')
+    await sleep(2)
+  }
+  return { prefund, id }
 }

@@ -5,12 +5,10 @@
 // failed DirectFund ignores the peer's later deposit and postfund. These tests state what the owner needs: once
 // the peer does its part after all, the honest node finishes and its owner holds everything again.
 import { afterEach, expect, test } from 'vitest'
-import { channelId } from '../../src/core/channelId.js'
-import { fixedPart } from '../../src/core/state.js'
 import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { World } from './harness.js'
-import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, createWorld, until } from './harness.js'
+import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, createWorld, honestDepositsFirst, until } from './harness.js'
 
 const SHARE = 1000n
 
@@ -45,14 +43,7 @@ test('a DirectFund the peer "rejects" after the honest node deposited first stil
   const w = (world = await createWorld({ policy: ACCEPT_ANY_PEER }))
   const mallory = w.attacker('mallory')
   // The honest owner opens [honest, mallory]: the honest node deposits first, as soon as the prefund is signed.
-  const objectiveId = await w.honest.engine.directFund({ counterparty: mallory.address, myDeposit: SHARE, theirDeposit: SHARE, nonce: 1n })
-  const prefund = await mallory.acceptLedger(w.honest.address, objectiveId)
-  const id = channelId(fixedPart(prefund))
-  const start = Date.now()
-  while ((await w.chain.holdings(id, ETH)) < SHARE) {
-    if (Date.now() - start > 5_000) throw new Error('the honest node never deposited')
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
+  const { prefund, id } = await honestDepositsFirst(w, mallory, SHARE, 1n)
   mallory.send(w.honest.address, [{ kind: 'objectiveRejected', objectiveId: directFundId(id), code: 'declined', summary: 'changed my mind' }])
   await w.settle()
   expect(w.honestBalance()).toBe(HONEST_FUNDS - SHARE)

@@ -12,7 +12,7 @@ import { channelId } from '../../src/core/channelId.js'
 import { fixedPart } from '../../src/core/state.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { Attacker, World } from './harness.js'
-import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, JUNK, createWorld, statesSignedBy } from './harness.js'
+import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, JUNK, createWorld, honestDepositsFirst, statesSignedBy } from './harness.js'
 
 const SHARE = 1000n
 
@@ -73,14 +73,7 @@ test('JUNK "covering" the attacker\'s share after the honest node deposited firs
   const w = (world = await createWorld({ policy: ACCEPT_ANY_PEER }))
   const mallory = w.attacker('mallory')
   // The honest owner opens [honest, mallory]: the honest node deposits first (its safety threshold is 0).
-  const objectiveId = await w.honest.engine.directFund({ counterparty: mallory.address, myDeposit: SHARE, theirDeposit: SHARE, nonce: 2n })
-  const prefund = await mallory.acceptLedger(w.honest.address, objectiveId)
-  const id = channelId(fixedPart(prefund))
-  const start = Date.now()
-  while ((await w.chain.holdings(id, ETH)) < SHARE) {
-    if (Date.now() - start > 5_000) throw new Error('the honest node never deposited its share')
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
+  const { prefund, id } = await honestDepositsFirst(w, mallory, SHARE, 2n)
   // JUNK holdings equal to the whole outcome (2000): "fully funded", if the asset is not checked.
   await mallory.deposit(id, JUNK, 2n * SHARE, 0n)
   await w.settle()
