@@ -21,6 +21,15 @@ afterEach(async () => {
   world = undefined
 })
 
+/** Mallory, having held back its acknowledgements, gives them all: nothing stays queued, and the ledger closes with the funds intact. */
+async function ackAllThenClose(w: World, mallory: Attacker, ledger: LedgerView): Promise<void> {
+  mallory.autoAck = true
+  mallory.ackAll(w.honest.address)
+  await w.settle()
+  expect(w.honest.engine.unacknowledged).toBe(0)
+  await closeAndCheckFunds(w, mallory, ledger)
+}
+
 /** The honest node opens and funds a ledger [honest, mallory]; mallory plays along. */
 async function openLedger(): Promise<{ w: World; mallory: Attacker; ledger: LedgerView }> {
   const w = (world = await createWorld())
@@ -217,11 +226,7 @@ test('syncRequests from a peer that never acknowledges do not queue one reply ea
   await w.settle()
   // What a peer can make the node queue is bounded per peer (DESIGN §5): not one persisted reply per request.
   expect(w.honest.engine.unacknowledged).toBeLessThan(100)
-  mallory.autoAck = true
-  mallory.ackAll(honest)
-  await w.settle()
-  expect(w.honest.engine.unacknowledged).toBe(0)
-  await closeAndCheckFunds(w, mallory, ledger)
+  await ackAllThenClose(w, mallory, ledger)
 })
 
 test('a peer that claims a new epoch again and again gets its session renumbered, never a growing outbox', async () => {
@@ -239,11 +244,7 @@ test('a peer that claims a new epoch again and again gets its session renumbered
   expect(syncs.length).toBe(1) // the first copy; the others are the same entry renumbered as seq 1 again
   expect(syncs[0]!.seq).toBe(1n)
   expect(w.honest.engine.unacknowledged).toBe(1) // one sync in flight, renumbered each time, not fifty
-  mallory.autoAck = true
-  mallory.ackAll(honest)
-  await w.settle()
-  expect(w.honest.engine.unacknowledged).toBe(0)
-  await closeAndCheckFunds(w, mallory, ledger)
+  await ackAllThenClose(w, mallory, ledger)
 })
 
 test('a frame refused and not remembered leaves no gap: the sender\'s lowest unacknowledged seq closes it, so 2,100 later frames are all taken', async () => {
