@@ -13,15 +13,12 @@ import { isActive } from '../protocols/objective.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { StepContext } from './context.js'
 import type { Readable } from './table.js'
-import type { HandlerDeps } from './handlers.js'
-import { applyEffects, setObjective } from './handlers.js'
+import type { ChainEvent } from '../protocols/onchain.js'
+import type { HandlerDeps } from './step.js'
+import { applyEffects, lower, setObjective } from './step.js'
 import { NoSuchAppChannelError } from './errors.js'
 import { holdingsOf } from './holdings.js'
-
-const lower = (a: string) => a.toLowerCase()
-
-/** Key of the derived index (activeVirtual table) of active disputes, checked on every tick. */
-export const ACTIVE_DISPUTES = 'disputes'
+import { Index } from './indexes.js'
 
 export class DisputeUnsupportedError extends RejectedInputError {
   readonly code = 'dispute_unsupported'
@@ -62,7 +59,7 @@ export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
  * `registered`) cannot be superseded, and carries my signature: the dispute fails as conflicting_challenge
  * and says so (appDispute.ts). Channels funded from a ledger are not defended yet (dispute_unsupported).
  */
-export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps, registered?: VariablePart): void {
+function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps, registered?: VariablePart): void {
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
   if (o?.kind === 'appdispute' && isActive(o)) {
     return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt, ...(registered ? { registered } : {}) }), deps)
@@ -76,9 +73,18 @@ export function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord
   crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer, atMine), deps)
 }
 
-export function onDisputeHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {
+/**
+ * A chain event of an app channel, with its dispute if one runs: a challenge (onChallenged), or the holdings in
+ * the channel's own asset.
+ */
+export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event: ChainEvent, deps: HandlerDeps): void {
+  if (event.kind === 'challenged') return onChallenged(ctx, channelId, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
+  if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (o?.kind === 'appdispute' && isActive(o)) crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
+  const asset = ctx.apps.get(lower(channelId))?.context.definition.asset
+  if (o?.kind !== 'appdispute' || !isActive(o) || asset === undefined || lower(asset) !== lower(event.asset)) return
+  const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
+  crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
 }
 
 export function onDisputeChainFailure(ctx: StepContext, o: AppDispute, code: string, summary: string, deps: HandlerDeps): void {
@@ -87,15 +93,15 @@ export function onDisputeChainFailure(ctx: StepContext, o: AppDispute, code: str
 
 /** On a tick: the disputes whose challenge or payout is due now. */
 export function crankDueDisputes(ctx: StepContext, deps: HandlerDeps): void {
-  for (const id of ctx.activeVirtual.get(ACTIVE_DISPUTES) ?? []) {
+  for (const id of ctx.indexes.get(Index.disputes) ?? []) {
     const o = ctx.objectives.get(id)
     if (o?.kind === 'appdispute' && appDispute.isDue(o, ctx.now)) crankDispute(ctx, o, deps)
   }
 }
 
 /** Whether a tick now would let a dispute submit something. */
-export function hasDueDispute(objectives: Readable<Objective>, disputes: readonly string[], now: number): boolean {
-  return disputes.some((id) => {
+export function hasDueDispute(objectives: Readable<Objective>, indexes: Readable<readonly string[]>, now: number): boolean {
+  return (indexes.get(Index.disputes) ?? []).some((id) => {
     const o = objectives.get(id)
     return o?.kind === 'appdispute' && appDispute.isDue(o, now)
   })
@@ -106,8 +112,4 @@ export function crankDispute(ctx: StepContext, o: AppDispute, deps: HandlerDeps)
   setObjective(ctx, result.objective)
   ctx.waitingFor.set(o.id, result.waitingFor)
   applyEffects(ctx, o.id, result.effects, deps)
-  const ids = ctx.activeVirtual.get(ACTIVE_DISPUTES) ?? []
-  const active = isActive(result.objective)
-  if (active && !ids.includes(o.id)) ctx.activeVirtual.set(ACTIVE_DISPUTES, [...ids, o.id])
-  if (!active && ids.includes(o.id)) ctx.activeVirtual.set(ACTIVE_DISPUTES, ids.filter((id) => id !== o.id))
 }

@@ -15,22 +15,15 @@ import * as appDefund from '../protocols/app/appDefund.js'
 import type { AppDefund } from '../protocols/app/appDefund.js'
 import { isActive } from '../protocols/objective.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
-import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
+import type { ChainEvent } from '../protocols/onchain.js'
 import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
 import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { StepContext } from './context.js'
-import type { HandlerDeps } from './handlers.js'
-import { applyEffects, setObjective } from './handlers.js'
-import { ledgerWith } from './virtual.js'
-import { runtimeFor } from './apps.js'
+import type { HandlerDeps } from './step.js'
+import { applyEffects, ledgerWith, lower, runtimeFor, setObjective } from './step.js'
 import { NoSuchAppChannelError, NoSuchObjectiveError } from './errors.js'
 import { holdingsOf } from './holdings.js'
-
-const lower = (a: string) => a.toLowerCase()
-
-/** Key of the derived index (activeVirtual table) of ledger-funded app objectives to crank when a ledger moves. */
-export const LEDGER_FUNDED_APPS = 'apps'
 
 export class NotFundedError extends RejectedInputError {
   readonly code = 'not_funded'
@@ -110,19 +103,19 @@ export function receiveConcludingSignature(ctx: StepContext, from: Address, obje
   crankAppObjective(ctx, appDefund.update(defund, { kind: 'signedState', signed }), deps)
 }
 
-/** The chain concluded an app channel (and paid it out, in the same transaction). */
-export function onAppConcluded(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): void {
-  const o = ctx.objectives.get(appDefund.appDefundId(channelId))
-  if (o?.kind === 'appdefund' && isActive(o)) crankAppObjective(ctx, appDefund.update(o, { kind: 'concluded' }), deps)
-}
-
-/** Holdings the chain reported for an app channel. */
-export function onAppHoldings(ctx: StepContext, channelId: Bytes32, amount: bigint, deps: HandlerDeps): void {
-  for (const id of [appFund.appFundId(channelId), appDefund.appDefundId(channelId)]) {
-    const o = ctx.objectives.get(id)
-    if (o?.kind === 'appfund' && isActive(o)) crankAppObjective(ctx, appFund.update(o, { kind: 'holdings', amount }), deps)
-    if (o?.kind === 'appdefund' && isActive(o)) crankAppObjective(ctx, appDefund.update(o, { kind: 'holdings', amount }), deps)
+/** The chain's holdings of an app channel being funded or closed, in the channel's own asset only. */
+export function onAppChainEvent(ctx: StepContext, o: AppFund | AppDefund, event: ChainEvent, deps: HandlerDeps): void {
+  if (event.kind === 'concluded') {
+    // The chain concluded the channel (and paid it out, in the same transaction).
+    if (o.kind === 'appdefund') crankAppObjective(ctx, appDefund.update(o, { kind: 'concluded' }), deps)
+    return
   }
+  if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
+  const asset = ctx.apps.get(lower(o.channelId))?.context.definition.asset
+  if (asset === undefined || lower(asset) !== lower(event.asset)) return
+  const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
+  if (o.kind === 'appfund') crankAppObjective(ctx, appFund.update(o, { kind: 'holdings', amount }), deps)
+  else crankAppObjective(ctx, appDefund.update(o, { kind: 'holdings', amount }), deps)
 }
 
 /** A deposit or withdrawal of an app objective that the chain refused. */
@@ -131,24 +124,12 @@ export function onAppChainFailure(ctx: StepContext, o: AppFund | AppDefund, code
   else crankAppObjective(ctx, appDefund.update(o, { kind: 'withdrawFailed', code, summary }), deps)
 }
 
-/** After a ledger changed: crank the ledger-funded app objectives with that ledger's counterparty. */
-export function crankAppsOn(ctx: StepContext, ledger: ConsensusChannel, deps: HandlerDeps): void {
-  const tracked = ctx.activeVirtual.get(LEDGER_FUNDED_APPS) ?? []
-  if (tracked.length === 0) return
-  const active = tracked.filter((id) => {
-    const o = ctx.objectives.get(id)
-    return o !== undefined && isActive(o)
-  })
-  if (active.length !== tracked.length) ctx.activeVirtual.set(LEDGER_FUNDED_APPS, active)
-  const counterparty = ledger.fixed.participants.find((p) => lower(p) !== lower(deps.signer.address))
-  for (const id of active) {
-    const o = ctx.objectives.get(id)
-    if ((o?.kind === 'appfund' || o?.kind === 'appdefund') && counterpartyOf(o, deps) === lower(counterparty ?? '')) crankAppObjective(ctx, o, deps)
-  }
+/** Whether a move of my ledger with `counterparty` may let this ledger-funded app objective progress. */
+export function fundedThrough(o: AppFund | AppDefund, me: Address, counterparty: Address): boolean {
+  return o.funding === 'ledger' && counterpartyOf(o, me) === lower(counterparty)
 }
 
 export function crankAppObjective(ctx: StepContext, o: AppFund | AppDefund, deps: HandlerDeps): void {
-  if (o.funding === 'ledger' && isActive(o)) track(ctx, o.id)
   if (o.kind === 'appfund') {
     const result = appFund.crank(o, o.funding === 'ledger' ? guaranteeView(ctx, o, appFund.guaranteeProposal(o), deps) : null)
     setObjective(ctx, result.objective)
@@ -188,15 +169,15 @@ function startDefund(ctx: StepContext, channel: AppChannel, base: SignedState['s
   return defund
 }
 
-function counterpartyOf(o: AppFund | AppDefund, deps: HandlerDeps): string {
+function counterpartyOf(o: AppFund | AppDefund, me: Address): string {
   const participants = o.kind === 'appfund' ? o.participants : o.final.state.participants
-  return lower(participants.find((p) => lower(p) !== lower(deps.signer.address)) ?? '')
+  return lower(participants.find((p) => lower(p) !== lower(me)) ?? '')
 }
 
 /** Whether my ledger with the other participant holds the channel's guarantee, and why it cannot if it cannot. */
 function guaranteeView(ctx: StepContext, o: AppFund | AppDefund, proposal: Proposal, deps: HandlerDeps): GuaranteeView {
   const me = deps.signer.address
-  const counterparty = counterpartyOf(o, deps) as Address
+  const counterparty = counterpartyOf(o, me) as Address
   const ledger = ledgerWith(ctx, me, counterparty)
   if (!ledger) return { guaranteed: false, failure: { code: 'no_ledger', summary: `no open ledger with ${counterparty}` } }
   const asset = o.kind === 'appfund' ? o.asset : o.final.state.outcome[0]!.asset
@@ -208,9 +189,4 @@ function guaranteeView(ctx: StepContext, o: AppFund | AppDefund, proposal: Propo
   const update = ctx.objectives.get(ledgerUpdateId(ledger.id, proposal))
   const failed = update && (update.status === 'failed' || update.status === 'rejected')
   return { guaranteed, failure: failed ? (update.failure ?? { code: 'rejected', summary: 'the ledger update was rejected' }) : null }
-}
-
-function track(ctx: StepContext, id: string): void {
-  const ids = ctx.activeVirtual.get(LEDGER_FUNDED_APPS) ?? []
-  if (!ids.includes(id)) ctx.activeVirtual.set(LEDGER_FUNDED_APPS, [...ids, id])
 }

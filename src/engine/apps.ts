@@ -28,15 +28,14 @@ import { encodeValue } from '../core/codec.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { StepContext } from './context.js'
 import type { Payload } from '../protocols/messages.js'
-import type { HandlerDeps } from './handlers.js'
+import type { HandlerDeps } from './step.js'
+import { lower, runtimeFor } from './step.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
 import { requireUndisputed } from './appDisputes.js'
 import { checkCommitment } from './policy.js'
 import { appCommitment, peerLoad, policyOf } from './commitments.js'
-import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, TimeoutTooEarlyError, UnknownAppError } from './errors.js'
-
-const lower = (a: string) => a.toLowerCase()
+import { AppDeclinedError, ConflictingDefinitionError, NoSuchAppChannelError, TimeoutTooEarlyError } from './errors.js'
 
 export interface CreateAppChannelRequest {
   readonly participants: readonly Address[]
@@ -48,12 +47,6 @@ export interface CreateAppChannelRequest {
   readonly moveTimeout: number
   readonly nonce: bigint
   readonly challengeDuration: number
-}
-
-export function runtimeFor(deps: HandlerDeps, appId: Bytes32): AppRuntime {
-  const runtime = deps.apps(lower(appId) as Bytes32)
-  if (!runtime) throw new UnknownAppError('this node does not run the app the channel names', { appId })
-  return runtime
 }
 
 export function requireAppChannel(ctx: { apps: { get(key: string): AppChannel | undefined } }, channelId: Bytes32): AppChannel {

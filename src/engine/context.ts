@@ -34,10 +34,8 @@ export interface StateTables {
   readonly meta: Readable<Meta>
   readonly payments: Readable<PaymentChannel>
   readonly apps: Readable<AppChannel>
-  /** Derived, not persisted: active ledger-update objective ids per ledger, in creation order. */
-  readonly activeLedgerUpdates: Readable<readonly string[]>
-  /** Derived, not persisted: virtual objectives to crank when a ledger moves (key 'all'). */
-  readonly activeVirtual: Readable<readonly string[]>
+  /** Derived, not persisted: the named indexes of active objectives (indexes.ts). */
+  readonly indexes: Readable<readonly string[]>
 }
 
 export interface Rejection {
@@ -53,9 +51,8 @@ export class StepContext {
   readonly peers: Draft<PeerState>
   readonly outbox: Draft<OutboxEntry>
   readonly meta: Draft<Meta>
-  readonly activeLedgerUpdates: Draft<readonly string[]>
   readonly payments: Draft<PaymentChannel>
-  readonly activeVirtual: Draft<readonly string[]>
+  readonly indexes: Draft<readonly string[]>
   readonly apps: Draft<AppChannel>
   /**
    * Events appended to channel logs in this step, in order; the engine turns them into event-store ops in
@@ -76,6 +73,8 @@ export class StepContext {
   readonly rejections: Rejection[] = []
   /** waitingFor of every objective cranked in this step (derived, never stored). */
   readonly waitingFor = new Map<string, string>()
+  /** Work items not yet taken, in order (a Set keeps one copy of each). */
+  readonly #work = new Set<string>()
 
   constructor(
     tables: StateTables,
@@ -87,9 +86,8 @@ export class StepContext {
     this.peers = new Draft(tables.peers)
     this.outbox = new Draft(tables.outbox)
     this.meta = new Draft(tables.meta)
-    this.activeLedgerUpdates = new Draft(tables.activeLedgerUpdates)
     this.payments = new Draft(tables.payments)
-    this.activeVirtual = new Draft(tables.activeVirtual)
+    this.indexes = new Draft(tables.indexes)
     this.apps = new Draft(tables.apps)
   }
 
@@ -104,9 +102,8 @@ export class StepContext {
     this.peers.absorb(child.peers)
     this.outbox.absorb(child.outbox)
     this.meta.absorb(child.meta)
-    this.activeLedgerUpdates.absorb(child.activeLedgerUpdates)
     this.payments.absorb(child.payments)
-    this.activeVirtual.absorb(child.activeVirtual)
+    this.indexes.absorb(child.indexes)
     this.apps.absorb(child.apps)
     this.logAppends.push(...child.logAppends)
     this.records.push(...child.records)
@@ -118,6 +115,34 @@ export class StepContext {
     for (const id of child.changedStatus) this.changedStatus.add(id)
     this.rejections.push(...child.rejections)
     for (const [id, w] of child.waitingFor) this.waitingFor.set(id, w)
+    for (const item of child.#work) this.#schedule(item)
+  }
+
+  /**
+   * The worklist (router.ts drains it): a ledger that moved, whose updates and dependents are cranked next,
+   * instead of handlers calling each other's cranks recursively. Each item is queued once until taken.
+   */
+  touchLedger(ledgerId: Bytes32): void {
+    this.#schedule(`ledger:${ledgerId.toLowerCase()}`)
+  }
+
+  /** Queues an active objective to be cranked as it is stored (a dependency of it moved). */
+  wake(objectiveId: string): void {
+    this.#schedule(`objective:${objectiveId}`)
+  }
+
+  /** The next work item, in the order queued. */
+  takeWork(): { readonly kind: 'ledger'; readonly id: Bytes32 } | { readonly kind: 'objective'; readonly id: string } | undefined {
+    const [item] = this.#work
+    if (item === undefined) return undefined
+    this.#work.delete(item)
+    const at = item.indexOf(':')
+    const kind = item.slice(0, at)
+    return kind === 'ledger' ? { kind, id: item.slice(at + 1) as Bytes32 } : { kind: 'objective', id: item.slice(at + 1) }
+  }
+
+  #schedule(item: string): void {
+    this.#work.add(item)
   }
 
   send(to: Address, ...payloads: Payload[]): void {
@@ -143,7 +168,7 @@ export class StepContext {
 
   /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
   isInert(): boolean {
-    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.activeLedgerUpdates, this.payments, this.activeVirtual, this.apps]
+    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps]
     return (
       drafts.every((d) => d.changes().size === 0) &&
       this.logAppends.length === 0 &&

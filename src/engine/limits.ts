@@ -37,3 +37,9 @@ export const MAX_TRACKED_PEERS = 10_000
  * channels not yet signed by all): each is state kept for the peer while it waits on the peer.
  */
 export const MAX_OPENING_PER_PEER = 256
+/**
+ * Work items (a ledger that moved, an objective woken by it) one input may queue before the step is judged not to
+ * settle (router.ts drain): far above any honest step (a ledger with MAX_OPENING_PER_PEER updates wakes each of
+ * them a few times), and a loud failure instead of a spin.
+ */
+export const MAX_WORK_ITEMS_PER_INPUT = 1_000_000

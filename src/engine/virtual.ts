@@ -4,23 +4,23 @@
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Voucher } from '../core/voucher.js'
 import type { State } from '../core/state.js'
+import type { SignedState } from '../core/signedState.js'
 import { RejectedInputError } from '../core/errors.js'
-import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
 import { isActive } from '../protocols/objective.js'
 import type { Objective } from '../protocols/objectives.js'
 import * as virtualFund from '../protocols/virtualfund/virtualfund.js'
+import type { VirtualFund } from '../protocols/virtualfund/virtualfund.js'
 import { openingState } from '../protocols/openingState.js'
 import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
 import * as virtualDefund from '../protocols/virtualdefund/virtualdefund.js'
+import type { VirtualDefund } from '../protocols/virtualdefund/virtualdefund.js'
 import * as payments from '../protocols/payments/paymentChannel.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { StepContext } from './context.js'
-import type { HandlerDeps } from './handlers.js'
-import { applyEffects, setObjective, startFromPeer } from './handlers.js'
+import type { HandlerDeps } from './step.js'
+import { admitFromPeer, applyEffects, ledgerWith, lower, setObjective } from './step.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
-
-const lower = (a: string) => a.toLowerCase()
 
 export class UnknownChannelError extends RejectedInputError {
   readonly code = 'unknown_channel'
@@ -30,17 +30,6 @@ export class ChannelNotOpenError extends RejectedInputError {
 }
 export class ChannelClosedError extends RejectedInputError {
   readonly code = 'channel_closed'
-}
-
-/** My ledger with `counterparty` (the first by id that is not being closed), if any. */
-export function ledgerWith(ctx: StepContext, me: Address, counterparty: Address): ConsensusChannel | undefined {
-  const pair = [lower(me), lower(counterparty)].sort().join()
-  let found: ConsensusChannel | undefined
-  for (const ledger of ctx.ledgers.values()) {
-    if (ledger.closing || ledger.fixed.participants.map(lower).sort().join() !== pair) continue
-    if (!found || ledger.id < found.id) found = ledger
-  }
-  return found
 }
 
 function guaranteeSupported(ctx: StepContext, me: Address, neighbour: Address | undefined, target: Bytes32): boolean {
@@ -56,7 +45,6 @@ function neighbours(participants: readonly Address[], myIndex: number): { left?:
 /** Cranks a virtual objective with the view of my ledgers it needs, and records what follows from it. */
 export function crankVirtual(ctx: StepContext, objective: Objective, deps: HandlerDeps): void {
   const me = deps.signer.address
-  trackVirtual(ctx, objective.id)
   if (objective.kind === 'virtualfund') {
     const { left, right } = neighbours(objective.prefund.state.participants, objective.myIndex)
     const missing = [left, right].find((n) => n && !ledgerWith(ctx, me, n))
@@ -115,22 +103,11 @@ function openPaymentChannel(ctx: StepContext, funded: State, myIndex: number): v
   ctx.payments.set(channel.channelId, channel)
 }
 
-/** After a ledger changed: crank the active virtual objectives routed through it. */
-export function crankVirtualsOn(ctx: StepContext, ledger: ConsensusChannel, deps: HandlerDeps): void {
-  const counterparty = ledger.fixed.participants.find((p) => lower(p) !== lower(deps.signer.address))!
-  const tracked = ctx.activeVirtual.get('all') ?? []
-  const active = tracked.filter((id) => {
-    const o = ctx.objectives.get(id)
-    return o !== undefined && isActive(o)
-  })
-  if (active.length !== tracked.length) ctx.activeVirtual.set('all', active)
-  for (const id of active) {
-    const objective = ctx.objectives.get(id)
-    if (!objective || !isActive(objective) || (objective.kind !== 'virtualfund' && objective.kind !== 'virtualdefund')) continue
-    const participants = objective.kind === 'virtualfund' ? objective.prefund.state.participants : objective.funded.participants
-    const { left, right } = neighbours(participants, objective.myIndex)
-    if ([left, right].some((n) => n && lower(n) === lower(counterparty))) crankVirtual(ctx, objective, deps)
-  }
+/** Whether a move of my ledger with `counterparty` may let this virtual objective progress: it is a neighbour. */
+export function routesThrough(objective: VirtualFund | VirtualDefund, me: Address, counterparty: Address): boolean {
+  const participants = objective.kind === 'virtualfund' ? objective.prefund.state.participants : objective.funded.participants
+  const { left, right } = neighbours(participants, objective.myIndex)
+  return lower(counterparty) !== lower(me) && [left, right].some((n) => n !== undefined && lower(n) === lower(counterparty))
 }
 
 // ---- API ----
@@ -179,7 +156,6 @@ export function closePaymentChannel(ctx: StepContext, channelId: Bytes32, deps: 
   const objective = defundObjective(ctx, channelId, deps)
   if (objective.status !== 'unapproved') throw new ObjectiveExistsError('the payment channel is already closing', { objectiveId: objective.id })
   crankVirtual(ctx, { ...objective, status: 'approved' } as Objective, deps)
-  trackVirtual(ctx, objective.id)
   return objective.id
 }
 
@@ -217,7 +193,7 @@ export function receiveVoucher(ctx: StepContext, voucher: Voucher, deps: Handler
 
 // ---- peer payloads ----
 
-export function handleVirtualSignedState(ctx: StepContext, from: Address, objectiveId: string, signed: import('../core/signedState.js').SignedState, deps: HandlerDeps): void {
+export function receiveVirtualSignedState(ctx: StepContext, from: Address, objectiveId: string, signed: SignedState, deps: HandlerDeps): void {
   const existing = ctx.objectives.get(objectiveId)
   if (existing?.kind === 'virtualfund') return crankVirtual(ctx, virtualFund.update(existing, { kind: 'signedState', signed }), deps)
   if (existing?.kind === 'virtualdefund') return crankVirtual(ctx, virtualDefund.update(existing, { kind: 'signedState', signed }), deps)
@@ -251,17 +227,5 @@ export function handleFinalStateRequest(ctx: StepContext, from: Address, channel
 }
 
 function startVirtualFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {
-  trackVirtual(ctx, objective.id)
-  startFromPeer(ctx, objective, from, deps)
+  if (admitFromPeer(ctx, objective, from, deps)) crankVirtual(ctx, { ...objective, status: 'approved' } as Objective, deps)
 }
-
-/** Keeps the derived list of virtual objectives to crank when a ledger moves. */
-export function trackVirtual(ctx: StepContext, id: string): void {
-  const ids = ctx.activeVirtual.get('all') ?? []
-  if (!ids.includes(id)) ctx.activeVirtual.set('all', [...ids, id])
-}
-
-export function isVirtual(o: Objective): boolean {
-  return o.kind === 'virtualfund' || o.kind === 'virtualdefund'
-}
-

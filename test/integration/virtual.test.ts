@@ -167,3 +167,22 @@ describe('virtual channels across crashes', () => {
     }
   }, 120_000)
 })
+
+describe('what an objective waits for', () => {
+  test('survives a restart for a VirtualFund stalled on its far side (it was derived for ledger objectives only)', async () => {
+    const { nodes, alice, bob } = await path(1, { seed: 61 })
+    const hub = nodes[1]!
+    net!.network.partition(hub.address, bob.address, true)
+    const id = await alice.engine.createPaymentChannel({ counterparty: bob.address, intermediaries: [hub.address], amount: 10n, nonce: 9n })
+    await eventually('the hub holds the opening', () => hub.engine.getObjective(id) !== undefined)
+    await alice.engine.idle()
+    const before = alice.engine.getObjective(id)!
+    expect(before.objective.status).toBe('approved')
+    expect(before.waitingFor).toBeDefined()
+    await alice.restart()
+    const after = alice.engine.getObjective(id)!
+    expect(after.waitingFor).toBe(before.waitingFor)
+    net!.network.partition(hub.address, bob.address, false)
+    expect((await alice.engine.waitForObjective(id)).status).toBe('completed')
+  })
+})
