@@ -111,7 +111,8 @@ export function signedStateToWire(signed: SignedState): unknown {
 export function signedStateFromWire(value: unknown): SignedState {
   const [rawState, rawSignatures] = tuple(value, 'signedState', 2)
   const state = stateFromWire(rawState)
-  const signatures = list(rawSignatures, 'signatures', MAX_PARTICIPANTS).map((sig, i): Signature | null => {
+  // Array.from, not map: map skips the holes of a sparse array, which must be refused like any non-signature.
+  const signatures = Array.from(list(rawSignatures, 'signatures', MAX_PARTICIPANTS), (sig, i): Signature | null => {
     if (sig === null) return null
     const signature = hex(sig, `signatures[${i}]`, 65)
     parseSignature(signature, `signatures[${i}]`)

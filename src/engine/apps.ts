@@ -170,12 +170,12 @@ export function noticeRefusal(ctx: StepContext, from: Address, payload: Payload,
     } catch {
       return // an invalid definition: refused already, and there is no channel to name
     }
-    ctx.notice(from, refusal)
+    ctx.tell(from, refusal)
   } else if (payload.kind === 'appUpdate') {
     const channel = ctx.apps.get(lower(payload.channelId))
     const { event, signedState } = payload.update
     if (!channel || participantIndexOf(channel.context, from) < 0 || lower(event.author) !== lower(from)) return
-    ctx.notice(from, { kind: 'appRefusal', channelId: channel.context.id, turnNum: signedState.state.turnNum, eventHash: event.hash, code })
+    ctx.tell(from, { kind: 'appRefusal', channelId: channel.context.id, turnNum: signedState.state.turnNum, eventHash: event.hash, code })
   }
 }
 

@@ -34,8 +34,15 @@ export interface StateTables {
   readonly meta: Readable<Meta>
   readonly payments: Readable<PaymentChannel>
   readonly apps: Readable<AppChannel>
+  readonly parked: Readable<ParkedPayload>
   /** Derived, not persisted: the named indexes of active objectives (indexes.ts). */
   readonly indexes: Readable<readonly string[]>
+}
+
+/** A peer's payload kept until what it is about is ready here (a payment channel's close before it opened). */
+export interface ParkedPayload {
+  readonly from: Address
+  readonly payload: Payload
 }
 
 export interface Rejection {
@@ -54,6 +61,7 @@ export class StepContext {
   readonly payments: Draft<PaymentChannel>
   readonly indexes: Draft<readonly string[]>
   readonly apps: Draft<AppChannel>
+  readonly parked: Draft<ParkedPayload>
   /**
    * Events appended to channel logs in this step, in order; the engine turns them into event-store ops in
    * the step's batch (an app channel's history is appended, never rewritten: O(1) per event).
@@ -89,6 +97,7 @@ export class StepContext {
     this.payments = new Draft(tables.payments)
     this.indexes = new Draft(tables.indexes)
     this.apps = new Draft(tables.apps)
+    this.parked = new Draft(tables.parked)
   }
 
   child(): StepContext {
@@ -105,6 +114,7 @@ export class StepContext {
     this.payments.absorb(child.payments)
     this.indexes.absorb(child.indexes)
     this.apps.absorb(child.apps)
+    this.parked.absorb(child.parked)
     this.logAppends.push(...child.logAppends)
     this.records.push(...child.records)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
@@ -159,6 +169,16 @@ export class StepContext {
     this.notices.set(key, entry)
   }
 
+  /**
+   * Tells a peer something it must learn to finish what it started (a refusal): reliably, through the outbox,
+   * when the peer is one I keep state for already; as a notice otherwise, so that a stranger cannot make me
+   * store or queue anything (ADR 0016).
+   */
+  tell(to: Address, payload: Payload): void {
+    if (this.peers.get(to.toLowerCase())) this.send(to, payload)
+    else this.notice(to, payload)
+  }
+
   ack(to: Address, ...seqs: bigint[]): void {
     const key = to.toLowerCase()
     const entry = this.acks.get(key) ?? { to, seqs: [] }
@@ -168,7 +188,7 @@ export class StepContext {
 
   /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
   isInert(): boolean {
-    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps]
+    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps, this.parked]
     return (
       drafts.every((d) => d.changes().size === 0) &&
       this.logAppends.length === 0 &&

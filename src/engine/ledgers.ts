@@ -28,7 +28,7 @@ import { Index } from './indexes.js'
 import { holdingsOf } from './holdings.js'
 import { hasQueuedSync } from './session.js'
 import type { HandlerDeps } from './step.js'
-import { admitFromPeer, applyEffects, counterpartyOf, isolate, lower, requireLedger, requireParticipant, setObjective } from './step.js'
+import { admitFromPeer, applyEffects, counterpartyOf, isolate, lower, requireLedger, requireParticipant, setObjective, tellFailure } from './step.js'
 import { NoSuchObjectiveError, ObjectiveExistsError, SyncInFlightError, UnsolicitedLedgerUpdateError } from './errors.js'
 
 // ---- API ----
@@ -91,6 +91,7 @@ export function receiveDirectSignedState(ctx: StepContext, from: Address, object
   const found = ctx.objectives.get(objectiveId)
   // A defund that failed here starts again when the counterparty tries again (see startDirectDefund).
   const existing = found?.kind === 'directdefund' && !isActive(found) && found.status !== 'completed' ? undefined : found
+  if (existing?.kind === 'directfund' && existing.failure) return tellFailure(ctx, from, existing)
   if (existing) {
     if (existing.kind === 'directfund') crankDirect(ctx, directFund.update(existing, { kind: 'signedState', signed }), deps)
     else if (existing.kind === 'directdefund') crankDirect(ctx, directDefund.update(existing, { kind: 'signedState', signed }), deps)

@@ -24,7 +24,7 @@ import { putEventOps, readHead } from '../store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../store/keys.js'
 import type { TimedInput } from './inputs.js'
 import { encodeInput, journalKindOf } from './inputs.js'
-import type { Meta, Rejection, StateTables } from './context.js'
+import type { Meta, ParkedPayload, Rejection, StateTables } from './context.js'
 import { StepContext } from './context.js'
 import type { HandlerDeps } from './step.js'
 import { drain, handleInput } from './router.js'
@@ -53,6 +53,7 @@ export interface MachineTables extends StateTables {
   readonly payments: Table<PaymentChannel>
   readonly indexes: Table<readonly string[]>
   readonly apps: Table<AppChannel>
+  readonly parked: Table<ParkedPayload>
 }
 
 /** What a commit changed, for subscribers (the RPC's notifications). */
@@ -111,6 +112,7 @@ export class NodeMachine {
     payments: new Table<PaymentChannel>(),
     indexes: new Table<readonly string[]>(),
     apps: new Table<AppChannel>(),
+    parked: new Table<ParkedPayload>(),
   }
   /** What each active objective waits for (derived, never stored). */
   readonly waitingFor = new Map<string, string>()

@@ -6,7 +6,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
 
-export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps'] as const
+export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps', 'parked'] as const
 export type TableName = (typeof TABLES)[number]
 
 const PREFIX: Record<TableName, string> = {
@@ -19,6 +19,8 @@ const PREFIX: Record<TableName, string> = {
   payments: 'v/',
   /** App channels' compact state (src/engine/apps.ts): definition, latest and pending turn, held countersignatures. */
   apps: 'a/',
+  /** Peer messages that came before what they are about was ready here, kept to handle then (virtual.ts). */
+  parked: 'k/',
 }
 
 // Write-once records of app channels, outside the tables (never loaded whole; read by range when asked):

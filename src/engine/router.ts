@@ -12,7 +12,7 @@ import { directDefundId } from '../protocols/directdefund/directdefund.js'
 import { isActive } from '../protocols/objective.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { ApiRequest, EngineInput } from './inputs.js'
-import type { StepContext } from './context.js'
+import type { Rejection, StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
 import { deliveredBelow, isDelivered, markDelivered, newPeer } from './outbox.js'
 import { NoSuchObjectiveError, RejectionTooLateError } from './errors.js'
@@ -85,7 +85,7 @@ export function drain(ctx: StepContext, deps: HandlerDeps): void {
 }
 
 /** Runs one payload (and the work it leaves) in isolation: a refusal drops only its own changes. */
-export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, deps: HandlerDeps, from?: Address): string | undefined {
+export function handleIsolated(ctx: StepContext, run: (c: StepContext) => void, deps: HandlerDeps, from?: Address): Rejection | undefined {
   return isolate(
     ctx,
     (c) => {
@@ -165,7 +165,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
       if (marked) {
         for (const payload of frame.payloads) {
           const refused = handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), deps, from)
-          if (refused) isolate(ctx, (c) => apps.noticeRefusal(c, from, payload, refused, deps), from)
+          if (refused) isolate(ctx, (c) => answerRefusal(c, from, payload, refused, deps), from)
           else taken = true
         }
         // Only a frame that changed something is remembered as delivered: one whose every payload was refused
@@ -180,6 +180,21 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
     for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), deps, from)
   }
   if (peer !== known && (known || taken || ctx.outgoing.has(peerKey))) ctx.peers.set(peerKey, peer)
+}
+
+/**
+ * After I refused a peer's payload: tells the peer what it needs to know to stop waiting on me — the refusal of
+ * an objective it started or moved (a signed state for an objective I do not run: my ledger on the path is not
+ * open, my policy refused it), or of its app proposal (apps.ts). Nothing else is answered: a refused ledger
+ * message or voucher concerns something the peer can resync, and an answer to an answer would loop.
+ */
+function answerRefusal(ctx: StepContext, from: Address, payload: Payload, refused: Rejection, deps: HandlerDeps): void {
+  if (payload.kind === 'appOpen' || payload.kind === 'appUpdate') return apps.noticeRefusal(ctx, from, payload, refused.code, deps)
+  if (payload.kind !== 'signedState' || lower(from) === lower(deps.signer.address)) return
+  const existing = ctx.objectives.get(payload.objectiveId)
+  if (existing && isActive(existing)) return // mine runs on: its own crank tells the peer where it stands
+  if (!kindOfId(payload.objectiveId)) return
+  ctx.tell(from, { kind: 'objectiveRejected', objectiveId: payload.objectiveId, code: refused.code, summary: refused.summary.slice(0, 1000) })
 }
 
 function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: HandlerDeps): void {
@@ -204,11 +219,8 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       return ledgers.receiveSync(ctx, from, payload)
     case 'finalStateRequest':
       return virtual.handleFinalStateRequest(ctx, from, payload.channelId, deps)
-    case 'voucher': {
-      const channel = virtual.receiveVoucher(ctx, payload.voucher, deps)
-      if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
-      return
-    }
+    case 'voucher':
+      return virtual.receiveVoucherFrom(ctx, from, payload.voucher, deps)
     case 'appOpen':
       return apps.receiveAppOpen(ctx, from, payload, deps)
     case 'appUpdate':
@@ -226,6 +238,10 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       }
       if (kind.isCommitted(objective)) throw new RejectionTooLateError('the objective is signed by both already: only the chain can end it now', { objectiveId: objective.id })
       setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}`.slice(0, 1000) } })
+      // The others taking part learn it too, so that all end alike (they ignore it if theirs has ended).
+      for (const p of kind.participants(objective)) {
+        if (lower(p) !== lower(from) && lower(p) !== lower(deps.signer.address)) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, code: payload.code, summary: payload.summary })
+      }
       // Objectives built on this one (a VirtualFund on a failed guarantee) learn of it now.
       if (objective.kind === 'ledgerUpdate') ctx.touchLedger(objective.ledgerId)
       return

@@ -14,7 +14,7 @@ import type { AppDefinition } from '../protocols/app/appData.js'
 import * as ledgerUpdate from '../protocols/ledgerupdate/ledgerUpdate.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
-import type { StepContext } from './context.js'
+import type { Rejection, StepContext } from './context.js'
 import type { PeerPolicy } from './policy.js'
 import { checkCommitment } from './policy.js'
 import { ledgerCommitment, peerLoad, policyOf, virtualCommitment } from './commitments.js'
@@ -77,7 +77,7 @@ export function admitFromPeer(ctx: StepContext, objective: Objective, from: Addr
   const refusal = policyRefusal(ctx, objective, from, deps)
   if (!refusal) return true
   ctx.rejections.push({ code: refusal.code, summary: refusal.summary, from })
-  ctx.notice(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: refusal.code, summary: refusal.summary })
+  ctx.tell(from, { kind: 'objectiveRejected', objectiveId: objective.id, code: refusal.code, summary: refusal.summary })
   return false
 }
 
@@ -95,10 +95,20 @@ function policyRefusal(ctx: StepContext, objective: Objective, from: Address, de
 }
 
 /**
- * Runs one payload's handling in a child context: a refusal drops only its own changes. Returns the
- * refusal's code, or undefined when the payload was taken.
+ * A participant still signing for an objective that ended here without completing: it missed why (the rejection
+ * came before it had the objective, or was lost with a crash), so it is told again. It cannot loop: a rejection
+ * is never answered.
  */
-export function isolate(ctx: StepContext, run: (c: StepContext) => void, from?: Address): string | undefined {
+export function tellFailure(ctx: StepContext, to: Address, objective: Objective): void {
+  const failure = objective.failure ?? { code: 'rejected', summary: 'the objective was rejected' }
+  ctx.tell(to, { kind: 'objectiveRejected', objectiveId: objective.id, code: failure.code, summary: failure.summary.slice(0, 1000) })
+}
+
+/**
+ * Runs one payload's handling in a child context: a refusal drops only its own changes. Returns the
+ * refusal, or undefined when the payload was taken.
+ */
+export function isolate(ctx: StepContext, run: (c: StepContext) => void, from?: Address): Rejection | undefined {
   const child = ctx.child()
   try {
     run(child)
@@ -110,8 +120,9 @@ export function isolate(ctx: StepContext, run: (c: StepContext) => void, from?: 
     // refused as a whole would be retransmitted and refused forever). The journal keeps the input.
     const code = error instanceof ChannelsError ? error.code : 'internal'
     const summary = error instanceof ChannelsError ? error.summary : String(error)
-    ctx.rejections.push({ code, summary, ...(from ? { from } : {}) })
-    return code
+    const rejection = { code, summary, ...(from ? { from } : {}) }
+    ctx.rejections.push(rejection)
+    return rejection
   }
 }
 

@@ -18,8 +18,10 @@ import type { VirtualDefund } from '../protocols/virtualdefund/virtualdefund.js'
 import * as payments from '../protocols/payments/paymentChannel.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { StepContext } from './context.js'
+import type { Payload } from '../protocols/messages.js'
+import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { HandlerDeps } from './step.js'
-import { admitFromPeer, applyEffects, ledgerWith, lower, setObjective } from './step.js'
+import { admitFromPeer, applyEffects, isolate, ledgerWith, lower, setObjective, tellFailure } from './step.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
 
 export class UnknownChannelError extends RejectedInputError {
@@ -48,14 +50,11 @@ export function crankVirtual(ctx: StepContext, objective: Objective, deps: Handl
   if (objective.kind === 'virtualfund') {
     const { left, right } = neighbours(objective.prefund.state.participants, objective.myIndex)
     const missing = [left, right].find((n) => n && !ledgerWith(ctx, me, n))
-    if (missing && isActive(objective)) {
-      setObjective(ctx, { ...objective, status: 'failed', failure: { code: 'no_ledger', summary: `no open ledger with ${missing}` } })
-      return
-    }
-    const failed = failedGuarantee(ctx, me, objective)
+    // My ledger on the path is not open, or could not lock the funds (insufficient funds, a rejection): V
+    // cannot open. Everyone on the path learns why, or they would wait for my signature forever.
+    const failed = missing ? { code: 'no_ledger', summary: `no open ledger with ${missing}` } : failedGuarantee(ctx, me, objective)
     if (failed && isActive(objective)) {
-      // A ledger on the path could not lock the funds (insufficient funds, a rejection): V cannot open.
-      const failure = { code: failed.code, summary: `funding failed: ${failed.summary}`.slice(0, 1000) }
+      const failure = missing ? failed : { code: failed.code, summary: `funding failed: ${failed.summary}`.slice(0, 1000) }
       setObjective(ctx, { ...objective, status: 'failed', failure })
       for (const p of objective.prefund.state.participants) {
         if (lower(p) !== lower(me)) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, ...failure })
@@ -69,7 +68,10 @@ export function crankVirtual(ctx: StepContext, objective: Objective, deps: Handl
     setObjective(ctx, result.objective)
     ctx.waitingFor.set(objective.id, result.waitingFor)
     applyEffects(ctx, objective.id, result.effects, deps)
-    if (result.objective.status === 'completed' && objective.status !== 'completed') openPaymentChannel(ctx, result.objective.postfund.state, objective.myIndex)
+    if (result.objective.status === 'completed' && objective.status !== 'completed') {
+      openPaymentChannel(ctx, result.objective.postfund.state, objective.myIndex)
+      unpark(ctx, objective.channelId, deps)
+    }
     return
   }
   if (objective.kind === 'virtualdefund') {
@@ -144,8 +146,11 @@ function fundedState(ctx: StepContext, channelId: Bytes32): State {
 /** The defund of V: the existing objective, or a new 'unapproved' one (which marks my payment channel closing: no more payments). */
 function defundObjective(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps) {
   const id = virtualDefund.virtualDefundId(channelId)
+  // A defund that failed before it was signed by all (a peer refused it: the channel was not open there yet) may
+  // start again: rebuilt from the same funded state and the same payments (no more are made once closing), it
+  // is the final state signed before, never a second one at that turn.
   const existing = ctx.objectives.get(id)
-  if (existing) return existing
+  if (existing && (isActive(existing) || existing.status === 'completed')) return existing
   const funded = fundedState(ctx, channelId)
   const channel = ctx.payments.get(lower(channelId))
   if (channel) ctx.payments.set(lower(channelId), { ...channel, closing: true })
@@ -195,8 +200,9 @@ export function receiveVoucher(ctx: StepContext, voucher: Voucher, deps: Handler
 
 export function receiveVirtualSignedState(ctx: StepContext, from: Address, objectiveId: string, signed: SignedState, deps: HandlerDeps): void {
   const existing = ctx.objectives.get(objectiveId)
+  if (existing?.kind === 'virtualfund' && existing.failure) return tellFailure(ctx, from, existing)
   if (existing?.kind === 'virtualfund') return crankVirtual(ctx, virtualFund.update(existing, { kind: 'signedState', signed }), deps)
-  if (existing?.kind === 'virtualdefund') return crankVirtual(ctx, virtualDefund.update(existing, { kind: 'signedState', signed }), deps)
+  if (existing?.kind === 'virtualdefund' && (isActive(existing) || existing.status === 'completed')) return crankVirtual(ctx, virtualDefund.update(existing, { kind: 'signedState', signed }), deps)
   if (objectiveId.startsWith('virtualfund:')) {
     const objective = virtualFund.newVirtualFund(signed.state, deps.signer.address, 'unapproved')
     if (objective.id !== objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId })
@@ -209,6 +215,7 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
   }
   if (objectiveId.startsWith('virtualdefund:')) {
     const channelId = objectiveId.slice('virtualdefund:'.length) as Bytes32
+    if (park(ctx, channelId, from, { kind: 'signedState', objectiveId, signedState: signed })) return
     const objective = defundObjective(ctx, channelId, deps)
     if (objective.kind !== 'virtualdefund') throw new NoSuchObjectiveError('not a payment channel defund', { objectiveId })
     startVirtualFromPeer(ctx, virtualDefund.update(objective, { kind: 'signedState', signed }), from, deps)
@@ -219,11 +226,52 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
 
 /** Alice is asked for V's final state: start the defund here too (the policy decides), which sends it. */
 export function handleFinalStateRequest(ctx: StepContext, from: Address, channelId: Bytes32, deps: HandlerDeps): void {
+  if (park(ctx, channelId, from, { kind: 'finalStateRequest', channelId })) return
   const funded = fundedState(ctx, channelId)
   if (!funded.participants.some((p) => lower(p) === lower(from))) throw new NoSuchObjectiveError('the sender is not in this channel', { from })
   if (lower(funded.participants[0]!) !== lower(deps.signer.address)) throw new NoSuchObjectiveError('only the payer writes the final state')
   const objective = defundObjective(ctx, channelId, deps)
   if (objective.status === 'unapproved') startVirtualFromPeer(ctx, objective, from, deps)
+}
+
+/** The payee: a voucher from the payer (one that comes before the channel opened here is kept until it does). */
+export function receiveVoucherFrom(ctx: StepContext, from: Address, voucher: Voucher, deps: HandlerDeps): void {
+  if (park(ctx, voucher.channelId, from, { kind: 'voucher', voucher })) return
+  const channel = receiveVoucher(ctx, voucher, deps)
+  if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
+}
+
+/**
+ * Keeps a message about V's close (a signed final state, a request for it, a voucher) that came before V opened
+ * here — the participants' postfund signatures and their next messages race — to handle once it has (unpark).
+ * Only from a participant of a VirtualFund this node runs, and one per sender and kind (the latest: a later copy
+ * of any of them supersedes the earlier), so what a peer can make me keep is bounded by what I run with it.
+ * Returns whether it was kept.
+ */
+function park(ctx: StepContext, channelId: Bytes32, from: Address, payload: Payload): boolean {
+  const funding = ctx.objectives.get(virtualFund.virtualFundId(channelId))
+  if (funding?.kind !== 'virtualfund' || !isActive(funding)) return false
+  if (!funding.prefund.state.participants.some((p) => lower(p) === lower(from))) return false
+  ctx.parked.set(`${lower(channelId)}:${lower(from)}:${payload.kind}`, { from, payload })
+  return true
+}
+
+/** V opened here: what came early is handled now, each on its own (a refusal drops only its own changes). */
+function unpark(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): void {
+  const prefix = `${lower(channelId)}:`
+  for (const key of [...ctx.parked.keys()].filter((k) => k.startsWith(prefix))) {
+    const { from, payload } = ctx.parked.get(key)!
+    ctx.parked.delete(key)
+    isolate(
+      ctx,
+      (c) => {
+        if (payload.kind === 'signedState') receiveVirtualSignedState(c, from, payload.objectiveId, payload.signedState, deps)
+        else if (payload.kind === 'finalStateRequest') handleFinalStateRequest(c, from, payload.channelId, deps)
+        else if (payload.kind === 'voucher') receiveVoucherFrom(c, from, payload.voucher, deps)
+      },
+      from,
+    )
+  }
 }
 
 function startVirtualFromPeer(ctx: StepContext, objective: Objective, from: Address, deps: HandlerDeps): void {

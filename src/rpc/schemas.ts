@@ -26,6 +26,9 @@ function expectedString(what: string) {
 
 // ---- primitives ----
 
+/** A refine sees the raw input where a field failed its own schema: guard arithmetic on the parsed type. */
+const isBigint = (v: unknown): v is bigint => typeof v === 'bigint'
+
 export const addressSchema = z
   .codec(
     z
@@ -366,16 +369,17 @@ export const RPC_METHODS = {
   get_events: {
     params: z
       .strictObject({ channelId: bytes32Schema, fromSeq: seqSchema.optional().describe('Default 1.'), toSeq: seqSchema.optional().describe(`Default fromSeq + ${MAX_EVENTS_PER_CALL - 1}.`) })
-      .refine((p) => p.fromSeq === undefined || p.toSeq === undefined || p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
-      .refine((p) => p.toSeq === undefined || p.toSeq - (p.fromSeq ?? 1n) < BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events per call`, path: ['toSeq'] }),
+      // zod runs these even when a seq failed its own check (then it is still the raw input): compare bigints only.
+      .refine((p) => !isBigint(p.fromSeq) || !isBigint(p.toSeq) || p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
+      .refine((p) => !isBigint(p.toSeq) || p.toSeq - (isBigint(p.fromSeq) ? p.fromSeq : 1n) < BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events per call`, path: ['toSeq'] }),
     result: z.array(appEventSchema),
   },
   get_state_at: { params: z.strictObject({ channelId: bytes32Schema, seq: seqSchema }), result: appStateAtSchema },
   get_state_diff: {
     params: z
       .strictObject({ channelId: bytes32Schema, fromSeq: seqSchema, toSeq: seqSchema })
-      .refine((p) => p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
-      .refine((p) => p.toSeq - p.fromSeq <= BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events apart`, path: ['toSeq'] }),
+      .refine((p) => !isBigint(p.fromSeq) || !isBigint(p.toSeq) || p.fromSeq <= p.toSeq, { message: 'fromSeq must be at most toSeq', path: ['toSeq'] })
+      .refine((p) => !isBigint(p.fromSeq) || !isBigint(p.toSeq) || p.toSeq - p.fromSeq <= BigInt(MAX_EVENTS_PER_CALL), { message: `at most ${MAX_EVENTS_PER_CALL} events apart`, path: ['toSeq'] }),
     result: appStateDiffSchema,
   },
   export_log: {

@@ -90,6 +90,20 @@ describe('without faults', () => {
 })
 
 describe('faults', () => {
+  test('setFaults: messages sent after it meet the new rates, those in flight keep their fate', () => {
+    const network = new MemoryNetwork({ seed: 3, mode: 'manual', drop: 1 })
+    const [a, b] = [network.connect(alice), network.connect(bob)]
+    const received = listen(b)
+    for (const n of range(10)) a.send(bob, message(n))
+    network.setFaults({ drop: 0 })
+    for (const n of range(10)) a.send(bob, message(10 + n))
+    network.deliverAll()
+    expect(received.map((r) => r.n)).toEqual(range(10).map((n) => 10 + n))
+    expect(network.stats.dropped).toBe(10)
+    expect(() => network.setFaults({ duplicate: 2 })).toThrow(/probability/)
+    expectConserved(network)
+  })
+
   test('drop: about the configured share of 5000 messages is lost, the rest arrives', () => {
     const network = new MemoryNetwork({ seed: 4, mode: 'manual', drop: 0.1 })
     const [a, b] = [network.connect(alice), network.connect(bob)]

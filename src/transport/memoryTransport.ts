@@ -92,7 +92,7 @@ const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 
 export class MemoryNetwork {
-  readonly #options: Required<Omit<MemoryNetworkOptions, 'seed'>>
+  #options: Required<Omit<MemoryNetworkOptions, 'seed'>>
   // One stream per concern, so turning one fault on does not shift the draws of the others.
   readonly #faultRandom: Random
   readonly #delayRandom: Random
@@ -144,6 +144,15 @@ export class MemoryNetwork {
     const transport = new MemoryTransport(address, this.#link)
     this.#transports.set(keyOf(address), transport)
     return transport
+  }
+
+  /**
+   * Changes the fault probabilities for messages sent from now on (a simulation turns its faults off to check
+   * that everything then completes). Messages already in flight keep their fate.
+   */
+  setFaults(faults: { readonly drop?: number; readonly duplicate?: number; readonly reorder?: number }): void {
+    for (const [name, p] of Object.entries(faults)) assert(p >= 0 && p <= 1, `${name} must be a probability in [0, 1]`, { [name]: p })
+    this.#options = { ...this.#options, ...faults }
   }
 
   /** Cuts (`on` true) or heals the link between `a` and `b`, both ways. Messages in flight on it are lost. */
