@@ -13,10 +13,19 @@ import { appFundId } from '../protocols/app/appFund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import type { Turn } from '../wasm/appRuntime.js'
 import type { Readable } from './table.js'
+import { isActive } from '../protocols/objective.js'
 import { refusalsOfPending } from './apps.js'
 import type { HandlerDeps } from './step.js'
 
-export type AppChannelStatus = 'opening' | 'funding' | 'open' | 'closing' | 'disputing' | 'closed' | 'failed'
+/** Where a ledger is in its life. */
+export const LEDGER_STATUSES = ['funding', 'open', 'closing', 'closed', 'failed'] as const
+export type LedgerStatus = (typeof LEDGER_STATUSES)[number]
+/** Where a payment channel is in its life. */
+export const PAYMENT_STATUSES = ['opening', 'open', 'closing', 'closed', 'failed'] as const
+export type PaymentChannelStatus = (typeof PAYMENT_STATUSES)[number]
+/** Where an app channel is in its life (appStatus). */
+export const APP_CHANNEL_STATUSES = ['opening', 'funding', 'open', 'closing', 'disputing', 'closed', 'failed'] as const
+export type AppChannelStatus = (typeof APP_CHANNEL_STATUSES)[number]
 
 /** What `getAppChannel` shows: the latest turn signed by every participant, and the one being signed. */
 export interface AppChannelView {
@@ -117,4 +126,24 @@ export function appStatus(tables: ViewTables, channel: AppChannel): AppChannelSt
   const fund = objectives.get(appFundId(channelId))
   if (!fund || fund.status === 'approved' || fund.status === 'unapproved') return 'funding'
   return fund.status === 'completed' ? 'open' : 'failed'
+}
+
+/**
+ * A ledger's status from what this node holds: the ledger itself (open, or closing once a defund started), else its
+ * DirectDefund (closed) or its DirectFund (funding, or failed; a completed one whose ledger is gone was defunded).
+ */
+export function ledgerStatus(ledger: { readonly closing?: boolean } | undefined, fund: Objective | undefined, defund: Objective | undefined): LedgerStatus | undefined {
+  if (ledger) return ledger.closing ? 'closing' : 'open'
+  if (defund?.status === 'completed') return 'closed'
+  if (!fund) return undefined
+  return isActive(fund) ? 'funding' : fund.status === 'completed' ? 'closed' : 'failed'
+}
+
+/** A payment channel's status from its VirtualFund, its VirtualDefund, and whether my record of it is closing. */
+export function paymentStatus(fund: Objective, defund: Objective | undefined, closing: boolean): PaymentChannelStatus {
+  if (fund.status === 'failed' || fund.status === 'rejected') return 'failed'
+  if (isActive(fund)) return 'opening'
+  if (defund?.status === 'completed') return 'closed'
+  if (defund || closing) return 'closing'
+  return 'open'
 }

@@ -8,6 +8,8 @@ import { z } from 'zod'
 import { getAddress, isAddress } from 'viem'
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import { MAX_PARTICIPANTS, MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
+import { APP_CHANNEL_STATUSES, LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
+export { LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
 import { MAX_APP_BYTES_PARAM, MAX_EVENTS_PER_CALL, MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
@@ -133,7 +135,6 @@ export const guaranteeSchema = z
   .object({ target: bytes32Schema, amount: amountSchema, left: bytes32Schema, right: bytes32Schema })
   .describe('Funds of a ledger channel locked for a payment channel (`target`), between the `left` and `right` destinations.')
 
-export const LEDGER_STATUSES = ['funding', 'open', 'closing', 'closed', 'failed'] as const
 export const ledgerChannelInfoSchema = z
   .object({
     channelId: bytes32Schema,
@@ -154,7 +155,6 @@ export const ledgerChannelInfoSchema = z
   })
   .describe('A ledger channel as this node sees it: the supported state while open; the prefund while funding; the final state once closed.')
 
-export const PAYMENT_STATUSES = ['opening', 'open', 'closing', 'closed', 'failed'] as const
 export const paymentChannelInfoSchema = z
   .object({
     channelId: bytes32Schema,
@@ -205,7 +205,7 @@ export const appChannelInfoSchema = z
     deposits: z.array(amountSchema).describe('What each participant put in, by participant index.'),
     funding: appFundingSchema,
     status: z
-      .enum(['opening', 'funding', 'open', 'closing', 'disputing', 'closed', 'failed'])
+      .enum(APP_CHANNEL_STATUSES)
       .describe('`opening` until turn 0 is signed by all; `funding` until the deposits are held (objective `appfund:<channelId>`); `open`; `closing` once the app is final (objective `appdefund:<channelId>`); `disputing` while settled on chain (objective `appdispute:<channelId>`); `closed`; `failed` (the objective says why, or `pending.refusedBy` for an opening a participant refused).'),
     moveTimeout: z.number().int().min(0).describe('Seconds a participant has to move before a timeout event may be submitted against it; 0: never.'),
     turnNum: turnNumSchema.nullable().describe('The latest turn signed by every participant; null until turn 0 is.'),
@@ -275,8 +275,7 @@ export type PaymentChannelInfo = z.output<typeof paymentChannelInfoSchema>
 export type ObjectiveInfo = z.output<typeof objectiveInfoSchema>
 export type NodeInfo = z.output<typeof nodeInfoSchema>
 export type Rejections = z.output<typeof rejectionsSchema>
-export type LedgerStatus = LedgerChannelInfo['status']
-export type PaymentChannelStatus = PaymentChannelInfo['status']
+export type { LedgerStatus, PaymentChannelStatus } from '../engine/views.js'
 export type AppChannelInfo = z.output<typeof appChannelInfoSchema>
 export type AppEvent = z.output<typeof appEventSchema>
 export type AppStateAt = z.output<typeof appStateAtSchema>

@@ -13,7 +13,8 @@ import { directFundId } from '../protocols/directfund/directfund.js'
 import { directDefundId } from '../protocols/directdefund/directdefund.js'
 import { virtualFundId } from '../protocols/virtualfund/virtualfund.js'
 import { virtualDefundId } from '../protocols/virtualdefund/virtualdefund.js'
-import type { LedgerChannelInfo, LedgerStatus, ObjectiveInfo, PaymentChannelInfo, PaymentChannelStatus } from './schemas.js'
+import type { LedgerChannelInfo, LedgerStatus, ObjectiveInfo, PaymentChannelInfo } from './schemas.js'
+import { ledgerStatus, paymentStatus } from '../engine/views.js'
 
 /** The part of the engine the views read. */
 export type EngineView = Pick<Engine, 'address' | 'getLedger' | 'getObjective' | 'objectives' | 'holdings' | 'getPaymentChannel'>
@@ -85,7 +86,7 @@ function ledgerFacts(engine: EngineView, id: Bytes32): LedgerFacts | undefined {
     const { fixed, supported } = ledger
     return {
       channelId: id,
-      status: ledger.closing ? 'closing' : 'open',
+      status: ledgerStatus(ledger, undefined, undefined)!,
       participants: fixed.participants,
       nonce: fixed.channelNonce,
       challengeDuration: fixed.challengeDuration,
@@ -96,14 +97,12 @@ function ledgerFacts(engine: EngineView, id: Bytes32): LedgerFacts | undefined {
   const defund = engine.getObjective(directDefundId(id))?.objective
   if (defund?.kind === 'directdefund' && defund.status === 'completed') {
     const { state } = defund.final
-    return { channelId: id, status: 'closed', ...fixedFacts(state), turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
+    return { channelId: id, status: ledgerStatus(undefined, undefined, defund)!, ...fixedFacts(state), turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
   }
   const fund = engine.getObjective(directFundId(id))?.objective
   if (fund?.kind === 'directfund') {
     const { state } = fund.prefund
-    // A completed DirectFund whose ledger is gone was defunded; its DirectDefund is then completed too (above).
-    const status: LedgerStatus = isActive(fund) ? 'funding' : fund.status === 'completed' ? 'closed' : 'failed'
-    return { channelId: id, status, ...fixedFacts(state), turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
+    return { channelId: id, status: ledgerStatus(undefined, fund, undefined)!, ...fixedFacts(state), turnNum: state.turnNum, outcome: ledgerOutcomeFromExit(state.outcome) }
   }
   return undefined
 }
@@ -163,13 +162,6 @@ export function paymentChannelInfo(engine: EngineView, id: Bytes32): PaymentChan
   }
 }
 
-function paymentStatus(fund: Objective, defund: Objective | undefined, closing: boolean): PaymentChannelStatus {
-  if (fund.status === 'failed' || fund.status === 'rejected') return 'failed'
-  if (isActive(fund)) return 'opening'
-  if (defund?.status === 'completed') return 'closed'
-  if (defund || closing) return 'closing'
-  return 'open'
-}
 
 /**
  * Payment channels whose guarantee is or was in a ledger: every VirtualFund with a neighbour on the path

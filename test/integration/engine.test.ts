@@ -28,6 +28,7 @@ import { REFUSE_UNSOLICITED } from '../../src/engine/policy.js'
 import { readFileSync } from 'node:fs'
 import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
+import { ManualScheduler } from '../../src/engine/scheduler.js'
 
 const ALICE_KEY = `0x${'11'.repeat(32)}` as Hex
 const BOB_KEY = `0x${'22'.repeat(32)}` as Hex
@@ -431,5 +432,32 @@ describe('side effects after the commit', () => {
     expect(engine.rejections.recent.at(-1)).toMatchObject({ code: 'effect_failed', summary: 'socket closed' })
     expect(engine.unacknowledged).toBe(1) // still in the outbox: it will be retransmitted
     await engine.close()
+  })
+})
+
+describe('the shell on an injected scheduler', () => {
+  test('time and timers are the scheduler\'s: a lost frame is retransmitted when the hand-moved clock passes its backoff, not before', async () => {
+    const scheduler = new ManualScheduler(1_000_000)
+    const network = new MemoryNetwork({ seed: 3, mode: 'manual' })
+    const open = (key: Hex) =>
+      Engine.open({ store: new MemoryStore(), signer: createSigner(key), transport: network.connect(createSigner(key).address), consensusApp: MEMORY_CONSENSUS_APP, policy: TEST_POLICY, scheduler, tickIntervalMs: 50 })
+    const [alice, bob] = [await open(ALICE_KEY), await open(BOB_KEY)]
+    network.partition(alice.address, bob.address, true)
+    const id = await alice.directFund({ counterparty: bob.address, myDeposit: 1n, theirDeposit: 1n, nonce: 1n })
+    expect(network.deliverAll()).toBe(0) // the prefund was lost on the cut link
+    network.partition(alice.address, bob.address, false)
+    scheduler.advance(200) // ticks ran, but the first retransmission is due 250 ms after the send
+    await alice.idle()
+    expect(network.inFlight).toBe(0)
+    expect(alice.getObjective(id)?.waitingFor).toBe('prefund')
+    scheduler.advance(100)
+    await alice.idle()
+    expect(network.inFlight).toBe(1) // retransmitted, at the scheduler's time
+    network.deliverAll()
+    await bob.idle()
+    expect(bob.getObjective(id)?.objective.status).toBe('approved')
+    expect(scheduler.now()).toBe(1_000_300) // no real time entered the run
+    await alice.close()
+    await bob.close()
   })
 })
