@@ -12,6 +12,7 @@ import type { AppChannel } from '../protocols/app/appChannel.js'
 import type { ChannelEvent } from '../log/event.js'
 import { Draft } from './table.js'
 import type { PeerPolicy } from './policy.js'
+import { MAX_ANSWERS_IN_FLIGHT_PER_PEER } from './limits.js'
 
 export interface Meta {
   readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
@@ -170,13 +171,23 @@ export class StepContext {
   }
 
   /**
-   * Tells a peer something it must learn to finish what it started (a refusal): reliably, through the outbox,
-   * when the peer is one I keep state for already; as a notice otherwise, so that a stranger cannot make me
-   * store or queue anything (ADR 0016).
+   * Tells a peer something it must learn to finish what it started (a refusal, an answer): reliably, through the
+   * outbox, when the peer is one I keep state for already and fewer than MAX_ANSWERS_IN_FLIGHT_PER_PEER answers to
+   * it wait for its acknowledgement; as a notice otherwise — a stranger cannot make me store or queue anything
+   * (ADR 0016), and a known peer that floods me with what I refuse, without acknowledging, cannot grow my outbox.
    */
   tell(to: Address, payload: Payload): void {
-    if (this.peers.get(to.toLowerCase())) this.send(to, payload)
+    if (this.peers.get(to.toLowerCase()) && this.#answersInFlight(to) < MAX_ANSWERS_IN_FLIGHT_PER_PEER) this.send(to, payload)
     else this.notice(to, payload)
+  }
+
+  /** Answers to `to` not yet acknowledged (in the outbox) or queued in this step (outgoing). */
+  #answersInFlight(to: Address): number {
+    const key = to.toLowerCase()
+    const isAnswer = (p: Payload) => p.kind === 'objectiveRejected' || p.kind === 'appRefusal'
+    let count = 0
+    for (const entry of this.outbox.values()) if (entry.to.toLowerCase() === key) count += entry.payloads.filter(isAnswer).length
+    return count + (this.outgoing.get(key)?.payloads.filter(isAnswer).length ?? 0)
   }
 
   ack(to: Address, ...seqs: bigint[]): void {

@@ -43,3 +43,9 @@ export const MAX_OPENING_PER_PEER = 256
  * them a few times), and a loud failure instead of a spin.
  */
 export const MAX_WORK_ITEMS_PER_INPUT = 1_000_000
+/**
+ * Answers (refusals of what a peer started, apps' refusal notices) to one peer that may wait in my outbox for its
+ * acknowledgement; more go as notices, sent once. An honest peer acknowledges within a round trip, so a burst of
+ * refusals fits; a peer that floods me with what I refuse and never acknowledges cannot grow my outbox by it.
+ */
+export const MAX_ANSWERS_IN_FLIGHT_PER_PEER = 16

@@ -11,7 +11,13 @@ import { directDefundId } from '../../src/protocols/directdefund/directdefund.js
 import { addressToDestination } from '../../src/core/outcome.js'
 import { hostileMessages, hostileValues } from '../hostile.js'
 import type { Attacker, LedgerView, World } from './harness.js'
-import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, createWorld, madeUpTarget } from './harness.js'
+import { ATTACKER_FUNDS, ETH, HONEST_FUNDS, JUNK, createWorld, madeUpTarget } from './harness.js'
+import { openingState } from '../../src/protocols/openingState.js'
+import { channelId } from '../../src/core/channelId.js'
+import { fixedPart } from '../../src/core/state.js'
+import { virtualFundId } from '../../src/protocols/virtualfund/virtualfund.js'
+import { MAX_ANSWERS_IN_FLIGHT_PER_PEER } from '../../src/engine/limits.js'
+import { MEMORY_VIRTUAL_PAYMENT_APP } from '../support/ledgerNetwork.js'
 
 const SHARE = 1000n
 
@@ -226,6 +232,26 @@ test('syncRequests from a peer that never acknowledges do not queue one reply ea
   await w.settle()
   // What a peer can make the node queue is bounded per peer (DESIGN §5): not one persisted reply per request.
   expect(w.honest.engine.unacknowledged).toBeLessThan(100)
+  await ackAllThenClose(w, mallory, ledger)
+})
+
+test('signed states for objectives the node refuses, from a peer that never acknowledges, queue a bounded number of answers', async () => {
+  const { w, mallory, ledger } = await openLedger()
+  const honest = w.honest.address
+  mallory.autoAck = false
+  const mark = mallory.frames.length
+  // Each names a payment channel through a hub the honest node has no ledger with: refused (no_ledger), and
+  // answered so that an honest payer would stop waiting — reliably for the first few, then as notices.
+  for (let i = 0; i < 300; i++) {
+    const prefund = openingState({ participants: [mallory.address, honest, JUNK], channelNonce: BigInt(i + 1), appDefinition: MEMORY_VIRTUAL_PAYMENT_APP, challengeDuration: 86_400, asset: ETH, amounts: [1n, 0n] })
+    const id = channelId(fixedPart(prefund))
+    mallory.send(honest, [{ kind: 'signedState', objectiveId: virtualFundId(id), signedState: mallory.signedState(prefund) }])
+  }
+  await w.settle()
+  const answers = mallory.frames.slice(mark).flatMap((f) => f.payloads.filter((p) => p.kind === 'objectiveRejected').map((p) => ({ seq: f.seq, p })))
+  expect(answers.filter((a) => a.seq === null).length).toBeGreaterThan(0) // beyond the bound: notices
+  expect(new Set(answers.filter((a) => a.seq !== null).map((a) => a.seq)).size).toBeLessThanOrEqual(MAX_ANSWERS_IN_FLIGHT_PER_PEER)
+  expect(w.honest.engine.unacknowledged).toBeLessThanOrEqual(MAX_ANSWERS_IN_FLIGHT_PER_PEER)
   await ackAllThenClose(w, mallory, ledger)
 })
 
