@@ -5,7 +5,7 @@
 // submit, what changed. No clock, timer, randomness or I/O is read here — time arrives with each input — so the
 // same journal on the same store gives the same state and the same effects, which is what replay and the
 // simulator (test/sim) rely on. The daemon's shell (engine.ts) runs this same code with real timers and I/O.
-import type { Address } from '../core/types.js'
+import type { Address, Bytes32 } from '../core/types.js'
 import type { BatchOp, Store } from '../store/store.js'
 import type { ChannelEvent } from '../log/event.js'
 import type { LogHead } from '../log/channelLog.js'
@@ -14,7 +14,6 @@ import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
 import type { ChainTransaction } from '../protocols/onchain.js'
-import type { Bytes32 } from '../core/types.js'
 import { ChannelsError } from '../core/errors.js'
 import { isActive } from '../protocols/objective.js'
 import * as directFund from '../protocols/directfund/directfund.js'
