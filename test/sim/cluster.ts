@@ -48,6 +48,8 @@ const MAX_BATCH = 8
 interface InboxItem {
   readonly timed: TimedInput
   readonly answer?: (outcome: { result?: unknown; error?: unknown }) => void
+  /** A chain refusal's transaction: if a crash loses the refusal, the chain outbox would send it again. */
+  readonly refused?: PendingTransaction
 }
 
 /** A transaction a node decided to send, not yet submitted (the chain client's latency). */
@@ -142,6 +144,8 @@ export class Cluster {
   readonly pendingTransactions: PendingTransaction[] = []
   /** Objectives whose transaction the chain failed once (see repeatedChainFailures). */
   readonly #failedOnce = new Set<string>()
+  /** Links cut by the partition fault, and the step at which each heals. */
+  readonly cuts: { readonly a: SimNode; readonly b: SimNode; readonly heals: number }[] = []
   /** Accounts on the chain that are not nodes (the byzantine participant's): counted in the chain's totals. */
   readonly outsiders: Address[] = []
   /** Called with every committed step, before its effects are carried out. */
@@ -207,6 +211,8 @@ export class Cluster {
     node.acksPending = false
     node.crashes++
     for (const item of node.inbox) item.answer?.({ error: new Error('crashed') })
+    // A refusal the node never handled leaves its transaction "submitted": sent again after the restart (issue 15).
+    if (!this.options.loseTransactions) for (const item of node.inbox) if (item.refused) this.pendingTransactions.push(item.refused)
     node.inbox = []
     node.store = new MemoryStore(node.store.snapshot())
     if (!this.options.loseTransactions) return
@@ -298,7 +304,9 @@ export class Cluster {
       const code = error instanceof ChannelsError ? error.code : 'chain_error'
       const summary = error instanceof ChannelsError ? error.summary : String(error)
       this.trace(`${pending.node.name}'s ${pending.tx.kind} refused: ${code}`)
-      if (pending.node.up) this.#queue(pending.node, { kind: 'chainResult', objectiveId: pending.objectiveId, code, summary })
+      const input: EngineInput = { kind: 'chainResult', objectiveId: pending.objectiveId, code, summary }
+      if (pending.node.up) pending.node.inbox.push({ timed: { at: this.now, input }, refused: pending })
+      else if (!this.options.loseTransactions) this.pendingTransactions.push(pending)
     }
   }
 

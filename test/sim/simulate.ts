@@ -21,7 +21,7 @@ export interface Faults {
   readonly reorder: number
   /** Per step: a node crashes (a quarter of the time between a commit and its effects). */
   readonly crash: number
-  /** Per step: a link between two nodes is cut, or a cut one healed. */
+  /** Per step: a link between two nodes is cut; it heals by itself 50–1,000 steps later. */
   readonly partition: number
   /** Per submitted transaction: the chain is unreachable or the transaction reverts. */
   readonly chainFailure: number
@@ -94,7 +94,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     for (let counted = 0; counted < options.steps; step++) {
       if (step > options.steps + SETUP_STEPS_MAX) throw new Violation('liveness', `the ledgers did not open in ${SETUP_STEPS_MAX} steps`)
       if (mallory && cluster.random.chance(byzantine)) cluster.trace(mallory.act())
-      else await act(cluster, workload, faults)
+      else await act(cluster, workload, faults, step)
       await checkStep(cluster)
       if (workload.opened) counted++
     }
@@ -125,7 +125,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 }
 
 /** One step of the run: the seeded scheduler picks what happens next among what can. */
-async function act(cluster: Cluster, workload: Workload, faults: Faults): Promise<void> {
+async function act(cluster: Cluster, workload: Workload, faults: Faults, step: number): Promise<void> {
   const { random, nodes } = cluster
   const roll = random.int(1000)
   if (roll < faults.crash * 1000) {
@@ -140,10 +140,18 @@ async function act(cluster: Cluster, workload: Workload, faults: Faults): Promis
   }
   if (roll < (faults.crash + faults.partition) * 1000) {
     const [a, b] = [random.pick(nodes), random.pick(nodes)]
-    const cut = random.chance(0.5)
-    cluster.trace(`${cut ? 'cut' : 'heal'} ${a.name}-${b.name}`)
-    cluster.network.partition(a.address, b.address, cut)
+    if (a === b) return
+    // A partition is an outage, not a topology: it heals (a link cut for good would keep the ledgers from opening).
+    const heals = step + 50 + random.int(950)
+    cluster.trace(`cut ${a.name}-${b.name} until step ${heals}`)
+    cluster.network.partition(a.address, b.address, true)
+    cluster.cuts.push({ a, b, heals })
     return
+  }
+  for (const cut of cluster.cuts.filter((c) => c.heals <= step)) {
+    cluster.trace(`heal ${cut.a.name}-${cut.b.name}`)
+    cluster.network.partition(cut.a.address, cut.b.address, false)
+    cluster.cuts.splice(cluster.cuts.indexOf(cut), 1)
   }
   const down = nodes.filter((n) => !n.up)
   if (down.length > 0 && random.chance(0.02)) {
