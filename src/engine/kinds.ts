@@ -45,10 +45,12 @@ export interface ObjectiveKind<O extends Objective> {
   waitsOnLedgerWith?(o: O, me: Address, counterparty: Address): boolean
 }
 
-/** The active objective of `id` if it is of kind `kind`. */
-function active<K extends Kind>(ctx: StepContext, id: string, kind: K): Of<K> | undefined {
-  const o = ctx.objectives.get(id)
-  return o?.kind === kind && isActive(o) ? (o as Of<K>) : undefined
+/** A chain event reaches the active objective of kind `kind` of the event's channel (id `idOf(channelId)`), if any. */
+function onOwnChannel<K extends Kind>(kind: K, idOf: (channelId: Bytes32) => string, handle: (ctx: StepContext, o: Of<K>, event: ChainEvent, deps: HandlerDeps) => void): ObjectiveKind<Of<K>>['onChainEvent'] {
+  return (ctx, channelId, event, deps) => {
+    const o = ctx.objectives.get(idOf(channelId))
+    if (o?.kind === kind && isActive(o)) handle(ctx, o as Of<K>, event, deps)
+  }
 }
 
 export const KINDS: { readonly [K in Kind]: ObjectiveKind<Of<K>> } = {
@@ -58,10 +60,7 @@ export const KINDS: { readonly [K in Kind]: ObjectiveKind<Of<K>> } = {
     isCommitted: (o) => o.depositSubmitted || isSignedBy(o.postfund, o.myIndex),
     crank: crankDirect,
     receiveSignedState: receiveDirectSignedState,
-    onChainEvent(ctx, channelId, event, deps) {
-      const o = active(ctx, directFundId(channelId), 'directfund')
-      if (o) onDirectChainEvent(ctx, o, event, deps)
-    },
+    onChainEvent: onOwnChannel('directfund', directFundId, onDirectChainEvent),
     onChainFailure: onDirectChainFailure,
   },
   directdefund: {
@@ -70,10 +69,7 @@ export const KINDS: { readonly [K in Kind]: ObjectiveKind<Of<K>> } = {
     isCommitted: (o) => isFullySigned(o.final),
     crank: crankDirect,
     receiveSignedState: receiveDirectSignedState,
-    onChainEvent(ctx, channelId, event, deps) {
-      const o = active(ctx, directDefundId(channelId), 'directdefund')
-      if (o) onDirectChainEvent(ctx, o, event, deps)
-    },
+    onChainEvent: onOwnChannel('directdefund', directDefundId, onDirectChainEvent),
     onChainFailure: onDirectChainFailure,
   },
   ledgerUpdate: {
@@ -103,10 +99,7 @@ export const KINDS: { readonly [K in Kind]: ObjectiveKind<Of<K>> } = {
     participants: (o) => o.participants,
     isCommitted: (o) => o.depositSubmitted || o.guaranteeRequested,
     crank: crankAppObjective,
-    onChainEvent(ctx, channelId, event, deps) {
-      const o = active(ctx, appFundId(channelId), 'appfund')
-      if (o) onAppChainEvent(ctx, o, event, deps)
-    },
+    onChainEvent: onOwnChannel('appfund', appFundId, onAppChainEvent),
     onChainFailure: onAppChainFailure,
     waitsOnLedgerWith: fundedThrough,
   },
@@ -116,10 +109,7 @@ export const KINDS: { readonly [K in Kind]: ObjectiveKind<Of<K>> } = {
     isCommitted: (o) => isFullySigned(o.final),
     crank: crankAppObjective,
     receiveSignedState: receiveConcludingSignature,
-    onChainEvent(ctx, channelId, event, deps) {
-      const o = active(ctx, appDefundId(channelId), 'appdefund')
-      if (o) onAppChainEvent(ctx, o, event, deps)
-    },
+    onChainEvent: onOwnChannel('appdefund', appDefundId, onAppChainEvent),
     onChainFailure: onAppChainFailure,
     waitsOnLedgerWith: fundedThrough,
   },
