@@ -19,6 +19,7 @@ import { RocksStore } from '../src/store/rocksStore.js'
 import { putEventOps } from '../src/store/eventStore.js'
 import { EMPTY_HEAD, nextEvent } from '../src/log/channelLog.js'
 import type { LogHead } from '../src/log/channelLog.js'
+import { toAddress } from '../src/core/address.js'
 
 const aliceKey = '0xcaab404f975b4620747174a75f08d98b4e5a7053b691b41bcfc0d839d48b7634' as const
 const bobKey = '0x62ecd49c4ccb41a70ad46532aed63cf815de15864bc415c87d507afd6a5e8da2' as const
@@ -28,12 +29,12 @@ const bob = createSigner(bobKey)
 export const sampleState: State = {
   participants: [alice.address, bob.address],
   channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 60,
   appData: '0x',
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
         { destination: `0x000000000000000000000000${alice.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },

@@ -6,7 +6,8 @@
 // the ledger LforV (Bob, Ingrid) guaranteeing it, challengeDuration 600, turn 6, and each scenario starts
 // from the same chain state (Nitro's executeAndRevert: evm_snapshot before, evm_revert after).
 import { createPublicClient, createTestClient, createWalletClient, encodeAbiParameters, getContract, http, zeroAddress } from 'viem'
-import type { Address, Chain, Hash, Hex } from 'viem'
+import type { Chain, Hash, Hex } from 'viem'
+import type { Address } from '../src/core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import { NitroAdjudicator, TestToken } from '../src/chain/artifacts.js'
 import type { Deployment } from '../src/chain/deploy.js'
@@ -23,6 +24,7 @@ import { signChallenge, signState } from '../src/core/signState.js'
 import type { SignedState } from '../src/core/signedState.js'
 import type { FixedPart, State } from '../src/core/state.js'
 import { signVoucher } from '../src/core/voucher.js'
+import { toAddress } from '../src/core/address.js'
 
 /** Nitro's fixture wallets (gas-benchmarks/fixtures.ts). Fresh accounts on anvil: no ETH, no tokens. */
 export const NITRO_KEYS = {
@@ -31,7 +33,7 @@ export const NITRO_KEYS = {
   ingrid: '0x558789345da13a7ac1d6d6ac9275ba66836eb4a088efc1920db0f5d092d6ee71',
 } as const satisfies Record<string, Hex>
 
-const ETH: Address = zeroAddress
+const ETH: Address = toAddress(zeroAddress)
 const CHALLENGE_DURATION = 600
 const AMOUNT_FOR_ALICE = 10n
 const PAYMENT = 1n

@@ -19,10 +19,11 @@ import { ledgerState } from '../src/protocols/ledger/consensusChannel.js'
 import { hashStateOfChannel } from '../src/core/hashState.js'
 import { recoverHashSigner } from '../src/core/signatures.js'
 import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
+import { toAddress } from '../src/core/address.js'
 
 const PROPOSALS = 100
 const ROUNDS = 5
-const ETH = '0x0000000000000000000000000000000000000000' as const
+const ETH = toAddress('0x0000000000000000000000000000000000000000')
 
 function waitUntil(condition: () => boolean): Promise<void> {
   return new Promise((resolve) => {

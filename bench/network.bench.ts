@@ -26,12 +26,13 @@ import { launchLocalNetwork } from '../src/node/localNetwork.js'
 import { ChannelsClient } from '../src/client/client.js'
 import { addressToDestination } from '../src/core/outcome.js'
 import type { State } from '../src/core/state.js'
+import { toAddress } from '../src/core/address.js'
 
 const WARMUP = 200
 const UPDATES = 2_000
 const BURSTS = 5
 const PAYMENTS = 10_000
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 
 const benchmark: Benchmark = {
   estimate: 'finality ≈ libp2p RTT (0.2 ms) + 2 fsyncs (0.4 ms) + crypto (0.15 ms): p50 ~0.8 ms; payments ≈ 50–70% of sign+recover (payer and payee on separate cores)',

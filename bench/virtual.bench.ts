@@ -15,10 +15,11 @@ import { MemoryNetwork } from '../src/transport/memoryTransport.js'
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../src/chain/memoryChain.js'
 import { Engine } from '../src/engine/engine.js'
 import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
+import { toAddress } from '../src/core/address.js'
 
 const MAX_HOPS = 8
 const PAYMENTS = 2000
-const ETH = '0x0000000000000000000000000000000000000000' as const
+const ETH = toAddress('0x0000000000000000000000000000000000000000')
 const key = (i: number) => `0x${(i + 1).toString(16).padStart(2, '0').repeat(32)}` as Hex
 
 async function waitUntil(condition: () => boolean): Promise<void> {

@@ -8,7 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPublicClient, http, keccak256 } from 'viem'
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
+import type { Address } from '../core/types.js'
 import { compilerSettings, contractsDir } from '../../scripts/compileContracts.js'
 import type { Anvil } from './anvil.js'
 import { startAnvil } from './anvil.js'
@@ -17,18 +18,19 @@ import { deployContracts } from './deploy.js'
 import { ConsensusApp, NitroAdjudicator, VirtualPaymentApp } from './artifacts.js'
 import { ContractCodeError, NODE_CONTRACTS, checkContractCode, expectedCodeHash } from './contractCode.js'
 import type { CodeReader, NodeContracts } from './contractCode.js'
+import { toAddress } from '../core/address.js'
 
 const SOURCE_NAMES = { adjudicator: 'NitroAdjudicator', consensusApp: 'ConsensusApp', virtualPaymentApp: 'VirtualPaymentApp' } as const
 const ADDRESSES: NodeContracts = {
-  adjudicator: '0x00000000000000000000000000000000000000a1',
-  consensusApp: '0x00000000000000000000000000000000000000c1',
-  virtualPaymentApp: '0x00000000000000000000000000000000000000f1',
+  adjudicator: toAddress('0x00000000000000000000000000000000000000a1'),
+  consensusApp: toAddress('0x00000000000000000000000000000000000000c1'),
+  virtualPaymentApp: toAddress('0x00000000000000000000000000000000000000f1'),
 }
 const CHAIN = { url: 'http://chain.test' }
 
 /** A chain whose code is `codes` by address (absent: no code). */
 function reader(codes: Readonly<Record<string, Hex | undefined>>): CodeReader {
-  return { getCode: async ({ address }) => codes[address.toLowerCase()] }
+  return { getCode: async ({ address }) => codes[address] }
 }
 const ours = (): Record<string, Hex> => ({
   [ADDRESSES.adjudicator]: NitroAdjudicator.deployedBytecode,
@@ -77,9 +79,9 @@ describe('checkContractCode', () => {
   })
 
   test.each([
-    ['no code (an account)', 'adjudicator', undefined, /^chain\.adjudicator 0x0{38}a1 has no code on http:\/\/chain\.test: an account, or nothing deployed there/],
-    ['empty code', 'consensusApp', '0x', /^chain\.consensusApp 0x0{38}c1 has no code/],
-    ['another contract', 'adjudicator', ConsensusApp.deployedBytecode, /^chain\.adjudicator 0x0{38}a1 on http:\/\/chain\.test runs other code than this build's adjudicator \(code hash 0x[0-9a-f]{64}, expected 0x[0-9a-f]{64}\); refusing to start$/],
+    ['no code (an account)', 'adjudicator', undefined, /^chain\.adjudicator 0x0{38}A1 has no code on http:\/\/chain\.test: an account, or nothing deployed there/],
+    ['empty code', 'consensusApp', '0x', /^chain\.consensusApp 0x0{38}C1 has no code/],
+    ['another contract', 'adjudicator', ConsensusApp.deployedBytecode, /^chain\.adjudicator 0x0{38}A1 on http:\/\/chain\.test runs other code than this build's adjudicator \(code hash 0x[0-9a-f]{64}, expected 0x[0-9a-f]{64}\); refusing to start$/],
     ['the apps swapped', 'virtualPaymentApp', ConsensusApp.deployedBytecode, /^chain\.virtualPaymentApp .* runs other code/],
     ['one byte changed', 'virtualPaymentApp', flipLastByte(VirtualPaymentApp.deployedBytecode), /^chain\.virtualPaymentApp .* runs other code/],
     ['our code with more appended', 'adjudicator', `${NitroAdjudicator.deployedBytecode}00` as Hex, /^chain\.adjudicator .* runs other code/],
@@ -116,10 +118,10 @@ describe('on anvil', () => {
   test('refuses another contract, an account and a one-byte change', async () => {
     const other = await refusal(checkContractCode(client, { ...contracts(), adjudicator: deployment.testToken }, anvil))
     expect(other.summary).toContain(`chain.adjudicator ${deployment.testToken} on ${anvil.url} runs other code`)
-    const account: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' // anvil's funded development account 1
+    const account: Address = toAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8') // anvil's funded development account 1
     const eoa = await refusal(checkContractCode(client, { ...contracts(), consensusApp: account }, anvil))
     expect(eoa.summary).toContain(`chain.consensusApp ${account} has no code on ${anvil.url}`)
-    const lookalike: Address = '0x000000000000000000000000000000000000beef'
+    const lookalike: Address = toAddress('0x000000000000000000000000000000000000beef')
     await client.request({ method: 'anvil_setCode' as never, params: [lookalike, flipLastByte(NitroAdjudicator.deployedBytecode)] as never })
     const changed = await refusal(checkContractCode(client, { ...contracts(), adjudicator: lookalike }, anvil))
     expect(changed.summary).toContain(`chain.adjudicator ${lookalike} on ${anvil.url} runs other code`)

@@ -12,7 +12,8 @@
 // The code ends in solc's metadata hash (CBOR), so the same source compiled with other settings is "other
 // code" too: only this build's contracts pass.
 import { keccak256 } from 'viem'
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
+import type { Address } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
 import { ConsensusApp, NitroAdjudicator, VirtualPaymentApp } from './artifacts.js'
 

@@ -2,11 +2,13 @@
 // chain always has the same addresses (CREATE addresses depend only on deployer and nonce). Deploying
 // onto a chain that already has them (a resumed anvil) finds them and deploys nothing.
 import { createPublicClient, createWalletClient, getContractAddress, http } from 'viem'
-import type { Abi, Address, Hex } from 'viem'
+import type { Abi, Hex } from 'viem'
+import type { Address } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import { ConsensusApp, NitroAdjudicator, TestToken, VirtualPaymentApp } from './artifacts.js'
 import { toChainError } from './viemChainService.js'
 import { ChannelsError, OperatingError } from '../core/errors.js'
+import { toAddress } from '../core/address.js'
 
 /** anvil's first well-known development account (public test mnemonic): the local chain's deployer. */
 export const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -45,7 +47,7 @@ const ORDER: readonly [keyof Deployment, Artifact, readonly unknown[]][] = [
 
 /** The addresses a deployment from `deployer` starting at nonce 0 produces. */
 export function expectedDeployment(deployer: Address): Deployment {
-  return Object.fromEntries(ORDER.map(([name], nonce) => [name, getContractAddress({ from: deployer, nonce: BigInt(nonce) })])) as unknown as Deployment
+  return Object.fromEntries(ORDER.map(([name], nonce) => [name, toAddress(getContractAddress({ from: deployer, nonce: BigInt(nonce) }))])) as unknown as Deployment
 }
 
 export async function deployContracts(p: { rpcUrl: string; chainId: number; deployerKey?: Hex }): Promise<Deployment> {
@@ -53,7 +55,7 @@ export async function deployContracts(p: { rpcUrl: string; chainId: number; depl
   const chain = { id: p.chainId, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } }
   const publicClient = createPublicClient({ chain, transport: http(p.rpcUrl) })
   const wallet = createWalletClient({ account, chain, transport: http(p.rpcUrl) })
-  const expected = expectedDeployment(account.address)
+  const expected = expectedDeployment(toAddress(account.address))
   try {
     for (const [index, [name, artifact, args]] of ORDER.entries()) {
       const code = await publicClient.getCode({ address: expected[name] })

@@ -16,7 +16,8 @@ import {
   numberToHex,
   toHex,
 } from 'viem'
-import type { AbiEvent, Address, Hex, PublicClient, WalletClient } from 'viem'
+import type { AbiEvent, Hex, PublicClient, WalletClient } from 'viem'
+import type { Address } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { ChainLog, LogSource, WatchedEvent } from './eventWatcher.js'
 import type { ChannelsError } from '../core/errors.js'
@@ -26,6 +27,7 @@ import { EventWatcher, viemLogSource } from './eventWatcher.js'
 import { adjudicatorAbi } from './abi.js'
 import { startAnvil } from './anvil.js'
 import { channelId } from '../core/channelId.js'
+import { toAddress } from '../core/address.js'
 
 type EventName = Extract<(typeof adjudicatorAbi)[number], { type: 'event' }>['name']
 type Emitted = { readonly topics: readonly Hex[]; readonly data: Hex }
@@ -43,8 +45,8 @@ const allocationUpdated = (channelId: Hex, assetIndex: bigint, finalHoldings: bi
   emitted('AllocationUpdated', { channelId, assetIndex, initialHoldings: 100n, finalHoldings })
 const concluded = (channelId: Hex, finalizesAt: number) => emitted('Concluded', { channelId, finalizesAt })
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const TOKEN: Address = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const TOKEN: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 const C1 = `0x${'c1'.repeat(32)}` as Hex
 const C2 = `0x${'c2'.repeat(32)}` as Hex
 
@@ -304,7 +306,7 @@ describe('EventWatcher on a scripted chain', () => {
   })
 
   test('AllocationUpdated: the asset comes from calldata of each payout function, or from what is known', async () => {
-    const participants: Address[] = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC']
+    const participants: Address[] = [toAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8'), toAddress('0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC')]
     const fixedPart = { participants, channelNonce: 7n, appDefinition: TOKEN, challengeDuration: 60 }
     const id = channelId(fixedPart)
     const exit = (asset: Address): SingleAssetExit => ({ asset, assetMetadata: { assetType: 0, metadata: '0x' }, allocations: [] })
@@ -438,7 +440,7 @@ describe('EventWatcher on anvil', () => {
       hash: await wallet.sendTransaction({ account, chain: null, data: EMITTER_INIT }),
       pollingInterval: 5,
     })
-    emitter = receipt.contractAddress!
+    emitter = toAddress(receipt.contractAddress!)
     expect(await client.getCode({ address: emitter })).toBe(`0x${EMITTER_RUNTIME}`)
   })
   afterAll(async () => {
@@ -507,7 +509,7 @@ describe('EventWatcher on anvil', () => {
   })
 
   test('AllocationUpdated resolves its asset from concludeAndTransferAllAssets calldata sent on chain', async () => {
-    const participants: Address[] = [account.address, '0x70997970C51812dc3A010C7d01b50e0d17dc79C8']
+    const participants: Address[] = [toAddress(account.address), toAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8')]
     const fixedPart = { participants, channelNonce: 42n, appDefinition: TOKEN, challengeDuration: 60 }
     const id = channelId(fixedPart)
     const outcome = [ETH, TOKEN].map((asset) => ({ asset, assetMetadata: { assetType: 0, metadata: '0x' as Hex }, allocations: [] }))

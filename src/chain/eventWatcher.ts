@@ -18,8 +18,8 @@ import type { AbiEvent, PublicClient } from 'viem'
 import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { VariablePart } from '../core/state.js'
-import type { Exit } from '../core/outcome.js'
-import { exitAbiParameter } from '../core/outcome.js'
+import { exitAbiParameter, exitFromAbi } from '../core/outcome.js'
+import { toAddress } from '../core/address.js'
 import { channelId as channelIdOf } from '../core/channelId.js'
 import { ChannelsError, OutOfRangeError, RejectedInputError } from '../core/errors.js'
 import { checkUint } from '../core/validate.js'
@@ -330,7 +330,7 @@ export class EventWatcher {
     switch (decoded.eventName) {
       case 'Deposited': {
         const { destination, asset, destinationHoldings } = decoded.args
-        return { kind: 'deposited', channelId: lowerHex(destination), asset, nowHeld: destinationHoldings, ...position }
+        return { kind: 'deposited', channelId: lowerHex(destination), asset: toAddress(asset), nowHeld: destinationHoldings, ...position }
       }
       case 'AllocationUpdated': {
         const { channelId, assetIndex, finalHoldings } = decoded.args
@@ -348,7 +348,7 @@ export class EventWatcher {
       case 'ChallengeRegistered': {
         const { channelId, finalizesAt, proof, candidate } = decoded.args
         const id = lowerHex(channelId)
-        this.remember(id, candidate.variablePart.outcome.map((exit) => exit.asset))
+        this.remember(id, candidate.variablePart.outcome.map((exit) => toAddress(exit.asset)))
         return { kind: 'challengeRegistered', channelId: id, finalizesAt: BigInt(finalizesAt), proof: proof.map(fromOnChain), candidate: fromOnChain(candidate), ...position }
       }
       case 'ChallengeCleared':
@@ -390,13 +390,13 @@ export function payoutAssets(input: Hex, id: Bytes32, assetIndex: bigint): reado
     switch (call.functionName) {
       case 'concludeAndTransferAllAssets': {
         const [fixed, candidate] = call.args
-        const fixedPart = { ...fixed, challengeDuration: Number(fixed.challengeDuration) }
+        const fixedPart = { ...fixed, participants: fixed.participants.map(toAddress), appDefinition: toAddress(fixed.appDefinition), challengeDuration: Number(fixed.challengeDuration) }
         if (channelIdOf(fixedPart) !== id) return undefined
-        return candidate.variablePart.outcome.map((exit) => exit.asset)
+        return candidate.variablePart.outcome.map((exit) => toAddress(exit.asset))
       }
       case 'transferAllAssets': {
         const [channelId, outcome] = call.args
-        return lowerHex(channelId) === id ? outcome.map((exit) => exit.asset) : undefined
+        return lowerHex(channelId) === id ? outcome.map((exit) => toAddress(exit.asset)) : undefined
       }
       case 'transfer': {
         const [index, fromChannelId, outcomeBytes] = call.args
@@ -429,21 +429,21 @@ function reclaimedAsset(input: Hex, id: Bytes32, assetIndex: bigint): Address | 
 function decodeExitAssets(outcomeBytes: Hex): readonly Address[] | undefined {
   try {
     const [exit] = decodeAbiParameters([exitAbiParameter], outcomeBytes)
-    return exit.map((e) => e.asset)
+    return exit.map((e) => toAddress(e.asset))
   } catch {
     return undefined // outcome bytes the contract accepted but viem cannot decode: treat as unknown
   }
 }
 
 type OnChainSignedVariablePart = {
-  readonly variablePart: { readonly outcome: Exit; readonly appData: Hex; readonly turnNum: number; readonly isFinal: boolean }
+  readonly variablePart: { readonly outcome: Parameters<typeof exitFromAbi>[0]; readonly appData: Hex; readonly turnNum: number; readonly isFinal: boolean }
   readonly sigs: readonly { readonly v: number; readonly r: Hex; readonly s: Hex }[]
 }
 
 function fromOnChain(part: OnChainSignedVariablePart): LoggedSignedVariablePart {
   const { outcome, appData, turnNum, isFinal } = part.variablePart
   return {
-    variablePart: { outcome, appData, turnNum: BigInt(turnNum), isFinal },
+    variablePart: { outcome: exitFromAbi(outcome), appData, turnNum: BigInt(turnNum), isFinal },
     signatures: part.sigs.map(({ v, r, s }) => `${lowerHex(r)}${s.slice(2).toLowerCase()}${v.toString(16).padStart(2, '0')}` as Signature),
   }
 }

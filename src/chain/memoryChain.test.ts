@@ -4,7 +4,8 @@
 // the contract's (NITRO-NOTES §5.1). Actors' addresses come from viem, independent of the signer under test.
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
+import type { Address } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { ChainLogEvent as ChainEvent } from '../protocols/onchain.js'
 import type { State } from '../core/state.js'
@@ -19,13 +20,14 @@ import { createSigner } from '../core/signer.js'
 import { encodeGuaranteeMetadata } from '../core/guarantee.js'
 import { hashState } from '../core/hashState.js'
 import { hashChallenge } from '../core/signState.js'
+import { toAddress } from '../core/address.js'
 
-const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor(`0x${'a1'.repeat(32)}`)
 const bob = actor(`0x${'b0'.repeat(32)}`)
 const eve = actor(`0x${'e0'.repeat(32)}`)
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const TOKEN: Address = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const TOKEN: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 const toDestination = (address: Address): Hex => `0x${'0'.repeat(24)}${address.slice(2).toLowerCase()}`
 const V = `0x${'5a'.repeat(32)}` as Hex // another channel, credited internally
 

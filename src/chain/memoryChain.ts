@@ -16,7 +16,6 @@
 // gas); a high-s signature is refused as 'Invalid signature' (raw ecrecover accepts it; our nodes never make
 // one, DESIGN §3); logIndex counts the adjudicator's logs only (token Transfer logs take indices on chain).
 // Listeners are called asynchronously, in emission order, through `schedule` (a simulation passes its own).
-import { checksumAddress } from 'viem'
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import type { ChainService, ChainTransaction } from './chainService.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
@@ -34,6 +33,7 @@ import { InvalidChannelIdError, InvalidSignatureError, OutOfRangeError, assert }
 import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../core/validate.js'
+import { toAddress } from '../core/address.js'
 
 export { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 
@@ -48,7 +48,7 @@ export interface MemoryChainOptions {
 }
 
 /** A made-up address standing in for the deployed ConsensusApp. */
-export const MEMORY_CONSENSUS_APP: Address = checksumAddress('0x00000000000000000000000000000000c0115e05')
+export const MEMORY_CONSENSUS_APP: Address = toAddress('0x00000000000000000000000000000000c0115e05')
 
 type Cursor = { readonly block: bigint; readonly logIndex: number }
 /** What `failNext` makes a transaction do: never reach the chain, or revert. */
@@ -243,7 +243,7 @@ export class MemoryChain implements ChainService {
     this.balances.set(key(from, tx.asset), balance - tx.amount)
     this.held.set(key(tx.channelId, tx.asset), held + tx.amount)
     const block = this.mine()
-    this.emit({ kind: 'deposited', channelId: tx.channelId.toLowerCase() as Bytes32, asset: checksumAddress(tx.asset), nowHeld: held + tx.amount, block, logIndex: 0 })
+    this.emit({ kind: 'deposited', channelId: tx.channelId.toLowerCase() as Bytes32, asset: toAddress(tx.asset), nowHeld: held + tx.amount, block, logIndex: 0 })
     this.checkConserved(tx.asset)
   }
 
@@ -330,7 +330,7 @@ export class MemoryChain implements ChainService {
     let logIndex = mined.logIndex
     plans.forEach(({ asset }, i) => {
       this.held.set(key(id, asset), finals[i]!)
-      this.emit({ kind: 'allocationUpdated', channelId: id, asset: checksumAddress(asset), finalHoldings: finals[i]!, block, logIndex: logIndex++ })
+      this.emit({ kind: 'allocationUpdated', channelId: id, asset: toAddress(asset), finalHoldings: finals[i]!, block, logIndex: logIndex++ })
     })
     const allocatesOnlyZeros = plans.every((plan) => plan.newAllocations.every((a) => a.amount === 0n))
     if (allocatesOnlyZeros) this.status.delete(id)

@@ -35,6 +35,7 @@ import { adjudicatorAbi } from './abi.js'
 import { TestToken } from './artifacts.js'
 import { ChainRevertedError, ChainUnavailableError } from './errors.js'
 import { ViemChainService, toOnChainSignature } from './viemChainService.js'
+import { toAddress } from '../core/address.js'
 
 // ---- actors: channel keys, each with 100 ETH; the service's transaction key; the relayer (anvil's account 0) ----
 
@@ -45,7 +46,7 @@ interface Actor {
 }
 function actor(byte: string): Actor {
   const key = `0x${byte.repeat(32)}` as Hex
-  const { address } = privateKeyToAccount(key)
+  const address = toAddress(privateKeyToAccount(key).address)
   return { key, address, destination: addressToDestination(address) }
 }
 const alice = actor('a1')
@@ -53,11 +54,12 @@ const bob = actor('b0')
 const irene = actor('1e')
 const TX_KEY: Hex = `0x${'7e'.repeat(32)}`
 const txAccount = privateKeyToAccount(TX_KEY)
+const txAddress = toAddress(txAccount.address)
 const relayer = privateKeyToAccount(ANVIL_DEPLOYER_KEY)
 const START_BALANCE = 100n * 10n ** 18n
 const TX_TOKENS = 1_000n
 
-const ETH: Address = zeroAddress
+const ETH: Address = toAddress(zeroAddress)
 const ZERO32: Bytes32 = `0x${'00'.repeat(32)}`
 const DURATION = 60
 
@@ -78,9 +80,9 @@ beforeAll(async () => {
   pub = createPublicClient({ chain: foundry, transport: http(anvil.url), pollingInterval: 5 })
   testClient = createTestClient({ chain: foundry, transport: http(anvil.url), mode: 'anvil' })
   wallet = createWalletClient({ chain: foundry, transport: http(anvil.url) })
-  for (const address of [alice.address, bob.address, irene.address, txAccount.address]) await testClient.setBalance({ address, value: START_BALANCE })
+  for (const address of [alice.address, bob.address, irene.address, txAddress]) await testClient.setBalance({ address, value: START_BALANCE })
   await pub.waitForTransactionReceipt({
-    hash: await wallet.writeContract({ account: relayer, address: token, abi: TestToken.abi, functionName: 'mint', args: [txAccount.address, TX_TOKENS] }),
+    hash: await wallet.writeContract({ account: relayer, address: token, abi: TestToken.abi, functionName: 'mint', args: [txAddress, TX_TOKENS] }),
   })
 }, 60_000)
 afterAll(async () => {
@@ -123,13 +125,13 @@ async function balanceOf(asset: Address, owner: Address): Promise<bigint> {
   return pub.readContract({ address: asset, abi: erc20Abi, functionName: 'balanceOf', args: [owner] })
 }
 const balancesOf = (asset: Address, owners: readonly Actor[]) => Promise.all(owners.map((o) => balanceOf(asset, o.address)))
-const allowance = () => pub.readContract({ address: token, abi: erc20Abi, functionName: 'allowance', args: [txAccount.address, adjudicator] })
+const allowance = () => pub.readContract({ address: token, abi: erc20Abi, functionName: 'allowance', args: [txAddress, adjudicator] })
 const nonceOf = (address: Address) => pub.getTransactionCount({ address, blockTag: 'pending' })
 const head = () => pub.getBlockNumber({ cacheTime: 0 })
 const gasCost = (receipt: TransactionReceipt) => receipt.gasUsed * receipt.effectiveGasPrice
 
 /** Every transaction `from` sent in blocks after `after`, in chain order, with its receipt. */
-async function sentSince(after: bigint, from: Address = txAccount.address) {
+async function sentSince(after: bigint, from: Address = txAddress) {
   const found = []
   for (let number = after + 1n; number <= (await head()); number++) {
     const block = await pub.getBlock({ blockNumber: number, includeTransactions: true })
@@ -223,7 +225,7 @@ describe('submit: deposit', () => {
   test('ETH: holdings are exact after a first and a second deposit; the transaction key pays the amounts plus gas', async () => {
     const id = channelId(channel([alice, bob]))
     const start = await head()
-    const before = await balanceOf(ETH, txAccount.address)
+    const before = await balanceOf(ETH, txAddress)
 
     await svc.submit(deposit(id, ETH, 0n, 3n * 10n ** 17n))
     expect(await svc.holdings(id, ETH)).toBe(3n * 10n ** 17n)
@@ -236,7 +238,7 @@ describe('submit: deposit', () => {
       [adjudicator.toLowerCase(), 5n * 10n ** 17n, 'success'],
     ])
     const gas = sent.reduce((sum, { receipt }) => sum + gasCost(receipt), 0n)
-    expect(await balanceOf(ETH, txAccount.address)).toBe(before - 8n * 10n ** 17n - gas)
+    expect(await balanceOf(ETH, txAddress)).toBe(before - 8n * 10n ** 17n - gas)
     expect(await balanceOf(ETH, adjudicator)).toBe(8n * 10n ** 17n)
   })
 
@@ -256,7 +258,7 @@ describe('submit: deposit', () => {
     expect(sent[0]!.receipt.blockNumber).toBeLessThan(sent[1]!.receipt.blockNumber)
     expect(await svc.holdings(id, token)).toBe(30n)
     expect(await allowance()).toBe(0n)
-    expect(await balanceOf(token, txAccount.address)).toBe(TX_TOKENS - 30n)
+    expect(await balanceOf(token, txAddress)).toBe(TX_TOKENS - 30n)
     expect(await balanceOf(token, adjudicator)).toBe(30n)
   })
 
@@ -273,7 +275,7 @@ describe('submit: deposit', () => {
 
   test('five concurrent submits from one key are sent without waiting for each other, with consecutive nonces, and all land', async () => {
     const ids = [1, 2, 3, 4, 5].map(() => channelId(channel([alice, bob])))
-    const firstNonce = await nonceOf(txAccount.address)
+    const firstNonce = await nonceOf(txAddress)
     await testClient.setAutomine(false)
     const submits = Promise.all(ids.map((id, i) => svc.submit(deposit(id, ETH, 0n, BigInt(i + 1)))))
     await poolHolds(5) // all five sent before any is mined: receipts are awaited outside the queue
@@ -304,11 +306,11 @@ describe('submit: deposit', () => {
     { name: 'more ETH than the key holds', make: (id: Bytes32) => deposit(id, ETH, 5n, START_BALANCE), reason: 'insufficient balance' },
   ])('a deposit with $name rejects with chain_reverted and the decoded reason', async ({ make, reason }) => {
     const { id } = await funded([alice, bob], { [ETH]: 5n })
-    const nonce = await nonceOf(txAccount.address)
+    const nonce = await nonceOf(txAddress)
     const error = await refusal(svc.submit(make(id)))
     expect(error).toBeInstanceOf(ChainRevertedError)
     expect(error).toMatchObject({ code: 'chain_reverted', reason })
-    expect(await nonceOf(txAccount.address)).toBe(nonce)
+    expect(await nonceOf(txAddress)).toBe(nonce)
     expect(await allowance()).toBe(0n)
     expect(await svc.holdings(id, ETH)).toBe(5n)
   })
@@ -330,7 +332,7 @@ describe('submit: deposit', () => {
     const { transactionHash } = (error as ChainRevertedError).details as { transactionHash: Hex }
     const receipt = await pub.getTransactionReceipt({ hash: transactionHash })
     expect(receipt.status).toBe('reverted')
-    expect(receipt.from.toLowerCase()).toBe(txAccount.address.toLowerCase())
+    expect(receipt.from.toLowerCase()).toBe(txAddress.toLowerCase())
     expect(await svc.holdings(id, ETH)).toBe(7n)
 
     // The nonce the reverted transaction used is spent; the next submit still lands.

@@ -30,6 +30,7 @@ import { MAX_UINT256 } from '../core/limits.js'
 import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { EventWatcher, viemLogSource } from './eventWatcher.js'
 import { adjudicatorAbi } from './abi.js'
+import { toAddress } from '../core/address.js'
 
 export interface ViemChainServiceOptions {
   readonly rpcUrl: string
@@ -128,7 +129,7 @@ export class ViemChainService implements ChainService {
       rpcUrls: { default: { http: [options.rpcUrl] } },
     })
     const account = privateKeyToAccount(options.txKey)
-    this.account = account.address
+    this.account = toAddress(account.address)
     this.publicClient = createPublicClient({ chain, transport: http(options.rpcUrl), pollingInterval: this.pollingIntervalMs })
     // No transport retries for sending: a retried eth_sendRawTransaction that had arrived fails as "already known".
     this.walletClient = createWalletClient({ chain, account, transport: http(options.rpcUrl, { retryCount: 0 }) })

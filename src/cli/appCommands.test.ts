@@ -17,11 +17,12 @@ import { UsageError } from './format.js'
 import { exportPlan, parseApp, parseHex, parseSeq, renderApp, renderEvents } from './appCommands.js'
 import type { AppChannelInfo } from '../rpc/schemas.js'
 import { APPS_BUILD_DIR } from './verify.js'
+import { toAddress } from '../core/address.js'
 
 const MANIFEST = JSON.parse(readFileSync(path.join(APPS_BUILD_DIR, 'manifest.json'), 'utf8')) as { apps: Record<string, { appId: string }> }
 const TICTACTOE_ID = MANIFEST.apps.tictactoe!.appId.toLowerCase()
 const ID = `0x${'ab'.repeat(32)}`
-const BOB = '0x78d3f2DA5a6F892554B4eb2255608B2774DBE20e'
+const BOB = toAddress('0x78d3f2DA5a6F892554B4eb2255608B2774DBE20e')
 
 function collector(): Writer & { text: string } {
   const sink = { text: '', isTTY: false, write: (chunk: string) => (sink.text += chunk) }
@@ -53,11 +54,11 @@ describe('parsing', () => {
 
   test('show: the turn being signed, and who refused it with their code', () => {
     const info: AppChannelInfo = {
-      channelId: ID as Bytes32, participants: [`0x${'a1'.repeat(20)}`, `0x${'b2'.repeat(20)}`], appId: TICTACTOE_ID as Bytes32, asset: `0x${'00'.repeat(20)}`,
+      channelId: ID as Bytes32, participants: [toAddress(`0x${'a1'.repeat(20)}`), toAddress(`0x${'b2'.repeat(20)}`)], appId: TICTACTOE_ID as Bytes32, asset: toAddress(`0x${'00'.repeat(20)}`),
       deposits: [5n, 5n], funding: 'direct', status: 'open', moveTimeout: 300, turnNum: 2n, head: { seq: 3n, hash: ID as Bytes32 },
-      pending: { turnNum: 3n, author: `0x${'a1'.repeat(20)}`, missing: [1], refusedBy: [] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
+      pending: { turnNum: 3n, author: toAddress(`0x${'a1'.repeat(20)}`), missing: [1], refusedBy: [] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
     }
-    expect(renderApp(info)).toMatch(/signing\s+turn 3 by 0xa1a1.*, missing 1\n/)
+    expect(renderApp(info)).toMatch(/signing\s+turn 3 by 0xa1a1.*, missing 1\n/i)
     expect(renderApp(info)).not.toMatch(/refused by/)
     const refused = renderApp({ ...info, pending: { ...info.pending!, refusedBy: [{ participant: 1, code: 'app_rejected' }] } })
     expect(refused).toMatch(/refused by\s+1 \(app_rejected\)/)
@@ -66,9 +67,9 @@ describe('parsing', () => {
   test('show and events: a peer\'s refusal code and an event kind print as visible escapes, not terminal commands', () => {
     const pwned = '\u001b]0;pwned\u0007\u001b[2J'
     const info: AppChannelInfo = {
-      channelId: ID as Bytes32, participants: [`0x${'a1'.repeat(20)}`, `0x${'b2'.repeat(20)}`], appId: TICTACTOE_ID as Bytes32, asset: `0x${'00'.repeat(20)}`,
+      channelId: ID as Bytes32, participants: [toAddress(`0x${'a1'.repeat(20)}`), toAddress(`0x${'b2'.repeat(20)}`)], appId: TICTACTOE_ID as Bytes32, asset: toAddress(`0x${'00'.repeat(20)}`),
       deposits: [5n, 5n], funding: 'direct', status: 'open', moveTimeout: 300, turnNum: 2n, head: { seq: 3n, hash: ID as Bytes32 },
-      pending: { turnNum: 3n, author: `0x${'a1'.repeat(20)}`, missing: [1], refusedBy: [{ participant: 1, code: `app_rejected${pwned}\n` }] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
+      pending: { turnNum: 3n, author: toAddress(`0x${'a1'.repeat(20)}`), missing: [1], refusedBy: [{ participant: 1, code: `app_rejected${pwned}\n` }] }, appState: Uint8Array.of(1), whoseTurn: 1, isFinal: false, outcome: [5n, 5n],
     }
     expect(renderApp(info)).toContain('refused by    1 (app_rejected\\u001b]0;pwned\\u0007\\u001b[2J\\u000a)\n')
     const events = renderEvents([{ seq: 2n, kind: `app.event${pwned}`, author: BOB, payload: Uint8Array.of(1, 4), prevHash: ID as Bytes32, hash: ID as Bytes32 }])

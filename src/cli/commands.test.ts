@@ -32,12 +32,13 @@ import {
   shortObjectiveId,
   toJson,
 } from './format.js'
+import { toAddress } from '../core/address.js'
 
 const ETH = 10n ** 18n
-const ALICE = '0x1d75aa0A101aB712C6ae35C806365b10B261201F'
-const HUB = '0xd7C39cbFAe1fC7d3FdD7361F50fEC112C6029C20'
-const BOB = '0x78d3f2DA5a6F892554B4eb2255608B2774DBE20e'
-const ZERO = '0x0000000000000000000000000000000000000000'
+const ALICE = toAddress('0x1d75aa0A101aB712C6ae35C806365b10B261201F')
+const HUB = toAddress('0xd7C39cbFAe1fC7d3FdD7361F50fEC112C6029C20')
+const BOB = toAddress('0x78d3f2DA5a6F892554B4eb2255608B2774DBE20e')
+const ZERO = toAddress('0x0000000000000000000000000000000000000000')
 const LEDGER_ID = `0x9ebd240e${'1'.repeat(56)}` as const
 const PAYMENT_ID = `0x2281b1b6${'2'.repeat(56)}` as const
 

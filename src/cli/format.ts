@@ -5,7 +5,7 @@
 // a stack trace. Everything here is a pure function of its input except Progress, which writes. Text that
 // came from outside (a peer's refusal code or failure summary, the node's free-text fields, error
 // messages) goes through escapeText (sanitize.ts) before it is printed, JSON through escapeJson.
-import { formatEther, getAddress, isAddress, parseUnits, zeroAddress } from 'viem'
+import { formatEther, isAddress, parseUnits } from 'viem'
 import { ChannelsError, RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { ObjectiveFailedError, RpcError } from '../client/client.js'
@@ -13,6 +13,7 @@ import type { Notification } from '../client/client.js'
 import type { Address } from '../core/types.js'
 import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
 import { escapeJson, escapeText } from './sanitize.js'
+import { ZERO_ADDRESS, toAddress } from '../core/address.js'
 
 /** The command line is wrong (unknown command or option, a bad amount or id): exit code 2 with a usage hint. */
 export class UsageError extends RejectedInputError {
@@ -68,8 +69,8 @@ export function parseAmount(text: string, what = 'amount', options: { positive?:
  * Wei as digits, and for large ETH amounts also in ETH: `1500000000000000000 (1.5 ETH)`; an ETH figure with
  * more than ETH_DECIMALS_SHOWN decimals is rounded and marked: `9999999999999343 (≈0.01 ETH)`. Tokens: units only.
  */
-export function formatAmount(amount: bigint, asset: string = zeroAddress): string {
-  if (asset.toLowerCase() !== zeroAddress || amount < ETH_RENDERING_FROM_WEI) return amount.toString()
+export function formatAmount(amount: bigint, asset: string = ZERO_ADDRESS): string {
+  if (toAddress(asset) !== ZERO_ADDRESS || amount < ETH_RENDERING_FROM_WEI) return amount.toString()
   const exact = formatEther(amount)
   if ((exact.split('.')[1] ?? '').length <= ETH_DECIMALS_SHOWN) return `${amount} (${exact} ETH)`
   const unit = 10n ** BigInt(18 - ETH_DECIMALS_SHOWN)
@@ -107,7 +108,7 @@ export function shortObjectiveId(id: string): string {
 
 /** A ledger destination: an address (left-padded to 32 bytes) shown short, anything else as a short id. */
 function formatDestination(destination: string): string {
-  return /^0x0{24}[0-9a-f]{40}$/i.test(destination) ? shortAddress(getAddress(`0x${destination.slice(26)}`)) : shortId(destination)
+  return /^0x0{24}[0-9a-f]{40}$/i.test(destination) ? shortAddress(toAddress(`0x${destination.slice(26)}`)) : shortId(destination)
 }
 
 function clip(text: string, max = 80): string {
@@ -183,7 +184,7 @@ export function renderLedger(l: LedgerChannelInfo): string {
     ['status', l.status],
     ['my role', l.myRole],
     ['counterparty', l.counterparty],
-    ['asset', l.asset === zeroAddress ? `${l.asset} (ETH)` : l.asset],
+    ['asset', l.asset === ZERO_ADDRESS ? `${l.asset} (ETH)` : l.asset],
     ['my balance', formatAmount(l.myBalance, l.asset)],
     ['their balance', formatAmount(l.theirBalance, l.asset)],
     ['holdings', formatAmount(l.holdings, l.asset)],
@@ -208,7 +209,7 @@ export function renderPayment(pc: PaymentChannelInfo): string {
     ['payer', pc.payer],
     ['payee', pc.payee],
     ['via', pc.intermediaries.length > 0 ? pc.intermediaries.join('\n') : '(direct)'],
-    ['asset', pc.asset === zeroAddress ? `${pc.asset} (ETH)` : pc.asset],
+    ['asset', pc.asset === ZERO_ADDRESS ? `${pc.asset} (ETH)` : pc.asset],
     ['deposit', formatAmount(pc.startingBalance, pc.asset)],
     ['paid', formatAmount(pc.paid, pc.asset)],
     ['remaining', formatAmount(pc.remaining, pc.asset)],
@@ -352,7 +353,7 @@ export function required(values: Values, name: string): string {
 export function parseAddress(text: string, what: string): Address {
   if (!isAddress(text, { strict: false })) throw new UsageError(`${what} must be a 0x-prefixed 20-byte address, got '${text.slice(0, 80)}'`)
   if (!isAddress(text)) throw new UsageError(`${what} ${text} has an invalid EIP-55 checksum (use all lowercase or the checksummed form)`)
-  return text
+  return toAddress(text)
 }
 
 /** `--timeout` in seconds, or `fallback` when absent. */

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks'
 import { secp256k1 as noble } from '@noble/curves/secp256k1.js'
 import type { Hex } from '../core/types.js'
+import { toAddress } from '../core/address.js'
 import type { State } from '../core/state.js'
 import { channelId } from '../core/channelId.js'
 import { hashState } from '../core/hashState.js'
@@ -11,14 +12,14 @@ import { ethSignedMessageDigest, parsePrivateKey, privateKeyToAddress } from '..
 
 // DESIGN §3's conformance vector.
 const vector: State = {
-  participants: ['0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'],
+  participants: [toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'), toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')],
   channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 60,
   appData: '0x',
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
         { destination: '0x000000000000000000000000F5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', amount: 5n, allocationType: 0, metadata: '0x' },

@@ -1,4 +1,5 @@
 // channelId = keccak256(abi.encode(address[], uint256, address, uint256)) (DESIGN §3), against viem + noble.
+import type { Address } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { encodeAbiParameters, hexToBytes, parseAbiParameters, toHex } from 'viem'
@@ -8,6 +9,7 @@ import type { FixedPart } from './state.js'
 import { channelId, checkChannelId } from './channelId.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, hostileValues, outcomeOf, settle } from '../../test/hostile.js'
+import { toAddress } from './address.js'
 
 const referenceChannelId = (f: FixedPart): Hex =>
   toHex(
@@ -24,9 +26,9 @@ const referenceChannelId = (f: FixedPart): Hex =>
   )
 
 const fixed: FixedPart = {
-  participants: ['0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'],
+  participants: [toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'), toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')],
   channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 60,
 }
 
@@ -45,7 +47,7 @@ describe('channelId', () => {
   })
 
   test('does not depend on the address case', () => {
-    const lower = { ...fixed, participants: fixed.participants.map((p) => p.toLowerCase() as Hex), appDefinition: fixed.appDefinition.toLowerCase() as Hex }
+    const lower = { ...fixed, participants: fixed.participants.map((p) => p.toLowerCase() as Address), appDefinition: fixed.appDefinition.toLowerCase() as Address }
     expect(channelId(lower)).toBe(channelId(fixed))
   })
 
@@ -64,7 +66,7 @@ describe('channelId', () => {
     { name: 'bad EIP-55 checksum', participant: '0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43Bd' },
     { name: 'all-uppercase hex', participant: `0x${'AB'.repeat(20)}` },
   ])('a participant with a $name gets an id or a typed error, never a viem error', ({ participant }) => {
-    outcomeOf(() => channelId({ ...fixed, participants: [participant as Hex] }))
+    outcomeOf(() => channelId({ ...fixed, participants: [participant as Address] }))
   })
 })
 

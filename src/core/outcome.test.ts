@@ -1,5 +1,6 @@
 // Outcomes in ExitFormat (DESIGN §3): encodings against viem with the ABI transcribed from DESIGN §3 in
 // human-readable form (not outcome.ts' exitAbiParameter), round trips, and every rejection.
+import type { Address } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { encodeAbiParameters, getAddress, isAddress, parseAbiParameters } from 'viem'
@@ -17,6 +18,7 @@ import {
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, hostileMessages, hostileValues, outcomeOf, settle, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
+import { toAddress } from './address.js'
 
 // DESIGN §3: Exit = (address asset, (uint8 assetType, bytes metadata) assetMetadata,
 //   (bytes32 destination, uint256 amount, uint8 allocationType, bytes metadata)[] allocations)[]
@@ -25,15 +27,15 @@ const EXIT = parseAbiParameters(
 )
 const viemEncodeExit = (exit: Exit): Hex => encodeAbiParameters(EXIT, [exit as any]).toLowerCase() as Hex
 
-const alice = '0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'
-const bob = '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'
+const alice = toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD')
+const bob = toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')
 const word = (n: bigint | number): string => BigInt(n).toString(16).padStart(64, '0')
 
 const allocation = (overrides: Partial<Record<keyof Allocation, unknown>> = {}): Allocation =>
   ({ destination: addressToDestination(alice), amount: 5n, allocationType: 0, metadata: '0x', ...overrides }) as Allocation
 const exitOf = (overrides: Partial<Record<keyof SingleAssetExit, unknown>> = {}): SingleAssetExit =>
   ({
-    asset: '0x0000000000000000000000000000000000000000',
+    asset: toAddress('0x0000000000000000000000000000000000000000'),
     assetMetadata: { assetType: 0, metadata: '0x' },
     allocations: [allocation(), allocation({ destination: addressToDestination(bob), amount: 7n })],
     ...overrides,
@@ -263,8 +265,8 @@ describe('destinations', () => {
     expect(isAddress(address)).toBe(true)
   })
   test.each([
-    { name: 'addressToDestination of 19 bytes', run: () => addressToDestination(`0x${'11'.repeat(19)}`), code: 'invalid_address' },
-    { name: 'addressToDestination of a bytes32', run: () => addressToDestination(`0x${'11'.repeat(32)}`), code: 'invalid_address' },
+    { name: 'addressToDestination of 19 bytes', run: () => addressToDestination(`0x${'11'.repeat(19)}` as Address), code: 'invalid_address' },
+    { name: 'addressToDestination of a bytes32', run: () => addressToDestination(`0x${'11'.repeat(32)}` as Address), code: 'invalid_address' },
     { name: 'destinationToAddress of 31 bytes', run: () => destinationToAddress(`0x${'11'.repeat(31)}`), code: 'invalid_length' },
     { name: 'destinationToAddress of non-hex', run: () => destinationToAddress('0xzz'), code: 'invalid_hex' },
   ])('$name: $code', ({ run, code }) => {

@@ -1,10 +1,11 @@
 // Outcomes in Nitro's ExitFormat (DESIGN §3): per asset, the allocations that pay out when the channel
 // finalizes. Outcome bytes are `abi.encode(Exit)`, byte-exact with the adjudicator.
-import { checksumAddress, decodeAbiParameters, encodeAbiParameters } from 'viem'
+import { decodeAbiParameters, encodeAbiParameters } from 'viem'
 import type { Address, Destination, Hex } from './types.js'
 import { InvalidOutcomeError, RejectedInputError } from './errors.js'
 import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_METADATA_BYTES, MAX_UINT256, MAX_UINT8 } from './limits.js'
 import { checkAddress, checkArray, checkBytes, checkBytes32, checkSmallUint, checkUint } from './validate.js'
+import { toAddress } from './address.js'
 
 export const AllocationType = { simple: 0, guarantee: 1 } as const
 
@@ -91,6 +92,22 @@ export function encodeOutcome(outcome: Exit): Hex {
   return encodeAbiParameters([exitAbiParameter], [outcome]).toLowerCase() as Hex
 }
 
+type AbiExit = { readonly asset: string; readonly assetMetadata: AssetMetadata; readonly allocations: readonly Allocation[] }
+
+/** An Exit as viem's ABI decoder gives it (structs, checksummed or not), in the node's own form. */
+export function exitFromAbi(decoded: readonly AbiExit[]): Exit {
+  return decoded.map((exit) => ({
+    asset: toAddress(exit.asset),
+    assetMetadata: { assetType: exit.assetMetadata.assetType, metadata: exit.assetMetadata.metadata },
+    allocations: exit.allocations.map((a) => ({
+      destination: a.destination,
+      amount: a.amount,
+      allocationType: a.allocationType,
+      metadata: a.metadata,
+    })),
+  }))
+}
+
 /** Decodes outcome bytes; refuses anything that is not the canonical encoding of a valid Exit. */
 export function decodeOutcome(bytes: Hex): Exit {
   checkBytes(bytes, 'outcomeBytes', MAX_ASSETS * MAX_ALLOCATIONS * 256)
@@ -100,19 +117,7 @@ export function decodeOutcome(bytes: Hex): Exit {
   } catch (cause) {
     throw new InvalidOutcomeError('outcome bytes are not an ABI-encoded Exit', {}, { cause })
   }
-  const outcome: Exit = decoded.map((raw) => {
-    const exit = raw as { asset: Address; assetMetadata: AssetMetadata; allocations: readonly Allocation[] }
-    return {
-      asset: exit.asset,
-      assetMetadata: { assetType: exit.assetMetadata.assetType, metadata: exit.assetMetadata.metadata },
-      allocations: exit.allocations.map((a) => ({
-        destination: a.destination,
-        amount: a.amount,
-        allocationType: a.allocationType,
-        metadata: a.metadata,
-      })),
-    }
-  })
+  const outcome = exitFromAbi(decoded as readonly AbiExit[])
   let reencoded: Hex
   try {
     reencoded = encodeOutcome(outcome)
@@ -141,7 +146,7 @@ export function addressToDestination(address: Address): Destination {
 /** An external destination's address, or undefined if the destination is a channel id. */
 export function destinationToAddress(destination: Destination): Address | undefined {
   checkBytes32(destination, 'destination')
-  return isExternalDestination(destination) ? checksumAddress(`0x${destination.slice(26).toLowerCase()}`) : undefined
+  return isExternalDestination(destination) ? toAddress(`0x${destination.slice(26).toLowerCase()}`) : undefined
 }
 
 export function isExternalDestination(destination: Destination): boolean {

@@ -1,7 +1,6 @@
 // Ethereum signatures on a 32-byte hash (DESIGN §3): secp256k1 over keccak256("\x19Ethereum Signed
 // Message:\n32" ‖ hash), RFC 6979 nonces, low s, 65 bytes r ‖ s ‖ v with v ∈ {27, 28}. Everything that is
 // signed (states, vouchers, challenges) goes through here, on the native binding.
-import { checksumAddress } from 'viem'
 import type { Address, Bytes32, Hex, Signature } from './types.js'
 import { secp256k1Native } from './native.js'
 import { keccak256Bytes } from './keccak.js'
@@ -9,6 +8,7 @@ import { bytesToHex, hexToBytes } from './hex.js'
 import { InvalidSignatureError, RejectedInputError } from './errors.js'
 import { SECP256K1_HALF_N, SECP256K1_N } from './limits.js'
 import { checkBytes32 } from './validate.js'
+import { toAddress } from './address.js'
 
 const PREFIX = '\x19Ethereum Signed Message:\n32'
 // One preallocated message buffer (prefix ‖ hash): this is the hot path of every update, and the core
@@ -75,7 +75,7 @@ export function parseSignature(signature: unknown, field = 'signature'): ParsedS
 }
 
 export function addressOfPublicKey(uncompressed: Uint8Array): Address {
-  return checksumAddress(bytesToHex(keccak256Bytes(uncompressed.subarray(1)).subarray(12)))
+  return toAddress(bytesToHex(keccak256Bytes(uncompressed.subarray(1)).subarray(12)))
 }
 
 /** The address that signed hash (EIP-191 prefixed). Throws InvalidSignatureError if none can. */

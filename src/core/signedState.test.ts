@@ -1,5 +1,6 @@
 // SignedState: signatures indexed by participant, each checked to recover to its slot's participant.
 // Actors' addresses come from viem, their signatures from noble (independent of the code under test).
+import type { Address } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
@@ -15,6 +16,7 @@ import { hashState } from './hashState.js'
 import { createSigner } from './signer.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf } from '../../test/hostile.js'
+import { toAddress } from './address.js'
 
 const digestOf = (hash: Hex): Uint8Array => keccak_256(concatBytes(utf8ToBytes('\x19Ethereum Signed Message:\n32'), hexToBytes(hash)))
 
@@ -24,7 +26,7 @@ function nobleSignState(state: State, key: Hex, entropy?: Uint8Array): Hex {
   return toHex(concatBytes(recovered.subarray(1), Uint8Array.of(27 + recovered[0]!)))
 }
 
-const actor = (key: Hex) => ({ key, address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex) => ({ key, address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor(`0x${'a1'.repeat(32)}`)
 const bob = actor(`0x${'b0'.repeat(32)}`)
 const carol = actor(`0x${'c0'.repeat(32)}`)
@@ -33,11 +35,11 @@ const eve = actor(`0x${'e0'.repeat(32)}`)
 const state: State = {
   participants: [alice.address, bob.address, carol.address],
   channelNonce: 7n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 86400,
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
         { destination: `0x000000000000000000000000${alice.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },
@@ -194,7 +196,7 @@ describe('mergeSignatures', () => {
 
 describe('participantIndex and isSignedBy', () => {
   test('finds a participant whatever the address case; -1 for others', () => {
-    expect(participantIndex(state, bob.address.toLowerCase() as Hex)).toBe(1)
+    expect(participantIndex(state, bob.address.toLowerCase() as Address)).toBe(1)
     expect(participantIndex(state, carol.address)).toBe(2)
     expect(participantIndex(state, eve.address)).toBe(-1)
   })

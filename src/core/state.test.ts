@@ -7,17 +7,18 @@ import { hashState } from './hashState.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, outcomeOf, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
+import { toAddress } from './address.js'
 
-const alice = '0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'
-const bob = '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'
+const alice = toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD')
+const bob = toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')
 const validState: State = {
   participants: [alice, bob],
   channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 60,
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [{ destination: `0x000000000000000000000000${alice.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' }],
     },

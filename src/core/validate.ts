@@ -1,14 +1,16 @@
 // Range and shape checks shared by the core's entry points and by every edge decoder (STYLE §4).
 // Each throws a RejectedInputError naming the offending field.
 import { isAddress } from 'viem'
-import type { Address, Hex } from './types.js'
+import type { Address as ViemAddress } from 'viem'
+import type { Hex } from './types.js'
 import { InvalidAddressError, InvalidHexError, InvalidLengthError, OutOfRangeError } from './errors.js'
 import { isHex, preview } from './hex.js'
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
 
-export function checkAddress(value: unknown, field: string): asserts value is Address {
+/** Shape only; `parseAddress` (core/address.ts) also gives the canonical form the node uses. */
+export function checkAddress(value: unknown, field: string): asserts value is ViemAddress {
   if (typeof value !== 'string' || !ADDRESS_RE.test(value)) {
     throw new InvalidAddressError(`${field} must be a 20-byte hex address`, { field, value: preview(value) })
   }

@@ -15,6 +15,7 @@ import { parseSignature } from './signatures.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, outcomeOf, replaceAt, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
+import { toAddress } from './address.js'
 
 const N = arb.SECP256K1_ORDER
 const word = (n: bigint): string => n.toString(16).padStart(64, '0')
@@ -27,16 +28,16 @@ function viaWire<T>(kind: string, toWire: (x: T) => unknown, fromWire: (v: unkno
 /** A wire value sent through the envelope, then decoded by `fromWire`. */
 const throughEnvelope = (fromWire: (v: unknown) => unknown, value: unknown) => () => fromWire(decodeEnvelope(encodeEnvelope('k', value)).body)
 
-const alice = '0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'
-const bob = '0x760bf27cd45036a6C486802D30B5D90CfFBE31FE'
+const alice = toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD')
+const bob = toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')
 const state: State = {
   participants: [alice, bob],
   channelNonce: 37140676580n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 60,
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [{ destination: `0x000000000000000000000000${alice.slice(2).toLowerCase()}`, amount: 5n, allocationType: 0, metadata: '0xab' }],
     },

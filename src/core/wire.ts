@@ -1,6 +1,5 @@
 // Wire forms of the core types (ADR 0003): compact tuples with byte strings as binary, bigints as
 // bigints. `from*` functions are edges: they validate everything and throw RejectedInputError.
-import { checksumAddress } from 'viem'
 import type { Address, Hex, Signature } from './types.js'
 import type { Allocation, Exit, SingleAssetExit } from './outcome.js'
 import type { State } from './state.js'
@@ -13,6 +12,7 @@ import { checkArray, checkUint } from './validate.js'
 import { CodecError, InvalidLengthError } from './errors.js'
 import { bytesToHex, hexToBytes } from './hex.js'
 import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_PARTICIPANTS, MAX_UINT256 } from './limits.js'
+import { toAddress } from './address.js'
 
 type Bin = Uint8Array
 
@@ -29,7 +29,7 @@ function hex(value: unknown, field: string, length?: number): Hex {
 }
 
 function address(value: unknown, field: string): Address {
-  return checksumAddress(hex(value, field, 20))
+  return toAddress(hex(value, field, 20))
 }
 
 function tuple(value: unknown, field: string, length: number): unknown[] {

@@ -47,6 +47,7 @@ import { holdingsOf } from './holdings.js'
 import { Admission } from './admission.js'
 import { EngineStoppedError } from './errors.js'
 import { randomInt } from 'node:crypto'
+import { ZERO_ADDRESS } from '../core/address.js'
 
 export type { AppChannelStatus, AppChannelView, ObjectiveView } from './views.js'
 export type { EngineChange } from './machine.js'
@@ -93,7 +94,7 @@ export function depsOf(options: Omit<EngineOptions, 'store'>): HandlerDeps {
   return {
     signer: options.signer,
     consensusApp: options.consensusApp,
-    virtualPaymentApp: options.virtualPaymentApp ?? '0x0000000000000000000000000000000000000000',
+    virtualPaymentApp: options.virtualPaymentApp ?? ZERO_ADDRESS,
     policy: options.policy ?? REFUSE_UNSOLICITED,
     appPolicy: options.appPolicy ?? (() => true),
     apps: options.apps ?? (() => undefined),
@@ -189,7 +190,7 @@ export class Engine {
     return this.#api({
       op: 'directFund',
       counterparty: p.counterparty,
-      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      asset: p.asset ?? ZERO_ADDRESS,
       myDeposit: p.myDeposit,
       theirDeposit: p.theirDeposit,
       nonce: p.nonce,
@@ -225,7 +226,7 @@ export class Engine {
       op: 'createPaymentChannel',
       counterparty: p.counterparty,
       intermediaries: p.intermediaries ?? [],
-      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      asset: p.asset ?? ZERO_ADDRESS,
       amount: p.amount,
       nonce: p.nonce,
       challengeDuration: p.challengeDuration ?? 86_400,
@@ -288,7 +289,7 @@ export class Engine {
       participants: p.participants,
       appId: p.appId,
       params: p.params,
-      asset: p.asset ?? '0x0000000000000000000000000000000000000000',
+      asset: p.asset ?? ZERO_ADDRESS,
       deposits: p.deposits,
       funding: p.funding ?? (p.deposits.some((d) => d > 0n) ? 'direct' : 'none'),
       moveTimeout: p.moveTimeout ?? DEFAULT_MOVE_TIMEOUT_SECONDS,
@@ -435,7 +436,7 @@ export class Engine {
   }
 
   /** What the adjudicator holds for `channelId` in `asset` (default ETH), as this node last saw on chain. */
-  holdings(channelId: Bytes32, asset: Address = '0x0000000000000000000000000000000000000000'): bigint {
+  holdings(channelId: Bytes32, asset: Address = ZERO_ADDRESS): bigint {
     return holdingsOf({ holdings: this.#tables.holdings }, channelId, asset)
   }
 

@@ -6,6 +6,7 @@ import { ledgerState } from '../protocols/ledger/consensusChannel.js'
 import type { LedgerOutcome } from '../protocols/ledger/ledgerOutcome.js'
 import { MAX_GUARANTEES, MAX_QUEUED_PROPOSALS } from '../protocols/ledger/limits.js'
 import { encodeEnvelope } from '../core/codec.js'
+import { toAddress } from '../core/address.js'
 
 const ledgerId = `0x${'ab'.repeat(32)}` as const
 
@@ -39,7 +40,7 @@ test.each([
 
 test('the largest sync a ledger can send fits one message: MAX_GUARANTEES guarantees and a full queue of proposals, every amount 2^256 − 1', () => {
   const max = 2n ** 256n - 1n
-  const address = (i: number) => `0x${i.toString(16).padStart(40, 'f')}` as const
+  const address = (i: number) => toAddress(`0x${i.toString(16).padStart(40, 'f')}`)
   const target = (i: number) => `0x${i.toString(16).padStart(64, 'e')}` as const
   const signature = `0x${'1b'.repeat(65)}` as const
   const outcome: LedgerOutcome = {

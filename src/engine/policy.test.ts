@@ -4,11 +4,12 @@ import type { Address } from '../core/types.js'
 import type { Commitment, PeerLoad, PeerPolicy } from './policy.js'
 import { ACCEPT_ANY_PEER, REFUSE_UNSOLICITED, checkCommitment } from './policy.js'
 import { MAX_OPENING_PER_PEER } from './limits.js'
+import { toAddress } from '../core/address.js'
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const TOKEN: Address = '0x0000000000000000000000000000000000007777'
-const bob: Address = '0x000000000000000000000000000000000000b0b0'
-const mallory: Address = '0x0000000000000000000000000000000000000bad'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const TOKEN: Address = toAddress('0x0000000000000000000000000000000000007777')
+const bob: Address = toAddress('0x000000000000000000000000000000000000b0b0')
+const mallory: Address = toAddress('0x0000000000000000000000000000000000000bad')
 
 const policy: PeerPolicy = { peers: [bob], assets: [ETH], maxPerChannel: 100n, maxPerPeer: 150n, challengeDurationSec: { min: 60, max: 3600 } }
 const ledger: Commitment = { from: bob, role: 'ledger', asset: ETH, amount: 100n, challengeDurationSec: 60, depositsFirst: false }

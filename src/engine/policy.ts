@@ -9,6 +9,7 @@ import type { Address } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { MAX_OPENING_PER_PEER } from './limits.js'
+import { ZERO_ADDRESS } from '../core/address.js'
 
 export interface PeerPolicy {
   /** Peers that may start objectives with me: 'any', or an allow list. Receiving a payment needs no entry. */
@@ -27,7 +28,7 @@ export interface PeerPolicy {
 }
 
 const THIRTY_DAYS_SEC = 30 * 24 * 3600
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = ZERO_ADDRESS
 
 /** What an engine does when its owner configured nothing: refuse every objective another starts, except paying me. */
 export const REFUSE_UNSOLICITED: PeerPolicy = {

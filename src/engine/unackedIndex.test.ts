@@ -2,8 +2,9 @@ import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { UnackedIndex } from './unackedIndex.js'
 import type { OutboxEntry } from './outbox.js'
+import { toAddress } from '../core/address.js'
 
-const bob = '0x0000000000000000000000000000000000000b0b'
+const bob = toAddress('0x0000000000000000000000000000000000000b0b')
 const key = (seq: bigint) => `${bob}:${seq.toString(16).padStart(16, '0')}`
 const entry = (seq: bigint): OutboxEntry => ({ to: bob, seq, payloads: [], attempts: 1, nextAttemptAt: 0 })
 
@@ -25,7 +26,7 @@ test('the lowest unacknowledged seq per peer follows puts and deletes, in any or
   index.apply(key(10n), undefined)
   index.apply(key(20n), entry(20n))
   expect(index.lowest(bob)).toBe(11n)
-  expect(index.lowest('0x0000000000000000000000000000000000000a11')).toBeUndefined()
+  expect(index.lowest(toAddress('0x0000000000000000000000000000000000000a11'))).toBeUndefined()
 })
 
 test('property: after any puts and deletes, lowest is the minimum of what is left', () => {

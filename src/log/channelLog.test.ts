@@ -6,9 +6,10 @@ import { ChannelLog, EMPTY_HEAD, GENESIS_HASH, nextEvent, replay, verifyChain } 
 import type { ChannelEvent } from './event.js'
 import { encodeEvent, hashEvent } from './event.js'
 import { MAX_EVENT_PAYLOAD_BYTES } from './limits.js'
+import { toAddress } from '../core/address.js'
 
-const alice: Address = '0x00000000000000000000000000000000000a11ce'
-const bob: Address = '0x0000000000000000000000000000000000000b0b'
+const alice: Address = toAddress('0x00000000000000000000000000000000000a11ce')
+const bob: Address = toAddress('0x0000000000000000000000000000000000000b0b')
 const id = `0x${'ab'.repeat(32)}` as const
 const text = (s: string) => new TextEncoder().encode(s)
 

@@ -6,6 +6,7 @@ import type { AppDefinition } from '../protocols/app/appData.js'
 import { appPolicyFrom } from './appPolicy.js'
 import type { AppsConfig } from './config.js'
 import { ConfigError } from './config.js'
+import { toAddress } from '../core/address.js'
 
 const TICTACTOE = `0x${'11'.repeat(32)}` as Bytes32
 const RPS = `0x${'2a'.repeat(32)}` as Bytes32
@@ -15,10 +16,10 @@ const bob = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' as Address
 
 function definition(overrides: Partial<AppDefinition> = {}): AppDefinition {
   return {
-    fixed: { participants: [alice, bob], channelNonce: 1n, appDefinition: `0x${'00'.repeat(20)}`, challengeDuration: 60 },
+    fixed: { participants: [alice, bob], channelNonce: 1n, appDefinition: toAddress(`0x${'00'.repeat(20)}`), challengeDuration: 60 },
     appId: TICTACTOE,
     params: Uint8Array.of(2),
-    asset: `0x${'00'.repeat(20)}`,
+    asset: toAddress(`0x${'00'.repeat(20)}`),
     deposits: [10n, 10n],
     funding: 'direct',
     ...overrides,

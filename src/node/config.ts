@@ -21,12 +21,18 @@ import { checkPrivateFile } from './privateFile.js'
 import { DEFAULT_CONFIRMATIONS, isLoopbackUrl, missingContracts } from './chainConfig.js'
 import type { PeerPolicy } from '../engine/policy.js'
 import { REFUSE_UNSOLICITED } from '../engine/policy.js'
+import { isAddress } from 'viem'
+import { toAddress } from '../core/address.js'
 
 export class ConfigError extends RejectedInputError {
   readonly code = 'config'
 }
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address is 0x and 40 hex digits')
+const addressText = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'an address is 0x and 40 hex digits')
+  .refine((s) => isAddress(s), 'has an invalid EIP-55 checksum (use all lowercase or the checksummed form)')
+const address = addressText.transform(toAddress)
 const port = z.number().int().min(0).max(65_535)
 /** Wei as a decimal string: JSON numbers lose precision above 2^53. */
 const wei = z
@@ -45,7 +51,7 @@ export const configFileSchema = z
       .object({
         listen: z.array(z.string().startsWith('/')),
         /** The address book: Ethereum address → multiaddrs ending in /p2p/<peer id>. */
-        peers: z.record(address, z.array(z.string().startsWith('/'))),
+        peers: z.record(addressText, z.array(z.string().startsWith('/'))),
         /** Multiaddrs of peers whose address is learnt when they answer (they join the address book). */
         bootstrap: z.array(z.string().startsWith('/')),
       })
@@ -108,6 +114,8 @@ export const configFileSchema = z
   .partial()
   .strict()
 export type ConfigFile = z.infer<typeof configFileSchema>
+/** What a config file holds as written (addresses in any valid case; `ConfigFile` has them canonical). */
+export type ConfigFileInput = z.input<typeof configFileSchema>
 
 export interface NodeConfig {
   readonly name: string
@@ -215,7 +223,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     peers[who] = [...(peers[who] ?? []), entry.slice(at + 1)]
   }
 
-  const merged: ConfigFile = {
+  const merged: ConfigFileInput = {
     name: flags.name ?? env.CHANNELS_NAME ?? file.name ?? 'node',
     dataDir: path.resolve(flags['data-dir'] ?? env.CHANNELS_DATA_DIR ?? file.dataDir ?? 'data'),
     rpc: {
@@ -289,7 +297,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     channelKey: keySource(checked.keys?.channelKey, checked.keys?.channelKeystore),
     chainKey: keySource(checked.keys?.chainKey, checked.keys?.chainKeystore),
     apps: {
-      ...defined({ accept: checked.apps?.accept, peers: checked.apps?.peers as Address[] | undefined, funding: checked.apps?.funding }),
+      ...defined({ accept: checked.apps?.accept, peers: checked.apps?.peers, funding: checked.apps?.funding }),
       ...(checked.apps?.maxDeposit === undefined ? {} : { maxDeposit: BigInt(checked.apps.maxDeposit) }),
     },
     policy: policyFrom(checked.policy ?? {}),
@@ -375,8 +383,8 @@ function policyFrom(p: NonNullable<ConfigFile['policy']>): PeerPolicy {
   const challengeDurationSec = { min: p.challengeDurationMinSec ?? base.challengeDurationSec.min, max: p.challengeDurationMaxSec ?? base.challengeDurationSec.max }
   if (challengeDurationSec.min > challengeDurationSec.max) throw new ConfigError('policy: challengeDurationMinSec is above challengeDurationMaxSec', { field: 'policy' })
   return {
-    peers: p.peers === undefined ? base.peers : p.peers === 'any' ? 'any' : (p.peers as Address[]),
-    assets: p.assets === undefined ? base.assets : p.assets === 'any' ? 'any' : (p.assets as Address[]),
+    peers: p.peers === undefined ? base.peers : p.peers === 'any' ? 'any' : p.peers,
+    assets: p.assets === undefined ? base.assets : p.assets === 'any' ? 'any' : p.assets,
     maxPerChannel: p.maxPerChannel === undefined ? base.maxPerChannel : BigInt(p.maxPerChannel),
     maxPerPeer: p.maxPerPeer === undefined ? base.maxPerPeer : BigInt(p.maxPerPeer),
     challengeDurationSec,

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import type { Address, Hex } from '../core/types.js'
 import { OperatingError } from '../core/errors.js'
 import { privateKeyToAddress } from '../core/signatures.js'
-import type { ConfigFile } from './config.js'
+import type { ConfigFile, ConfigFileInput } from './config.js'
 import { loadOrCreateKey, loadOrCreateSecret } from './keys.js'
 import { loadOrCreatePeerKey, peerIdOf } from './peerIdentity.js'
 import { NODE_INFO_FILE, SECRET_FILE } from './files.js'
@@ -40,7 +40,7 @@ export async function prepareNode(p: { name: string; dataDir: string; chainKey?:
 }
 
 /** Writes `<data dir>/config.json` (the node reads it at start). */
-export function writeNodeConfig(dataDir: string, config: ConfigFile): void {
+export function writeNodeConfig(dataDir: string, config: ConfigFileInput): void {
   mkdirSync(dataDir, { recursive: true })
   writeFileSync(path.join(dataDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`)
 }

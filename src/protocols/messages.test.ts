@@ -24,8 +24,9 @@ import { payloadFromWire, payloadToWire } from './messages.js'
 import * as arb from '../../test/arbitraries.js'
 import type { Path } from '../../test/hostile.js'
 import { codeOf, hostileMessages, outcomeOf, replaceAt, walkHostile } from '../../test/hostile.js'
+import { toAddress } from '../core/address.js'
 
-const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
 const bob = actor('0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 
@@ -42,7 +43,7 @@ function lowerHex(value: unknown): unknown {
   return value
 }
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const A = `0x${'0'.repeat(24)}${alice.address.slice(2).toLowerCase()}` as Bytes32
 const B = `0x${'0'.repeat(24)}${bob.address.slice(2).toLowerCase()}` as Bytes32
 const LEDGER_ID = '0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2' as Bytes32
@@ -51,7 +52,7 @@ const V1 = `0x${'e1'.repeat(32)}` as Bytes32
 const STATE: State = {
   participants: [alice.address, bob.address],
   channelNonce: 7n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 86_400,
   outcome: [
     {

@@ -16,11 +16,11 @@ import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
 import { MAX_QUEUED_PROPOSALS } from './ledger/limits.js'
 import type { ChannelEvent } from '../log/event.js'
 import { MAX_EVENT_KIND_BYTES } from '../log/limits.js'
-import { checksumAddress } from 'viem'
 import type { AppDefinition } from './app/appData.js'
 import { decodeGenesis, encodeGenesis } from './app/appData.js'
 import type { AppCountersignature, AppUpdate } from './app/appChannel.js'
 import { MAX_APP_EVENT_BYTES, MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS } from './app/limits.js'
+import { toAddress } from '../core/address.js'
 
 /** Asks the counterparty to start the matching objective (it is approved by its policy first). */
 export interface LedgerUpdateRequest {
@@ -138,7 +138,7 @@ function eventFromWire(value: unknown, field: string): ChannelEvent {
     seq,
     kind: name,
     payload: Uint8Array.from(payload),
-    author: checksumAddress(bytes(author, `${field}.author`, 20)),
+    author: toAddress(bytes(author, `${field}.author`, 20)),
     prevHash: bytes(prevHash, `${field}.prevHash`, 32),
     hash: bytes(hash, `${field}.hash`, 32),
   }

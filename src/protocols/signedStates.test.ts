@@ -12,8 +12,9 @@ import { createSigner } from '../core/signer.js'
 import { signBy, unsigned } from '../core/signedState.js'
 import { mergePeerSignatures } from './signedStates.js'
 import { codeOf } from '../../test/hostile.js'
+import { toAddress } from '../core/address.js'
 
-const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
 const bob = actor('0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 const carol = actor(`0x${'22'.repeat(32)}`)
@@ -23,11 +24,11 @@ const dest = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCa
 const STATE: State = {
   participants: [alice.address, bob.address],
   channelNonce: 7n,
-  appDefinition: '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d',
+  appDefinition: toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'),
   challengeDuration: 86_400,
   outcome: [
     {
-      asset: '0x0000000000000000000000000000000000000000',
+      asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
         { destination: dest(alice.address), amount: 5n, allocationType: 0, metadata: '0x' },

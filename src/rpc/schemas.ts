@@ -5,12 +5,13 @@
 // addresses are EIP-55 checksummed; channel ids are lowercase. The server decodes params and encodes
 // results with the same schema the client uses to encode params and decode results.
 import { z } from 'zod'
-import { getAddress, isAddress } from 'viem'
+import { isAddress } from 'viem'
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import { MAX_PARTICIPANTS, MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/limits.js'
 import { APP_CHANNEL_STATUSES, LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
 export { LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
 import { MAX_APP_BYTES_PARAM, MAX_EVENTS_PER_CALL, MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
+import { toAddress } from '../core/address.js'
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
@@ -38,7 +39,7 @@ export const addressSchema = z
       .regex(ADDRESS_RE, 'must be a 0x-prefixed 20-byte hex address')
       .refine((s) => !ADDRESS_RE.test(s) || isAddress(s), 'has an invalid EIP-55 checksum (use all lowercase or the checksummed form)'),
     z.custom<Address>((v) => typeof v === 'string' && ADDRESS_RE.test(v) && isAddress(v), 'must be an address'),
-    { decode: (s) => getAddress(s), encode: (a) => getAddress(a) },
+    { decode: (s) => toAddress(s), encode: (a) => toAddress(a) },
   )
   .describe('A 20-byte address as 0x-prefixed hex; lowercase or EIP-55 checksummed. Answers are checksummed.')
 

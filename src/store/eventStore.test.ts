@@ -9,11 +9,12 @@ import { appendEvents, loadVerifiedEvents, readEvents, readHead } from './eventS
 import { JOURNAL_LOG_ID, eventKey, eventRange } from './keys.js'
 import { ChannelLog, EMPTY_HEAD } from '../log/channelLog.js'
 import { encodeValue } from '../core/codec.js'
+import { toAddress } from '../core/address.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'channels-events-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 let n = 0
-const author = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d' as const
+const author = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 const idA = `0x${'aa'.repeat(32)}` as const
 const idB = `0x${'ab'.repeat(32)}` as const
 const input = (i: number) => ({ kind: 'move', payload: Uint8Array.of(i), author })

@@ -8,8 +8,8 @@ import { EMPTY_HEAD, nextEvent, verifyChain } from '../log/channelLog.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { bytesToHex, hexToBytes } from '../core/hex.js'
 import { BrokenLogError, RejectedInputError } from '../core/errors.js'
-import { checksumAddress } from 'viem'
 import { eventKey, eventRange, seqOfEventKey } from './keys.js'
+import { toAddress } from '../core/address.js'
 
 function encodeRecord(event: ChannelEvent): Uint8Array {
   return encodeValue([event.kind, event.payload, hexToBytes(event.author, 'author', 20), hexToBytes(event.prevHash, 'prevHash', 32), hexToBytes(event.hash, 'hash', 32)])
@@ -29,7 +29,7 @@ function decodeRecord(seq: bigint, bytes: Uint8Array): ChannelEvent {
       seq,
       kind,
       payload: payload as Uint8Array,
-      author: checksumAddress(bytesToHex(author as Uint8Array)),
+      author: toAddress(bytesToHex(author as Uint8Array)),
       prevHash: bytesToHex(prevHash as Uint8Array),
       hash: bytesToHex(hash as Uint8Array),
     }

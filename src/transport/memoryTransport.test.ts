@@ -6,11 +6,12 @@ import { decodeEnvelope, encodeEnvelope, encodeValue } from '../core/codec.js'
 import type { Address } from '../core/types.js'
 import { MemoryNetwork, type NetworkStats } from './memoryTransport.js'
 import type { Transport } from './transport.js'
+import { toAddress } from '../core/address.js'
 
-const alice: Address = '0x00000000000000000000000000000000000a11ce'
-const bob: Address = '0x0000000000000000000000000000000000000b0b'
-const carol: Address = '0x00000000000000000000000000000000000ca201'
-const dave: Address = '0x000000000000000000000000000000000000da7e'
+const alice: Address = toAddress('0x00000000000000000000000000000000000a11ce')
+const bob: Address = toAddress('0x0000000000000000000000000000000000000b0b')
+const carol: Address = toAddress('0x00000000000000000000000000000000000ca201')
+const dave: Address = toAddress('0x000000000000000000000000000000000000da7e')
 
 const message = (n: number): Uint8Array => encodeEnvelope('test', n)
 const numberOf = (bytes: Uint8Array): number => decodeEnvelope(bytes).body as number
@@ -305,7 +306,7 @@ describe('connections', () => {
   test('addresses match whatever their letter case', () => {
     const network = new MemoryNetwork({ seed: 15, mode: 'manual' })
     const a = network.connect(alice)
-    const received = listen(network.connect('0x00000000000000000000000000000000000A11CE'))
+    const received = listen(network.connect(toAddress('0x00000000000000000000000000000000000A11CE')))
     const b = network.connect(bob)
     b.send(alice, message(1))
     network.deliverAll()

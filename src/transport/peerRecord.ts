@@ -8,7 +8,6 @@
 // The signature is over keccak256(DOMAIN ‖ version ‖ signedAtMs ‖ address ‖ peerIdLength ‖ peerId), EIP-191
 // prefixed like every signature of the node (core/signatures.ts). The domain string keeps a record hash
 // from ever equalling a state or voucher hash, which are keccak256 of ABI encodings.
-import { checksumAddress } from 'viem'
 import { RejectedInputError } from '../core/errors.js'
 import { bytesToHex } from '../core/hex.js'
 import { keccak256 } from '../core/keccak.js'
@@ -16,6 +15,7 @@ import { recoverHashSigner } from '../core/signatures.js'
 import type { Signer } from '../core/signer.js'
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import { MAX_RECORD_BYTES } from './limits.js'
+import { toAddress } from '../core/address.js'
 
 export const PEER_RECORD_VERSION = 1
 const DOMAIN = new TextEncoder().encode('channels/peer-record')
@@ -107,7 +107,7 @@ export function decodePeerRecord(bytes: Uint8Array): { record: PeerRecord; signa
   }
   const record: PeerRecord = {
     peerId: new Uint8Array(buffer.subarray(FIXED_BYTES)),
-    address: checksumAddress(bytesToHex(buffer.subarray(9, 9 + ADDRESS_BYTES))),
+    address: toAddress(bytesToHex(buffer.subarray(9, 9 + ADDRESS_BYTES))),
     signedAtMs: Number(signedAt),
   }
   return { record, signature: bytesToHex(buffer.subarray(9 + ADDRESS_BYTES, 9 + ADDRESS_BYTES + SIGNATURE_BYTES)) }

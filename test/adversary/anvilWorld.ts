@@ -34,6 +34,7 @@ import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { adjudicatorAbi } from '../../src/chain/abi.js'
 import { Attacker, DAY_SEC, ETH, keyOf, objectiveDone, sleep } from './harness.js'
+import { toAddress } from '../../src/core/address.js'
 
 export const CHAIN_ID = 31337
 /** What every fresh transaction account starts with: 100 ETH. */
@@ -120,7 +121,7 @@ export class AnvilAttacker extends Attacker {
     // The MemoryChain is a placeholder: the base class connects to it, and `chain` is replaced right below.
     super(label, network, new MemoryChain())
     this.txKey = keyOf(`${label}:tx`)
-    this.txAccount = privateKeyToAccount(this.txKey).address
+    this.txAccount = toAddress(privateKeyToAccount(this.txKey).address)
     this.viem = chainService(anvilChain, this.txKey)
     Object.defineProperty(this, 'chain', { value: this.viem, writable: false, enumerable: true, configurable: true })
   }
@@ -165,7 +166,7 @@ export class AnvilAttacker extends Attacker {
     const wallet = createWalletClient({ account: privateKeyToAccount(this.txKey), chain: chainOf(this.anvilChain.anvil.url), transport: http(this.anvilChain.anvil.url) })
     const client = this.anvilChain.client
     const deployed = await client.waitForTransactionReceipt({ hash: await wallet.deployContract({ abi: TestToken.abi, bytecode: TestToken.bytecode, args: ['Worthless', 'JUNK'] }) })
-    const token = deployed.contractAddress!
+    const token = toAddress(deployed.contractAddress!)
     await client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: token, abi: TestToken.abi, functionName: 'mint', args: [this.txAccount, amount] }) })
     return token
   }
@@ -215,7 +216,7 @@ export async function createAnvilWorld(chain: AnvilChain, p: { label: string; po
   const dir = mkdtempSync(path.join(tmpdir(), 'channels-adversary-anvil-'))
   const signer = createSigner(keyOf(`${p.label}:honest`))
   const txKey = keyOf(`${p.label}:honest:tx`)
-  const txAccount = privateKeyToAccount(txKey).address
+  const txAccount = toAddress(privateKeyToAccount(txKey).address)
   await chain.setBalance(txAccount, TX_FUNDS)
   const viem = chainService(chain, txKey)
   const store = await RocksStore.open(path.join(dir, 'honest'))

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { getAddress } from 'viem'
+
 import type { Address, Bytes32, Destination, Hex, Signature } from '../../src/core/types.js'
 import type { FixedPart, State } from '../../src/core/state.js'
 import type { SignedState } from '../../src/core/signedState.js'
@@ -58,10 +58,11 @@ import { RocksStore } from '../../src/store/rocksStore.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { PeerPolicy } from '../../src/engine/policy.js'
 import type { Objective } from '../../src/protocols/objectives.js'
+import { toAddress } from '../../src/core/address.js'
 
-export const ETH: Address = '0x0000000000000000000000000000000000000000'
+export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 /** A token anyone can mint on the MemoryChain: worth nothing, but deposits of it emit `deposited` events too. */
-export const JUNK: Address = getAddress('0x000000000000000000000000000000000000bad0')
+export const JUNK: Address = toAddress('0x000000000000000000000000000000000000bad0')
 /** What the honest owner starts with, in ETH; every test ends by checking it is all there. */
 export const HONEST_FUNDS = 1_000_000n
 export const ATTACKER_FUNDS = 1_000_000n
@@ -547,7 +548,7 @@ export class ContractChain {
     const event: ChainLogEvent = {
       kind: 'deposited',
       channelId: lower(channel),
-      asset: getAddress(asset),
+      asset: toAddress(asset),
       nowHeld: await this.chain.holdings(channel, asset),
       // After every event of the latest block (its adjudicator logs have small indexes), before the next block.
       block: this.chain.blockNumber(),

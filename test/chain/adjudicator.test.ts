@@ -16,7 +16,6 @@ import {
   decodeErrorResult,
   encodeAbiParameters,
   encodeFunctionData,
-  getAddress,
   http,
   keccak256,
   maxUint256,
@@ -47,6 +46,7 @@ import { ANVIL_DEPLOYER_KEY, deployContracts } from '../../src/chain/deploy.js'
 import { NitroAdjudicator, ReentrantToken, TestToken } from '../../src/chain/artifacts.js'
 import type { OnChainSignature } from '../../src/chain/viemChainService.js'
 import { toFixedPart, toOnChainSignature, toSignedVariablePart } from '../../src/chain/viemChainService.js'
+import { toAddress } from '../../src/core/address.js'
 
 // ---- actors: channel keys of our own, funded with 100 ETH each; the relayer is anvil's account 0 ----
 
@@ -59,7 +59,7 @@ interface Actor {
 function actor(byte: string): Actor {
   const key = `0x${byte.repeat(32)}` as Hex
   const account = privateKeyToAccount(key)
-  return { key, account, address: account.address, destination: addressToDestination(account.address) }
+  return { key, account, address: toAddress(account.address), destination: addressToDestination(toAddress(account.address)) }
 }
 const alice = actor('a1')
 const bob = actor('b0')
@@ -68,7 +68,7 @@ const eve = actor('e5') // never a participant
 const relayer = privateKeyToAccount(ANVIL_DEPLOYER_KEY)
 const START_BALANCE = 100n * 10n ** 18n
 
-const ETH: Address = zeroAddress
+const ETH: Address = toAddress(zeroAddress)
 const ZERO32: Bytes32 = `0x${'00'.repeat(32)}`
 const DURATION = 60
 const PANIC_OVERFLOW = 'Arithmetic operation resulted in underflow or overflow.'
@@ -96,7 +96,7 @@ beforeAll(async () => {
   adjudicator = deployment.adjudicator
   token = deployment.testToken
   const hash = await clients.wallet.deployContract({ account: relayer, abi: ReentrantToken.abi, bytecode: ReentrantToken.bytecode })
-  reentrantToken = getAddress((await clients.pub.waitForTransactionReceipt({ hash })).contractAddress!)
+  reentrantToken = toAddress((await clients.pub.waitForTransactionReceipt({ hash })).contractAddress!)
   for (const a of [alice, bob, irene, eve]) await clients.testClient.setBalance({ address: a.address, value: START_BALANCE })
   // The relayer holds tokens of both kinds and lets the adjudicator pull them.
   for (const t of [token, reentrantToken]) {
@@ -940,7 +940,7 @@ describe('attacks, each refused', () => {
     /** A token with 2^256 - 1 minted to the relayer and approved to the adjudicator. */
     async function bigToken(): Promise<Address> {
       const hash = await clients.wallet.deployContract({ account: relayer, abi: TestToken.abi, bytecode: TestToken.bytecode, args: ['Big', 'BIG'] })
-      const address = getAddress((await clients.pub.waitForTransactionReceipt({ hash })).contractAddress!)
+      const address = toAddress((await clients.pub.waitForTransactionReceipt({ hash })).contractAddress!)
       await sendTo(address, TestToken.abi, 'mint', [relayer.address, maxUint256])
       await sendTo(address, TestToken.abi, 'approve', [adjudicator, maxUint256])
       return address

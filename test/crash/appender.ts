@@ -2,9 +2,10 @@
 // "ack <seq> <hash>" after each commit resolves, i.e. for every event it acknowledges as durable.
 import { RocksStore } from '../../src/store/rocksStore.js'
 import { appendEvents } from '../../src/store/eventStore.js'
+import { toAddress } from '../../src/core/address.js'
 
 const [dir, logId] = process.argv.slice(2) as [string, `0x${string}`]
-const author = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d' as const
+const author = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 const store = await RocksStore.open(dir)
 let batch = 1
 // The parent kills us; a closed pipe then is expected, not an error worth a stack trace.

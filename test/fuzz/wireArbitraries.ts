@@ -4,7 +4,7 @@
 // channel ids, addresses and signed states from a real ledger and real keys, so that its payloads reach the
 // handlers instead of stopping at "unknown channel".
 import fc from 'fast-check'
-import { getAddress } from 'viem'
+
 import type { Address, Bytes32, Signature } from '../../src/core/types.js'
 import type { State } from '../../src/core/state.js'
 import type { SignedState } from '../../src/core/signedState.js'
@@ -14,6 +14,7 @@ import type { Proposal, SignedProposal } from '../../src/protocols/ledger/propos
 import type { AppDefinition } from '../../src/protocols/app/appData.js'
 import type { ChannelEvent } from '../../src/log/event.js'
 import * as arb from '../arbitraries.js'
+import { toAddress } from '../../src/core/address.js'
 
 const lower = <T extends string>(hex: T): T => hex.toLowerCase() as T
 
@@ -43,7 +44,7 @@ export function text(max: number): fc.Arbitrary<string> {
 /** An error code as the node's typed errors spell them (messages.ts ERROR_CODE). */
 export const errorCode: fc.Arbitrary<string> = fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/)
 
-export const canonicalAddress: fc.Arbitrary<Address> = arb.address.map((a) => getAddress(a))
+export const canonicalAddress: fc.Arbitrary<Address> = arb.address.map((a) => toAddress(a))
 export const canonicalChannelId: fc.Arbitrary<Bytes32> = arb.channelId.map(lower)
 export const canonicalBytes32: fc.Arbitrary<Bytes32> = arb.bytes32.map(lower)
 
@@ -51,11 +52,11 @@ export const canonicalBytes32: fc.Arbitrary<Bytes32> = arb.bytes32.map(lower)
 export function canonicalState(s: State): State {
   return {
     ...s,
-    participants: s.participants.map((p) => getAddress(p)),
-    appDefinition: getAddress(s.appDefinition),
+    participants: s.participants.map((p) => toAddress(p)),
+    appDefinition: toAddress(s.appDefinition),
     appData: lower(s.appData),
     outcome: s.outcome.map((exit) => ({
-      asset: getAddress(exit.asset),
+      asset: toAddress(exit.asset),
       assetMetadata: { assetType: exit.assetMetadata.assetType, metadata: lower(exit.assetMetadata.metadata) },
       allocations: exit.allocations.map((a) => ({ ...a, destination: lower(a.destination), metadata: lower(a.metadata) })),
     })),

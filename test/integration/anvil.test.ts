@@ -3,7 +3,8 @@
 // ETH ledger and an ERC20 ledger: deposit, update, close; balances checked to the wei, gas accounted.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPublicClient, createWalletClient, http } from 'viem'
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
+import type { Address } from '../../src/core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Bytes32 } from '../../src/core/types.js'
 import { createSigner } from '../../src/core/signer.js'
@@ -18,11 +19,12 @@ import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
+import { toAddress } from '../../src/core/address.js'
 
 // anvil's well-known development accounts 1 and 2 pay for transactions; channel keys are separate.
 const TX_KEYS = ['0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'] as const
 const CHANNEL_KEYS = [`0x${'a1'.repeat(32)}`, `0x${'b2'.repeat(32)}`] as const
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 
 let anvil: Anvil
 let deployment: Deployment
@@ -70,7 +72,7 @@ async function startNodes() {
       const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
       const store = new MemoryStore()
       const engine = await Engine.open({ store, signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY })
-      return { signer, chain, engine, store, txAccount: privateKeyToAccount(TX_KEYS[i]!).address }
+      return { signer, chain, engine, store, txAccount: toAddress(privateKeyToAccount(TX_KEYS[i]!).address) }
     }),
   )
   return nodes as [(typeof nodes)[0], (typeof nodes)[0]]
@@ -143,7 +145,7 @@ describe('ledger channels on anvil', () => {
   test('an ERC20 ledger: approve and deposit, update, close; token balances exact', async () => {
     const wallet = createWalletClient({ account: privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'), chain: { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }, transport: http(anvil.url) })
     for (const key of TX_KEYS) {
-      const hash = await wallet.writeContract({ address: deployment.testToken, abi: TestToken.abi, functionName: 'mint', args: [privateKeyToAccount(key as Hex).address, 10n ** 24n] })
+      const hash = await wallet.writeContract({ address: deployment.testToken, abi: TestToken.abi, functionName: 'mint', args: [toAddress(privateKeyToAccount(key as Hex).address), 10n ** 24n] })
       await client().waitForTransactionReceipt({ hash })
     }
     await lifecycle(deployment.testToken, [500n, 700n])

@@ -8,7 +8,8 @@
 // moves the document's outcome into the ledger and transferAllAssets pays the ledger out.
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createPublicClient, createTestClient, http } from 'viem'
-import type { Address, Chain } from 'viem'
+import type { Chain } from 'viem'
+import type { Address } from '../../src/core/types.js'
 import type { Bytes32 } from '../../src/core/types.js'
 import { createSigner } from '../../src/core/signer.js'
 import { MemoryStore } from '../../src/store/memoryStore.js'
@@ -25,13 +26,14 @@ import { signChallenge } from '../../src/core/signState.js'
 import { supportedSignedState } from '../../src/protocols/ledger/consensusChannel.js'
 import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
+import { toAddress } from '../../src/core/address.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
 // anvil's development accounts 4 and 5 pay for transactions; the channel keys only receive.
 const TX_KEYS = ['0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a', '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba'] as const
 const CHANNEL_KEYS = [`0x${'e1'.repeat(32)}`, `0x${'e2'.repeat(32)}`] as const
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const STAKE = 10n ** 15n
 const CHALLENGE_DURATION = 600
 const chainId = 31337

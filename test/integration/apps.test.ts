@@ -32,6 +32,7 @@ import { recordKey } from '../../src/engine/records.js'
 import type { AppChannel } from '../../src/protocols/app/appChannel.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import type { PeerPolicy } from '../../src/engine/policy.js'
+import { toAddress } from '../../src/core/address.js'
 
 const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
 const load = (name: string) => WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, `${name}.wasm`))))
@@ -118,7 +119,7 @@ function definitionOf(runtime: AppRuntime, nodes: readonly AppNode[], nonce: big
     fixed: { participants: nodes.map((n) => n.address), channelNonce: nonce, appDefinition: MEMORY_CONSENSUS_APP, challengeDuration: 86_400 },
     appId: runtime.appId,
     params: Uint8Array.of(nodes.length),
-    asset: '0x0000000000000000000000000000000000000000',
+    asset: toAddress('0x0000000000000000000000000000000000000000'),
     deposits: deposits(nodes.length),
   }
 }

@@ -5,7 +5,8 @@
 // challenges time out, reclaim moves V's outcome into both ledgers and transferAllAssets pays everyone.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPublicClient, createTestClient, encodeAbiParameters, http } from 'viem'
-import type { Address, Chain } from 'viem'
+import type { Chain } from 'viem'
+import type { Address } from '../../src/core/types.js'
 import type { Bytes32 } from '../../src/core/types.js'
 import { createSigner } from '../../src/core/signer.js'
 import type { Allocation, Exit } from '../../src/core/outcome.js'
@@ -24,6 +25,7 @@ import type { Deployment } from '../../src/chain/deploy.js'
 import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService, toOnChainSignature } from '../../src/chain/viemChainService.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
+import { toAddress } from '../../src/core/address.js'
 
 // anvil's development accounts 1, 2 and 3 pay for transactions; the channel keys are separate.
 const TX_KEYS = [
@@ -32,7 +34,7 @@ const TX_KEYS = [
   '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
 ] as const
 const CHANNEL_KEYS = [`0x${'d1'.repeat(32)}`, `0x${'d2'.repeat(32)}`, `0x${'d3'.repeat(32)}`] as const
-const ETH: Address = '0x0000000000000000000000000000000000000000'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const CHALLENGE_DURATION = 86_400 // the engine's default, for ledgers and V alike
 const DEPOSIT = 10n ** 16n
 const AMOUNT = 5000n

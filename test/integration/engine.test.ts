@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs'
 import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { ManualScheduler } from '../../src/engine/scheduler.js'
+import { toAddress } from '../../src/core/address.js'
 
 const ALICE_KEY = `0x${'11'.repeat(32)}` as Hex
 const BOB_KEY = `0x${'22'.repeat(32)}` as Hex
@@ -189,7 +190,7 @@ describe('hostile and broken peer input', () => {
     const badlySigned = { ...forged, signature: propose({ ...ledger, fixed: { ...ledger.fixed } }, add(52, alice, bob), createSigner(ALICE_KEY)).signed.signature }
     await expectRejected(bob, alice.address, frame({ kind: 'proposal', ledgerId, signed: badlySigned }), 'bad_proposal_signature')
     // a prefund signed by a stranger
-    const prefund = unsigned({ ...ledger.fixed, participants: [alice.address, bob.address], channelNonce: 42n, appData: '0x', turnNum: 0n, isFinal: false, outcome: [{ asset: '0x0000000000000000000000000000000000000000', assetMetadata: { assetType: 0, metadata: '0x' }, allocations: [{ destination: addressToDestination(alice.address), amount: 1n, allocationType: 0, metadata: '0x' }, { destination: addressToDestination(bob.address), amount: 1n, allocationType: 0, metadata: '0x' }] }] })
+    const prefund = unsigned({ ...ledger.fixed, participants: [alice.address, bob.address], channelNonce: 42n, appData: '0x', turnNum: 0n, isFinal: false, outcome: [{ asset: toAddress('0x0000000000000000000000000000000000000000'), assetMetadata: { assetType: 0, metadata: '0x' }, allocations: [{ destination: addressToDestination(alice.address), amount: 1n, allocationType: 0, metadata: '0x' }, { destination: addressToDestination(bob.address), amount: 1n, allocationType: 0, metadata: '0x' }] }] })
     const strangerSigned = { ...prefund, signatures: [signBy(unsigned({ ...prefund.state, participants: [mallory.address, bob.address] }), mallory).signatures[0]!, null] }
     await expectRejected(bob, alice.address, frame({ kind: 'signedState', objectiveId: directFundId(channelId(prefund.state)), signedState: strangerSigned }), 'not_a_participant')
 
@@ -394,7 +395,7 @@ describe('chain re-organisations', () => {
     // the engine records chain events only for channels it takes part in: this one it is funding
     const funding = await engine.directFund({ counterparty: mallory.address, myDeposit: 100n, theirDeposit: 100n, nonce: 1n })
     const channel = funding.slice('directfund:'.length) as Bytes32
-    const asset = '0x0000000000000000000000000000000000000000' as const
+    const asset = toAddress('0x0000000000000000000000000000000000000000')
     emit({ kind: 'deposited', channelId: ledgerId, asset, nowHeld: 5n, block: 99n, logIndex: 0 }) // not mine: not kept
     emit({ kind: 'deposited', channelId: channel, asset, nowHeld: 10n, block: 100n, logIndex: 0 })
     await eventually('first deposit seen', () => engine.holdings(channel) === 10n)

@@ -34,9 +34,10 @@ import type { PeerPolicy } from '../../src/engine/policy.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 import type { Bytes32 } from '../../src/core/types.js'
+import { toAddress } from '../../src/core/address.js'
 
-export const ETH: Address = '0x0000000000000000000000000000000000000000'
-export const SIM_PAYMENT_APP: Address = '0x00000000000000000000000000000000000f0a11'
+export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+export const SIM_PAYMENT_APP: Address = toAddress('0x00000000000000000000000000000000000f0a11')
 /** Every node starts with this much ETH on the chain. */
 export const STARTING_BALANCE = 10n ** 18n
 /** Any peer, any asset, any challenge duration: the simulation checks the protocols, not the policy's limits. */

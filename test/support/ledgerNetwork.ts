@@ -17,10 +17,11 @@ import type { PeerPolicy } from '../../src/engine/policy.js'
 import type { Proposal } from '../../src/protocols/ledger/proposal.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
+import { toAddress } from '../../src/core/address.js'
 
-export const ETH: Address = '0x0000000000000000000000000000000000000000'
+export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 /** Any fixed address: the in-memory chain runs no apps. */
-export const MEMORY_VIRTUAL_PAYMENT_APP: Address = '0x00000000000000000000000000000000000f0a11'
+export const MEMORY_VIRTUAL_PAYMENT_APP: Address = toAddress('0x00000000000000000000000000000000000f0a11')
 
 /** Test nodes accept one another's ledgers and channels in any asset, with any challenge duration up to the default maximum. */
 export const TEST_POLICY: PeerPolicy = { ...ACCEPT_ANY_PEER, assets: 'any', challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }

@@ -1,13 +1,15 @@
 // DESIGN §3's conformance vector, byte for byte (vector file cites its source).
 import { describe, expect, test } from 'vitest'
 import { readFileSync } from 'node:fs'
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
+import type { Address } from '../../src/core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { State } from '../../src/core/state.js'
 import { channelId } from '../../src/core/channelId.js'
 import { hashState } from '../../src/core/hashState.js'
 import { recoverStateSigner, signState } from '../../src/core/signState.js'
 import { encodeOutcome, decodeOutcome } from '../../src/core/outcome.js'
+import { toAddress } from '../../src/core/address.js'
 
 const vector = JSON.parse(readFileSync(new URL('./nitro-v2.json', import.meta.url), 'utf8'))
 const v = vector.state
@@ -41,7 +43,7 @@ describe('Nitro v2 conformance vector', () => {
   })
   test('recovery gives the signing key\'s address (address from viem, independently)', () => {
     const sig = signState(state, vector.privateKey)
-    expect(recoverStateSigner(state, sig)).toBe(privateKeyToAccount(vector.privateKey).address)
+    expect(recoverStateSigner(state, sig)).toBe(toAddress(privateKeyToAccount(vector.privateKey).address))
   })
   test('outcome bytes decode to the same outcome', () => {
     const decoded = decodeOutcome(encodeOutcome(state.outcome))

@@ -4,13 +4,14 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { decodeAbiParameters } from 'viem'
-import type { Hex } from '../../core/types.js'
+import type { Address, Hex } from '../../core/types.js'
 import { RejectedInputError } from '../../core/errors.js'
 import { bytesToHex } from '../../core/hex.js'
 import { hostileValues, codeOf } from '../../../test/hostile.js'
 import type { AppDefinition } from './appData.js'
 import { checkDefinition, decodeAppData, decodeGenesis, encodeAppData, encodeGenesis, totalDeposits } from './appData.js'
 import { alice, bob, carol, counterApp, dave, definitionOf } from './testApps.js'
+import { toAddress } from '../../core/address.js'
 
 const head = `0x${'ab'.repeat(32)}` as Hex
 const stateHash = `0x${'cd'.repeat(32)}` as Hex
@@ -106,17 +107,17 @@ describe('genesis payload', () => {
   })
 
   test('addresses in any case encode to the same payload', () => {
-    const lower: AppDefinition = { ...definition, fixed: { ...definition.fixed, participants: definition.fixed.participants.map((p) => p.toLowerCase() as Hex) } }
+    const lower: AppDefinition = { ...definition, fixed: { ...definition.fixed, participants: definition.fixed.participants.map((p) => p.toLowerCase() as Address) } }
     expect(encodeGenesis(lower)).toEqual(encodeGenesis(definition))
   })
 
-  const n = (count: number) => Array.from({ length: count }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}` as Hex)
+  const n = (count: number) => Array.from({ length: count }, (_, i) => toAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`))
   const withFixed = (fixed: Partial<AppDefinition['fixed']>): AppDefinition => ({ ...definition, fixed: { ...definition.fixed, ...fixed } })
   test.each([
     { name: 'one participant', d: { ...withFixed({ participants: n(1) }), deposits: [1n], params: Uint8Array.of(1, 5) } },
     { name: '17 participants', d: { ...withFixed({ participants: n(17) }), deposits: n(17).map(() => 1n), params: Uint8Array.of(17, 5) } },
-    { name: 'a participant twice (in another case)', d: withFixed({ participants: [alice.address, bob.address, carol.address, alice.address.toLowerCase() as Hex] }) },
-    { name: 'a bad participant address', d: withFixed({ participants: [alice.address, bob.address, carol.address, '0x12'] }) },
+    { name: 'a participant twice (in another case)', d: withFixed({ participants: [alice.address, bob.address, carol.address, alice.address.toLowerCase() as Address] }) },
+    { name: 'a bad participant address', d: withFixed({ participants: [alice.address, bob.address, carol.address, '0x12' as Address] }) },
     { name: 'a nonce of 2^64', d: withFixed({ channelNonce: 2n ** 64n }) },
     { name: 'three deposits for four', d: { ...definition, deposits: [1n, 2n, 3n] } },
     { name: 'a negative deposit', d: { ...definition, deposits: [1n, 2n, 3n, -1n] } },
@@ -131,7 +132,7 @@ describe('genesis payload', () => {
     { name: 'a move timeout of 2^48 seconds', d: { ...definition, moveTimeout: 2 ** 48 } },
     { name: 'a fractional move timeout', d: { ...definition, moveTimeout: 1.5 } },
     { name: 'a short app id', d: { ...definition, appId: '0x01' as Hex } },
-    { name: 'a bad asset', d: { ...definition, asset: '0xnope' as Hex } },
+    { name: 'a bad asset', d: { ...definition, asset: '0xnope' as Address } },
   ])('refuses a definition with $name (invalid_definition)', ({ d }) => {
     expect(codeOf(() => checkDefinition(d))).toBe('invalid_definition')
     expect(codeOf(() => encodeGenesis(d))).toBe('invalid_definition')

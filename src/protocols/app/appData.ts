@@ -19,6 +19,7 @@ import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../../core/validate.js'
 import { InvalidAppDataError, InvalidDefinitionError } from './errors.js'
 import { MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS, MIN_APP_PARTICIPANTS } from './limits.js'
+import { toAddress } from '../../core/address.js'
 
 /** The kind of an app channel's first event (seq 1), whose payload is the encoded definition. */
 export const GENESIS_EVENT_KIND = 'app.genesis'
@@ -183,10 +184,10 @@ export function decodeGenesis(payload: Uint8Array): AppDefinition {
   const funding = FUNDING_MODES[fundingIndex]
   if (funding === undefined) throw new InvalidDefinitionError('genesis payload names an unknown funding', { actual: fundingIndex })
   const definition: AppDefinition = {
-    fixed: { participants, channelNonce, appDefinition, challengeDuration },
+    fixed: { participants: participants.map(toAddress), channelNonce, appDefinition: toAddress(appDefinition), challengeDuration },
     appId: appId.toLowerCase() as Bytes32,
     params: trustedHexToBytes(params),
-    asset,
+    asset: toAddress(asset),
     deposits,
     funding,
     moveTimeout,

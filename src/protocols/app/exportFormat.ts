@@ -14,7 +14,6 @@
 // that it can name the first divergence by seq: a signature with a flipped byte decodes here and fails
 // there, at its turn. (The wire's signedStateFromWire checks signatures and ranges too, and would refuse
 // the whole file instead.) Hex comes out lowercase and addresses checksummed, as the wire decoders give them.
-import { checksumAddress } from 'viem'
 import type { Address, Bytes32, Hex, Signature } from '../../core/types.js'
 import type { Allocation, SingleAssetExit } from '../../core/outcome.js'
 import type { State } from '../../core/state.js'
@@ -30,6 +29,7 @@ import type { ExportedLog } from './replay.js'
 import { decodeGenesis } from './appData.js'
 import { InvalidDefinitionError } from './errors.js'
 import { MAX_EXPORTED_LOG_BYTES } from './limits.js'
+import { toAddress } from '../../core/address.js'
 
 export const EXPORT_FORMAT = 'channels-app-log'
 export const EXPORT_FORMAT_VERSION = 1
@@ -294,7 +294,7 @@ function hex(form: Form, raw: unknown, field: string, size: Size): Hex {
 }
 
 function address(form: Form, raw: unknown, field: string): Address {
-  return checksumAddress(hex(form, raw, field, { length: 20 }))
+  return toAddress(hex(form, raw, field, { length: 20 }))
 }
 
 function eventKind(raw: unknown, field: string): string {

@@ -3,7 +3,7 @@
 // the order); stateAt from snapshots equals a full replay done here with the app alone.
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Hex } from '../../core/types.js'
+import type { Address, Hex } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import type { ChannelEvent } from '../../log/event.js'
 import { nextEvent } from '../../log/channelLog.js'
@@ -168,7 +168,7 @@ describe('verifyLog', () => {
   })
   const mutations: Record<string, Mutation> = {
     'event payload': onEvent((e, at, xor) => ({ ...e, payload: flipBytes(e.payload, at, xor) })),
-    'event author': onEvent((e, at, xor) => ({ ...e, author: flipHex(e.author, at, xor) })),
+    'event author': onEvent((e, at, xor) => ({ ...e, author: flipHex(e.author, at, xor) as Address })),
     'event prevHash': onEvent((e, at, xor) => ({ ...e, prevHash: flipHex(e.prevHash, at, xor) })),
     'event hash': onEvent((e, at, xor) => ({ ...e, hash: flipHex(e.hash, at, xor) })),
     'event kind': onEvent((e, at, xor) => ({ ...e, kind: Buffer.from(flipBytes(Buffer.from(e.kind), at, xor & 0x3f || 1)).toString('latin1') })),
@@ -186,7 +186,7 @@ describe('verifyLog', () => {
     'state turnNum': onState((s, _at, xor) => ({ ...s, state: { ...s.state, turnNum: s.state.turnNum ^ BigInt(xor) } })),
     'state isFinal': onState((s) => ({ ...s, state: { ...s.state, isFinal: !s.state.isFinal } })),
     'state channelNonce': onState((s, _at, xor) => ({ ...s, state: { ...s.state, channelNonce: s.state.channelNonce ^ BigInt(xor) } })),
-    'state participant': onState((s, at, xor) => ({ ...s, state: { ...s.state, participants: s.state.participants.map((p, k) => (k === at % 3 ? flipHex(p, at, xor) : p)) } })),
+    'state participant': onState((s, at, xor) => ({ ...s, state: { ...s.state, participants: s.state.participants.map((p, k) => (k === at % 3 ? (flipHex(p, at, xor) as Address) : p)) } })),
   }
 
   test('one changed byte anywhere: verification fails exactly at that seq', () => {

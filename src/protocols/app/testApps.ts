@@ -17,6 +17,7 @@ import { RejectedInputError } from '../../core/errors.js'
 import type { AppDefinition, FundingMode } from './appData.js'
 import type { AppChannel, AppCountersignature, AppUpdate } from './appChannel.js'
 import { newAppChannel, receiveCountersignature, receiveUpdate, submitEvent } from './appChannel.js'
+import { ZERO_ADDRESS, toAddress } from '../../core/address.js'
 
 export interface Actor {
   readonly name: string
@@ -36,8 +37,8 @@ export const carol = actor('carol', `0x${'c1'.repeat(32)}`)
 export const dave = actor('dave', `0x${'d1'.repeat(32)}`)
 export const irene = actor('irene', '0xfebb3b74b0b52d0976f6571d555f4ac8b91c308dfa25c7b58d1e6a7c3f50c781')
 
-export const ETH: Address = '0x0000000000000000000000000000000000000000'
-export const CONSENSUS_APP: Address = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'
+export const ETH: Address = ZERO_ADDRESS
+export const CONSENSUS_APP: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 
 /** The stand-in for src/wasm/errors.ts's AppCallError: what a module failing on a state throws. */
 export class TestAppCallError extends RejectedInputError {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
-import type { Signature } from '../../core/types.js'
+import type { Address, Signature } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import { hashState } from '../../core/hashState.js'
 import { recoverStateSigner } from '../../core/signState.js'
@@ -48,6 +48,7 @@ import {
   target,
 } from './testLedger.js'
 import { codeOf } from '../../../test/hostile.js'
+import { toAddress } from '../../core/address.js'
 
 const { leader: aliceLedger, follower: bobLedger } = fundedLedger()
 const upper = (h: Hex): Hex => `0x${h.slice(2).toUpperCase()}`
@@ -118,9 +119,9 @@ const threeAdds = [add(1, 1n, 1n), add(2, 2n, 1n, bob), add(3, 1n, 2n)]
 
 describe('test actors', () => {
   test('derive go-nitro\'s test actor addresses from their keys', () => {
-    expect(alice.address).toBe('0xAAA6628Ec44A8a742987EF3A114dDFE2D4F7aDCE')
-    expect(bob.address).toBe('0xBBB676f9cFF8D242e9eaC39D063848807d3D1D94')
-    expect(irene.address).toBe('0x111A00868581f73AB42FEEF67D235Ca09ca1E8db')
+    expect(alice.address).toBe(toAddress('0xAAA6628Ec44A8a742987EF3A114dDFE2D4F7aDCE'))
+    expect(bob.address).toBe(toAddress('0xBBB676f9cFF8D242e9eaC39D063848807d3D1D94'))
+    expect(irene.address).toBe(toAddress('0x111A00868581f73AB42FEEF67D235Ca09ca1E8db'))
   })
 })
 
@@ -142,8 +143,8 @@ describe('createConsensusChannel', () => {
 
   test('finds my role whatever the case of my address', () => {
     const postfund = signedByBoth(postfundState())
-    expect(createConsensusChannel(postfund, alice.address.toLowerCase() as Hex).role).toBe('leader')
-    expect(createConsensusChannel(postfund, upper(bob.address)).role).toBe('follower')
+    expect(createConsensusChannel(postfund, alice.address.toLowerCase() as Address).role).toBe('leader')
+    expect(createConsensusChannel(postfund, upper(bob.address) as Address).role).toBe('follower')
   })
 
   test('a ledger that already holds guarantees starts with them', () => {

@@ -16,6 +16,7 @@ import { ledgerOutcomeToExit } from './ledgerOutcome.js'
 import type { LedgerVars, Proposal } from './proposal.js'
 import { channelId } from '../../core/channelId.js'
 import { hashStateOfChannel } from '../../core/hashState.js'
+import { ZERO_ADDRESS, toAddress } from '../../core/address.js'
 
 export interface Actor {
   readonly name: string
@@ -35,8 +36,8 @@ export const alice = actor('alice', '0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4
 export const bob = actor('bob', '0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 export const irene = actor('irene', '0xfebb3b74b0b52d0976f6571d555f4ac8b91c308dfa25c7b58d1e6a7c3f50c781')
 
-export const ETH: Address = '0x0000000000000000000000000000000000000000'
-export const CONSENSUS_APP: Address = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'
+export const ETH: Address = ZERO_ADDRESS
+export const CONSENSUS_APP: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 
 export const ledgerFixed: FixedPart = {
   participants: [alice.address, bob.address],

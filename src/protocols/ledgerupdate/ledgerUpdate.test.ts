@@ -21,14 +21,15 @@ import type { Proposal, SignedProposal } from '../ledger/proposal.js'
 import type { Effect } from '../objective.js'
 import type { LedgerUpdate, LedgerUpdateCranked } from './ledgerUpdate.js'
 import { crank, isReady, ledgerUpdateId, newLedgerUpdate, reject } from './ledgerUpdate.js'
+import { toAddress } from '../../core/address.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
-const actor = (key: Hex) => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
 const bob = actor('0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const CONSENSUS_APP: Address = '0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const CONSENSUS_APP: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
 const A = `0x${'0'.repeat(24)}${alice.address.slice(2).toLowerCase()}` as Bytes32
 const B = `0x${'0'.repeat(24)}${bob.address.slice(2).toLowerCase()}` as Bytes32
 const V1 = `0x${'e1'.repeat(32)}` as Bytes32

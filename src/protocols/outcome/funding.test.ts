@@ -8,6 +8,7 @@ import type { Allocation, SingleAssetExit } from '../../core/outcome.js'
 import { depositSafetyThreshold, depositTarget, fullyFundedThreshold } from './funding.js'
 import { affords } from './transfer.js'
 import { codeOf } from '../../../test/hostile.js'
+import { toAddress } from '../../core/address.js'
 
 const dest = (byte: string): Hex => `0x${'0'.repeat(24)}${byte.repeat(20)}`
 const A = dest('a1')
@@ -16,7 +17,7 @@ const C = dest('c3')
 const V = `0x${'ee'.repeat(32)}` as Hex // a channel id as destination
 
 const exitOf = (...allocations: readonly [Hex, bigint][]): SingleAssetExit => ({
-  asset: '0x0000000000000000000000000000000000000000',
+  asset: toAddress('0x0000000000000000000000000000000000000000'),
   assetMetadata: { assetType: 0, metadata: '0x' },
   allocations: allocations.map(([destination, amount]) => ({ destination, amount, allocationType: 0, metadata: '0x' })),
 })

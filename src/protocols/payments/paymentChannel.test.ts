@@ -17,19 +17,20 @@ import { hashVoucher, recoverVoucherSigner } from '../../core/voucher.js'
 import type { PaymentChannel } from './paymentChannel.js'
 import { newPaymentChannel, pay, receiveVoucher, remaining } from './paymentChannel.js'
 import { codeOf } from '../../../test/hostile.js'
+import { toAddress } from '../../core/address.js'
 
 interface Actor {
   readonly address: Address
   readonly signer: Signer
 }
-const actor = (key: Hex): Actor => ({ address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (key: Hex): Actor => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
 const bob = actor('0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 const irene = actor('0xfebb3b74b0b52d0976f6571d555f4ac8b91c308dfa25c7b58d1e6a7c3f50c781')
 const mallory = actor(`0x${'33'.repeat(32)}`)
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const VIRTUAL_PAYMENT_APP: Address = '0x1f9fb7a9e14f3fb6e5b9e8a9fd2b0cc1ce3f7a21'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const VIRTUAL_PAYMENT_APP: Address = toAddress('0x1f9fb7a9e14f3fb6e5b9e8a9fd2b0cc1ce3f7a21')
 const STARTING_BALANCE = 10n
 
 const destinationOf = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCase()}`

@@ -21,6 +21,7 @@ import type { Proposal } from '../ledger/proposal.js'
 import type { DefundingView, VirtualDefund, VirtualDefundWaitingFor } from './virtualdefund.js'
 import { FINAL_TURN, crank, finalState, newVirtualDefund, update, virtualDefundId } from './virtualdefund.js'
 import { codeOf } from '../../../test/hostile.js'
+import { toAddress } from '../../core/address.js'
 
 interface Actor {
   readonly name: string
@@ -28,7 +29,7 @@ interface Actor {
   readonly signer: Signer
 }
 // alice, bob and irene are go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
-const actor = (name: string, key: Hex): Actor => ({ name, address: privateKeyToAccount(key).address, signer: createSigner(key) })
+const actor = (name: string, key: Hex): Actor => ({ name, address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('alice', '0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
 const bob = actor('bob', '0x0279651921cd800ac560c21ceea27aab0107b67daf436cdd25ce84cad30159b4')
 const irene = actor('irene', '0xfebb3b74b0b52d0976f6571d555f4ac8b91c308dfa25c7b58d1e6a7c3f50c781')
@@ -36,8 +37,8 @@ const ivan = actor('ivan', `0x${'21'.repeat(32)}`)
 const ingrid = actor('ingrid', `0x${'22'.repeat(32)}`)
 const mallory = actor('mallory', `0x${'33'.repeat(32)}`)
 
-const ETH: Address = '0x0000000000000000000000000000000000000000'
-const VIRTUAL_PAYMENT_APP: Address = '0x1f9fb7a9e14f3fb6e5b9e8a9fd2b0cc1ce3f7a21'
+const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
+const VIRTUAL_PAYMENT_APP: Address = toAddress('0x1f9fb7a9e14f3fb6e5b9e8a9fd2b0cc1ce3f7a21')
 const ALICE_AMOUNT = 7n
 // Not zero, so that "Bob's allocation + paid" differs from "paid" and a payment from Bob to Alice can be written.
 const BOB_AMOUNT = 2n
