@@ -19,7 +19,7 @@ import { RocksStore } from '../src/store/rocksStore.js'
 import { putEventOps } from '../src/store/eventStore.js'
 import { EMPTY_HEAD, nextEvent } from '../src/log/channelLog.js'
 import type { LogHead } from '../src/log/channelLog.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress, toBytes32 } from '../src/core/canonical.js'
 
 const aliceKey = '0xcaab404f975b4620747174a75f08d98b4e5a7053b691b41bcfc0d839d48b7634' as const
 const bobKey = '0x62ecd49c4ccb41a70ad46532aed63cf815de15864bc415c87d507afd6a5e8da2' as const
@@ -37,8 +37,8 @@ export const sampleState: State = {
       asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
-        { destination: `0x000000000000000000000000${alice.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },
-        { destination: `0x000000000000000000000000${bob.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32(`0x000000000000000000000000${alice.address.slice(2)}`), amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32(`0x000000000000000000000000${bob.address.slice(2)}`), amount: 5n, allocationType: 0, metadata: '0x' },
       ],
     },
   ],
@@ -63,7 +63,7 @@ async function logAppends(recordsPerBatch: number): Promise<number> {
         events.push(event)
         head = event
       }
-      await store.commit(putEventOps(id, events))
+      await store.commit(putEventOps(toBytes32(id), events))
     })
     return batchesPerSecond * recordsPerBatch
   } finally {

@@ -24,7 +24,7 @@ import { signChallenge, signState } from '../src/core/signState.js'
 import type { SignedState } from '../src/core/signedState.js'
 import type { FixedPart, State } from '../src/core/state.js'
 import { signVoucher } from '../src/core/voucher.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress } from '../src/core/canonical.js'
 
 /** Nitro's fixture wallets (gas-benchmarks/fixtures.ts). Fresh accounts on anvil: no ETH, no tokens. */
 export const NITRO_KEYS = {

@@ -19,7 +19,7 @@ import { ledgerState } from '../src/protocols/ledger/consensusChannel.js'
 import { hashStateOfChannel } from '../src/core/hashState.js'
 import { recoverHashSigner } from '../src/core/signatures.js'
 import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress } from '../src/core/canonical.js'
 
 const PROPOSALS = 100
 const ROUNDS = 5

@@ -26,7 +26,7 @@ import { launchLocalNetwork } from '../src/node/localNetwork.js'
 import { ChannelsClient } from '../src/client/client.js'
 import { addressToDestination } from '../src/core/outcome.js'
 import type { State } from '../src/core/state.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress } from '../src/core/canonical.js'
 
 const WARMUP = 200
 const UPDATES = 2_000

@@ -15,7 +15,7 @@ import { MemoryNetwork } from '../src/transport/memoryTransport.js'
 import { MemoryChain, MEMORY_CONSENSUS_APP } from '../src/chain/memoryChain.js'
 import { Engine } from '../src/engine/engine.js'
 import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress } from '../src/core/canonical.js'
 
 const MAX_HOPS = 8
 const PAYMENTS = 2000

@@ -4,10 +4,10 @@
 import fc from 'fast-check'
 import { getAddress, toHex } from 'viem'
 import type { Hex } from 'viem'
-import type { Address } from '../src/core/types.js'
+import type { Address, Bytes32 } from '../src/core/types.js'
 import type { Allocation, Exit, SingleAssetExit } from '../src/core/outcome.js'
 import type { FixedPart, State } from '../src/core/state.js'
-import { toAddress } from '../src/core/address.js'
+import { toAddress } from '../src/core/canonical.js'
 
 /** Ranges of the Solidity types (DESIGN §3), written out here rather than imported. */
 export const UINT256_MAX = 2n ** 256n - 1n
@@ -30,7 +30,8 @@ function mixCase(hex: Hex, mask: readonly boolean[]): Hex {
 export const hexBytes = (minLength: number, maxLength: number): fc.Arbitrary<Hex> =>
   fc.tuple(bytes(minLength, maxLength), fc.array(fc.boolean(), { maxLength: 8 })).map(([b, mask]) => mixCase(toHex(b), mask))
 
-export const bytes32: fc.Arbitrary<Hex> = hexBytes(32, 32)
+/** 32 bytes in any hex case: typed as the node's `Bytes32` though not all canonical, as `address` is. */
+export const bytes32: fc.Arbitrary<Bytes32> = hexBytes(32, 32).map((h) => h as Bytes32)
 
 /**
  * A 20-byte address, either lowercase or EIP-55 checksummed (the two forms viem accepts): typed as the node's
@@ -42,14 +43,14 @@ export const address: fc.Arbitrary<Address> = fc.oneof(
 )
 
 /** 32 bytes whose first 12 are not all zero (a valid channel id). */
-export const channelId: fc.Arbitrary<Hex> = fc
+export const channelId: fc.Arbitrary<Bytes32> = fc
   .tuple(bytes(12, 12).filter((b) => b.some((x) => x !== 0)), bytes(20, 20), fc.array(fc.boolean(), { maxLength: 8 }))
-  .map(([head, tail, mask]) => mixCase(toHex(Uint8Array.from([...head, ...tail])), mask))
+  .map(([head, tail, mask]) => mixCase(toHex(Uint8Array.from([...head, ...tail])), mask) as Bytes32)
 
 /** An external destination: 12 zero bytes then an address. */
-export const externalDestination: fc.Arbitrary<Hex> = address.map((a) => `0x${'0'.repeat(24)}${a.slice(2)}` as Hex)
+export const externalDestination: fc.Arbitrary<Bytes32> = address.map((a) => `0x${'0'.repeat(24)}${a.slice(2)}` as Bytes32)
 
-export const destination: fc.Arbitrary<Hex> = fc.oneof(externalDestination, channelId, bytes32)
+export const destination: fc.Arbitrary<Bytes32> = fc.oneof(externalDestination, channelId, bytes32)
 
 export const amount: fc.Arbitrary<bigint> = fc.oneof(
   fc.constantFrom(0n, 1n, UINT256_MAX, 2n ** 64n - 1n, 2n ** 64n),

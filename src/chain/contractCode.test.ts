@@ -18,7 +18,7 @@ import { deployContracts } from './deploy.js'
 import { ConsensusApp, NitroAdjudicator, VirtualPaymentApp } from './artifacts.js'
 import { ContractCodeError, NODE_CONTRACTS, checkContractCode, expectedCodeHash } from './contractCode.js'
 import type { CodeReader, NodeContracts } from './contractCode.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const SOURCE_NAMES = { adjudicator: 'NitroAdjudicator', consensusApp: 'ConsensusApp', virtualPaymentApp: 'VirtualPaymentApp' } as const
 const ADDRESSES: NodeContracts = {

@@ -8,7 +8,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { ConsensusApp, NitroAdjudicator, TestToken, VirtualPaymentApp } from './artifacts.js'
 import { toChainError } from './viemChainService.js'
 import { ChannelsError, OperatingError } from '../core/errors.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 /** anvil's first well-known development account (public test mnemonic): the local chain's deployer. */
 export const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'

@@ -27,7 +27,7 @@ import { EventWatcher, viemLogSource } from './eventWatcher.js'
 import { adjudicatorAbi } from './abi.js'
 import { startAnvil } from './anvil.js'
 import { channelId } from '../core/channelId.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 type EventName = Extract<(typeof adjudicatorAbi)[number], { type: 'event' }>['name']
 type Emitted = { readonly topics: readonly Hex[]; readonly data: Hex }

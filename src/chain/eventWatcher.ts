@@ -19,7 +19,7 @@ import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { VariablePart } from '../core/state.js'
 import { exitAbiParameter, exitFromAbi } from '../core/outcome.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 import { channelId as channelIdOf } from '../core/channelId.js'
 import { ChannelsError, OutOfRangeError, RejectedInputError } from '../core/errors.js'
 import { checkUint } from '../core/validate.js'
@@ -330,11 +330,11 @@ export class EventWatcher {
     switch (decoded.eventName) {
       case 'Deposited': {
         const { destination, asset, destinationHoldings } = decoded.args
-        return { kind: 'deposited', channelId: lowerHex(destination), asset: toAddress(asset), nowHeld: destinationHoldings, ...position }
+        return { kind: 'deposited', channelId: toBytes32(destination), asset: toAddress(asset), nowHeld: destinationHoldings, ...position }
       }
       case 'AllocationUpdated': {
         const { channelId, assetIndex, finalHoldings } = decoded.args
-        const id = lowerHex(channelId)
+        const id = toBytes32(channelId)
         const outcome = await this.outcomeFromCalldata(await inputOf(log.transactionHash), id, assetIndex)
         const assets = outcome ?? this.outcomes.get(id) ?? this.options.assetsOf?.(id)
         const asset = assetIndex < BigInt(assets?.length ?? 0) ? assets![Number(assetIndex)] : undefined
@@ -344,20 +344,20 @@ export class EventWatcher {
         return { kind: 'allocationUpdated', channelId: id, asset, finalHoldings, ...position }
       }
       case 'Concluded':
-        return { kind: 'concluded', channelId: lowerHex(decoded.args.channelId), finalizesAt: BigInt(decoded.args.finalizesAt), ...position }
+        return { kind: 'concluded', channelId: toBytes32(decoded.args.channelId), finalizesAt: BigInt(decoded.args.finalizesAt), ...position }
       case 'ChallengeRegistered': {
         const { channelId, finalizesAt, proof, candidate } = decoded.args
-        const id = lowerHex(channelId)
+        const id = toBytes32(channelId)
         this.remember(id, candidate.variablePart.outcome.map((exit) => toAddress(exit.asset)))
         return { kind: 'challengeRegistered', channelId: id, finalizesAt: BigInt(finalizesAt), proof: proof.map(fromOnChain), candidate: fromOnChain(candidate), ...position }
       }
       case 'ChallengeCleared':
-        return { kind: 'challengeCleared', channelId: lowerHex(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
+        return { kind: 'challengeCleared', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
       case 'Checkpointed':
-        return { kind: 'checkpointed', channelId: lowerHex(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
+        return { kind: 'checkpointed', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
       case 'Reclaimed': {
         const { channelId, assetIndex } = decoded.args
-        const id = lowerHex(channelId)
+        const id = toBytes32(channelId)
         const asset = reclaimedAsset(await inputOf(log.transactionHash), id, assetIndex)
         return { kind: 'reclaimed', channelId: id, assetIndex, asset, ...position }
       }
@@ -396,11 +396,11 @@ export function payoutAssets(input: Hex, id: Bytes32, assetIndex: bigint): reado
       }
       case 'transferAllAssets': {
         const [channelId, outcome] = call.args
-        return lowerHex(channelId) === id ? outcome.map((exit) => toAddress(exit.asset)) : undefined
+        return toBytes32(channelId) === id ? outcome.map((exit) => toAddress(exit.asset)) : undefined
       }
       case 'transfer': {
         const [index, fromChannelId, outcomeBytes] = call.args
-        if (lowerHex(fromChannelId) !== id || index !== assetIndex) return undefined
+        if (toBytes32(fromChannelId) !== id || index !== assetIndex) return undefined
         return decodeExitAssets(outcomeBytes)
       }
       default:
@@ -422,7 +422,7 @@ function reclaimedAsset(input: Hex, id: Bytes32, assetIndex: bigint): Address | 
   }
   if (call.functionName !== 'reclaim') return undefined
   const [args] = call.args
-  if (lowerHex(args.sourceChannelId) !== id || args.sourceAssetIndex !== assetIndex) return undefined
+  if (toBytes32(args.sourceChannelId) !== id || args.sourceAssetIndex !== assetIndex) return undefined
   return decodeExitAssets(args.sourceOutcomeBytes)?.[Number(assetIndex)]
 }
 

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
-import type { Address } from '../core/types.js'
+import type { Address, Bytes32 } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { ChainLogEvent as ChainEvent } from '../protocols/onchain.js'
 import type { State } from '../core/state.js'
@@ -20,7 +20,7 @@ import { createSigner } from '../core/signer.js'
 import { encodeGuaranteeMetadata } from '../core/guarantee.js'
 import { hashState } from '../core/hashState.js'
 import { hashChallenge } from '../core/signState.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor(`0x${'a1'.repeat(32)}`)
@@ -28,10 +28,10 @@ const bob = actor(`0x${'b0'.repeat(32)}`)
 const eve = actor(`0x${'e0'.repeat(32)}`)
 const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const TOKEN: Address = toAddress('0x5e29E5Ab8EF33F050c7cc10B5a0456D975C5F88d')
-const toDestination = (address: Address): Hex => `0x${'0'.repeat(24)}${address.slice(2).toLowerCase()}`
-const V = `0x${'5a'.repeat(32)}` as Hex // another channel, credited internally
+const toDestination = (address: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${address.slice(2)}`)
+const V = toBytes32(`0x${'5a'.repeat(32)}`) // another channel, credited internally
 
-const exitOf = (asset: Address, ...rows: readonly [Hex, bigint, number?][]): SingleAssetExit => ({
+const exitOf = (asset: Address, ...rows: readonly [Bytes32, bigint, number?][]): SingleAssetExit => ({
   asset,
   assetMetadata: { assetType: 0, metadata: '0x' },
   allocations: rows.map(([destination, amount, allocationType = 0]) => ({ destination, amount, allocationType, metadata: '0x' })),
@@ -52,7 +52,7 @@ function finalState(outcome = [exitOf(ETH, [toDestination(alice.address), 5n], [
   }
 }
 const signedByBoth = (state: State): SignedState => signBy(signBy(unsigned(state), alice.signer), bob.signer)
-const idOf = (state: State): Hex => channelId(fixedPart(state))
+const idOf = (state: State): Bytes32 => channelId(fixedPart(state))
 
 /** The code and revert reason a promise rejects with; fails the test if it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; reason?: unknown }> {
@@ -67,7 +67,7 @@ async function rejection(promise: Promise<unknown>): Promise<{ code: string; rea
 }
 
 /** Everything of `asset` the chain holds: accounts' balances plus channels' holdings. */
-async function totalOf(chain: MemoryChain, asset: Address, accounts: readonly Address[], channels: readonly Hex[]): Promise<bigint> {
+async function totalOf(chain: MemoryChain, asset: Address, accounts: readonly Address[], channels: readonly Bytes32[]): Promise<bigint> {
   let total = 0n
   for (const account of accounts) total += chain.balanceOf(account, asset)
   for (const id of channels) total += await chain.holdings(id, asset)
@@ -142,7 +142,7 @@ describe('deposit', () => {
   test('holdings are per asset and per channel, and any hex case names the same channel', async () => {
     const { chain, asAlice } = setup()
     const id = idOf(finalState())
-    await asAlice.submit({ kind: 'deposit', channelId: id.toUpperCase().replace('0X', '0x') as Hex, asset: TOKEN.toLowerCase() as Address, expectedHeld: 0n, amount: 3n })
+    await asAlice.submit({ kind: 'deposit', channelId: id.toUpperCase().replace('0X', '0x') as Bytes32, asset: TOKEN.toLowerCase() as Address, expectedHeld: 0n, amount: 3n })
     expect(await chain.holdings(id, TOKEN)).toBe(3n)
     expect(await chain.holdings(id, ETH)).toBe(0n)
     expect(await chain.holdings(idOf(finalState()), TOKEN)).toBe(0n)
@@ -170,7 +170,7 @@ describe('deposit', () => {
 
   test('a deposit needs a sender: the chain itself has no account', async () => {
     const { chain } = setup()
-    expect(await rejection(chain.submit({ kind: 'deposit', channelId: channel, asset: ETH, expectedHeld: 0n, amount: 1n }))).toEqual({ code: 'invariant', reason: undefined })
+    expect(await rejection(chain.submit({ kind: 'deposit', channelId: toBytes32(channel), asset: ETH, expectedHeld: 0n, amount: 1n }))).toEqual({ code: 'invariant', reason: undefined })
   })
 
   test('failNext: unavailable, then reverted, then through; failures change nothing', async () => {
@@ -182,9 +182,9 @@ describe('deposit', () => {
     expect(await rejection(asAlice.submit(tx))).toEqual({ code: 'chain_unavailable', reason: undefined })
     expect(await rejection(asAlice.submit(tx))).toEqual({ code: 'chain_reverted', reason: RevertReason.injected })
     expect(await rejection(asAlice.submit(tx))).toEqual({ code: 'chain_reverted', reason: RevertReason.injected })
-    expect([chain.blockNumber(), await chain.holdings(channel, ETH)]).toEqual([0n, 0n])
+    expect([chain.blockNumber(), await chain.holdings(toBytes32(channel), ETH)]).toEqual([0n, 0n])
     await asAlice.submit(tx)
-    expect(await chain.holdings(channel, ETH)).toBe(1n)
+    expect(await chain.holdings(toBytes32(channel), ETH)).toBe(1n)
     expect(() => chain.failNext(-1)).toThrow(expect.objectContaining({ code: 'out_of_range' }))
   })
 })
@@ -241,7 +241,7 @@ describe('concludeAndWithdraw', () => {
   const both = signedByBoth(state)
   const aliceSignature = both.signatures[0]!
   const bobSignature = both.signatures[1]!
-  const eveSignature = eve.signer.signHash(`0x${'00'.repeat(32)}`)
+  const eveSignature = eve.signer.signHash(toBytes32(`0x${'00'.repeat(32)}`))
   const otherStateSignature = signBy(unsigned({ ...state, turnNum: 4n }), bob.signer).signatures[1]!
   const badV = `${bobSignature.slice(0, -2)}1d` as Hex
   test.each([
@@ -267,9 +267,9 @@ describe('concludeAndWithdraw', () => {
   })
 
   test('a guarantee in the outcome reverts the whole transaction: not even concluded', async () => {
-    const metadata = encodeGuaranteeMetadata({ left: toDestination(alice.address), right: toDestination(bob.address) })
+    const metadata = encodeGuaranteeMetadata({ left: toBytes32(toDestination(alice.address)), right: toBytes32(toDestination(bob.address)) })
     const withGuarantee = finalState([
-      { ...exitOf(ETH, [toDestination(alice.address), 5n]), allocations: [...exitOf(ETH, [toDestination(alice.address), 5n]).allocations, { destination: V, amount: 5n, allocationType: 1, metadata }] },
+      { ...exitOf(ETH, [toDestination(alice.address), 5n]), allocations: [...exitOf(ETH, [toDestination(alice.address), 5n]).allocations, { destination: toBytes32(V), amount: 5n, allocationType: 1, metadata }] },
     ])
     const { chain, asAlice, id } = await funded(withGuarantee)
     expect(await rejection(asAlice.submit({ kind: 'concludeAndWithdraw', signedState: signedByBoth(withGuarantee) }))).toEqual({
@@ -284,7 +284,7 @@ describe('concludeAndWithdraw', () => {
     const toChannel = finalState([exitOf(ETH, [toDestination(alice.address), 4n], [V, 6n])])
     const { chain, asAlice, id } = await funded(toChannel)
     await asAlice.submit({ kind: 'concludeAndWithdraw', signedState: signedByBoth(toChannel) })
-    expect(await chain.holdings(V, ETH)).toBe(6n)
+    expect(await chain.holdings(toBytes32(V), ETH)).toBe(6n)
     expect(chain.balanceOf(alice.address, ETH)).toBe(99n)
     expect(chain.events().filter((e) => e.channelId === V)).toEqual([])
     expect(await totalOf(chain, ETH, [alice.address, bob.address], [id, V])).toBe(200n)
@@ -341,7 +341,7 @@ describe('challenge and transferAllAssets', () => {
     candidate: signed,
     challengerSignature: who.signer.signHash(hashChallenge(hashState(state))),
   })
-  const payout = (id: Hex, state: State) => ({ kind: 'transferAllAssets' as const, channelId: id, outcome: state.outcome, stateHash: hashState(state) })
+  const payout = (id: Bytes32, state: State) => ({ kind: 'transferAllAssets' as const, channelId: id, outcome: state.outcome, stateHash: hashState(state) })
 
   test('a state signed by both finalizes after the challenge duration and then pays its outcome', async () => {
     const { chain, asAlice, id, state } = await running()
@@ -539,6 +539,6 @@ describe('accounts and reads', () => {
   })
 
   test('holdings: a malformed channel id rejects with a typed error', async () => {
-    expect(await rejection(new MemoryChain().holdings('0x12', ETH))).toEqual({ code: 'invalid_length', reason: undefined })
+    expect(await rejection(new MemoryChain().holdings(toBytes32('0x12'), ETH))).toEqual({ code: 'invalid_length', reason: undefined })
   })
 })

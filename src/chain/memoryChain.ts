@@ -33,7 +33,7 @@ import { InvalidChannelIdError, InvalidSignatureError, OutOfRangeError, assert }
 import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../core/validate.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 export { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 
@@ -243,7 +243,7 @@ export class MemoryChain implements ChainService {
     this.balances.set(key(from, tx.asset), balance - tx.amount)
     this.held.set(key(tx.channelId, tx.asset), held + tx.amount)
     const block = this.mine()
-    this.emit({ kind: 'deposited', channelId: tx.channelId.toLowerCase() as Bytes32, asset: toAddress(tx.asset), nowHeld: held + tx.amount, block, logIndex: 0 })
+    this.emit({ kind: 'deposited', channelId: toBytes32(tx.channelId), asset: toAddress(tx.asset), nowHeld: held + tx.amount, block, logIndex: 0 })
     this.checkConserved(tx.asset)
   }
 
@@ -293,7 +293,7 @@ export class MemoryChain implements ChainService {
   private transferAllAssets(channelId: Bytes32, outcome: Exit, stateHash: Bytes32): void {
     checkBytes32(channelId, 'channelId')
     checkBytes32(stateHash, 'stateHash')
-    const id = channelId.toLowerCase() as Bytes32
+    const id = toBytes32(channelId)
     const status = this.status.get(id)
     if (!status || !this.isFinalizedAt(status, this.timestampOf(this.block + 1n))) throw new ChainRevertedError(RevertReason.notFinalized, { channelId: id })
     if (status.stateHash !== stateHash.toLowerCase() || status.outcome === undefined || encodeOutcome(status.outcome) !== encodeOutcome(outcome)) {

@@ -35,7 +35,7 @@ import { adjudicatorAbi } from './abi.js'
 import { TestToken } from './artifacts.js'
 import { ChainRevertedError, ChainUnavailableError } from './errors.js'
 import { ViemChainService, toOnChainSignature } from './viemChainService.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 // ---- actors: channel keys, each with 100 ETH; the service's transaction key; the relayer (anvil's account 0) ----
 
@@ -60,7 +60,7 @@ const START_BALANCE = 100n * 10n ** 18n
 const TX_TOKENS = 1_000n
 
 const ETH: Address = toAddress(zeroAddress)
-const ZERO32: Bytes32 = `0x${'00'.repeat(32)}`
+const ZERO32: Bytes32 = toBytes32(`0x${'00'.repeat(32)}`)
 const DURATION = 60
 
 let anvil: Anvil

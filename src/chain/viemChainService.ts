@@ -30,7 +30,7 @@ import { MAX_UINT256 } from '../core/limits.js'
 import { ChainRevertedError, ChainUnavailableError, RevertReason } from './errors.js'
 import { EventWatcher, viemLogSource } from './eventWatcher.js'
 import { adjudicatorAbi } from './abi.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 export interface ViemChainServiceOptions {
   readonly rpcUrl: string

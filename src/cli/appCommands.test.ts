@@ -17,7 +17,7 @@ import { UsageError } from './format.js'
 import { exportPlan, parseApp, parseHex, parseSeq, renderApp, renderEvents } from './appCommands.js'
 import type { AppChannelInfo } from '../rpc/schemas.js'
 import { APPS_BUILD_DIR } from './verify.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const MANIFEST = JSON.parse(readFileSync(path.join(APPS_BUILD_DIR, 'manifest.json'), 'utf8')) as { apps: Record<string, { appId: string }> }
 const TICTACTOE_ID = MANIFEST.apps.tictactoe!.appId.toLowerCase()

@@ -32,7 +32,7 @@ import {
   shortObjectiveId,
   toJson,
 } from './format.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 const ETH = 10n ** 18n
 const ALICE = toAddress('0x1d75aa0A101aB712C6ae35C806365b10B261201F')
@@ -40,7 +40,7 @@ const HUB = toAddress('0xd7C39cbFAe1fC7d3FdD7361F50fEC112C6029C20')
 const BOB = toAddress('0x78d3f2DA5a6F892554B4eb2255608B2774DBE20e')
 const ZERO = toAddress('0x0000000000000000000000000000000000000000')
 const LEDGER_ID = `0x9ebd240e${'1'.repeat(56)}` as const
-const PAYMENT_ID = `0x2281b1b6${'2'.repeat(56)}` as const
+const PAYMENT_ID = toBytes32(`0x2281b1b6${'2'.repeat(56)}`)
 
 function collector(isTTY = false): Writer & { text: string } {
   const sink = { text: '', isTTY, write: (chunk: string) => (sink.text += chunk) }
@@ -55,7 +55,7 @@ async function run(argv: string[], io: Partial<CommandIo> = {}): Promise<{ code:
 }
 
 const ledger: LedgerChannelInfo = {
-  channelId: LEDGER_ID,
+  channelId: toBytes32(LEDGER_ID),
   status: 'open',
   participants: [ALICE, HUB],
   leader: ALICE,
@@ -68,7 +68,7 @@ const ledger: LedgerChannelInfo = {
   turnNum: 3n,
   myBalance: ETH / 100n - 1_000_000n,
   theirBalance: ETH / 100n,
-  guarantees: [{ target: PAYMENT_ID, amount: 1_000_000n, left: `0x${'0'.repeat(24)}${ALICE.slice(2).toLowerCase()}`, right: `0x${'0'.repeat(24)}${HUB.slice(2).toLowerCase()}` }],
+  guarantees: [{ target: PAYMENT_ID, amount: 1_000_000n, left: toBytes32(`0x${'0'.repeat(24)}${ALICE.slice(2).toLowerCase()}`), right: toBytes32(`0x${'0'.repeat(24)}${HUB.slice(2).toLowerCase()}`) }],
   holdings: 2n * (ETH / 100n),
 }
 
@@ -240,7 +240,7 @@ describe('errors', () => {
   })
 
   test('failed objectives, CLI failures and anything else: one line, never a stack', () => {
-    const failed = new ObjectiveFailedError({ id: 'directfund:0x1', kind: 'directfund', status: 'failed', waitingFor: null, failure: { code: 'chain', summary: 'deposit reverted' }, channelId: LEDGER_ID })
+    const failed = new ObjectiveFailedError({ id: 'directfund:0x1', kind: 'directfund', status: 'failed', waitingFor: null, failure: { code: 'chain', summary: 'deposit reverted' }, channelId: toBytes32(LEDGER_ID) })
     expect(describeError(failed)).toEqual(['error: objective directfund:0x1 failed: deposit reverted'])
     expect(describeError(new CliFailure('no node running at http://x'))).toEqual(['error: no node running at http://x'])
     expect(describeError(new TypeError('boom'))).toEqual(['error: boom'])

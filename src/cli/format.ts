@@ -13,7 +13,7 @@ import type { Notification } from '../client/client.js'
 import type { Address } from '../core/types.js'
 import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
 import { escapeJson, escapeText } from './sanitize.js'
-import { ZERO_ADDRESS, toAddress } from '../core/address.js'
+import { ZERO_ADDRESS, toAddress } from '../core/canonical.js'
 
 /** The command line is wrong (unknown command or option, a bad amount or id): exit code 2 with a usage hint. */
 export class UsageError extends RejectedInputError {

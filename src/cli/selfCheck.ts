@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks'
 import { secp256k1 as noble } from '@noble/curves/secp256k1.js'
 import type { Hex } from '../core/types.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 import type { State } from '../core/state.js'
 import { channelId } from '../core/channelId.js'
 import { hashState } from '../core/hashState.js'
@@ -22,8 +22,8 @@ const vector: State = {
       asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
-        { destination: '0x000000000000000000000000F5A1BB5607C9D079E46d1B3Dc33f257d937b43BD', amount: 5n, allocationType: 0, metadata: '0x' },
-        { destination: '0x000000000000000000000000Ee18fF1575055691009aa246aE608132C57a422c', amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32('0x000000000000000000000000F5A1BB5607C9D079E46d1B3Dc33f257d937b43BD'), amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32('0x000000000000000000000000Ee18fF1575055691009aa246aE608132C57a422c'), amount: 5n, allocationType: 0, metadata: '0x' },
       ],
     },
   ],
@@ -43,8 +43,8 @@ function check(name: string, ok: boolean, detail = ''): boolean {
 export function selfCheck(key: Hex): boolean {
   const address = privateKeyToAddress(key)
   let ok = true
-  ok &&= check('channel id matches the Nitro vector', channelId(vector) === '0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2')
-  ok &&= check('state hash matches the Nitro vector', hashState(vector) === '0x8e20f2e5f2cd3b3d4805eb3b98d2cf2945631042f4cb69fc629425dd28efe184')
+  ok &&= check('channel id matches the Nitro vector', channelId(vector) === toBytes32('0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2'))
+  ok &&= check('state hash matches the Nitro vector', hashState(vector) === toBytes32('0x8e20f2e5f2cd3b3d4805eb3b98d2cf2945631042f4cb69fc629425dd28efe184'))
   ok &&= check('native signature matches the Nitro vector', signState(vector, vectorKey) === expectedSignature)
 
   const myState = { ...vector, participants: [address, vector.participants[1]!] }

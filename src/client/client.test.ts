@@ -10,6 +10,7 @@ import { RpcServer } from '../rpc/server.js'
 import type { RpcLogger } from '../rpc/server.js'
 import type { Notification } from './index.js'
 import { ChannelsClient, InvalidResponseError, ObjectiveFailedError, RpcError, RpcErrorCode, WaitTimeoutError } from './index.js'
+import { toBytes32 } from '../core/canonical.js'
 
 const SECRET = 'client-test-secret-0123456789'
 const DEPOSIT = 1000n
@@ -245,7 +246,7 @@ describe('typed errors', () => {
 
   test('params the wire cannot carry are refused before sending', async () => {
     await expect(alice.client.createLedgerChannel({ counterparty: hub.address, myDeposit: -1n, theirDeposit: 1n })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams })
-    await expect(alice.client.pay(`0x${'ee'.repeat(32)}`, 2n ** 256n)).rejects.toMatchObject({ code: RpcErrorCode.invalidParams })
+    await expect(alice.client.pay(toBytes32(`0x${'ee'.repeat(32)}`), 2n ** 256n)).rejects.toMatchObject({ code: RpcErrorCode.invalidParams })
   })
 
   test('a wrong secret: over HTTP and on the WebSocket upgrade', async () => {

@@ -9,7 +9,7 @@ import type { FixedPart } from './state.js'
 import { channelId, checkChannelId } from './channelId.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, hostileValues, outcomeOf, settle } from '../../test/hostile.js'
-import { toAddress } from './address.js'
+import { toAddress } from './canonical.js'
 
 const referenceChannelId = (f: FixedPart): Hex =>
   toHex(

@@ -1,4 +1,5 @@
 // Guarantee metadata = abi.encode((bytes32 left, bytes32 right)) (DESIGN §3), against viem.
+import type { Bytes32 } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { encodeAbiParameters, parseAbiParameters } from 'viem'
@@ -48,7 +49,7 @@ describe('guarantee metadata', () => {
     { name: 'left non-hex', left: 'left', right: `0x${'22'.repeat(32)}`, code: 'invalid_hex' },
     { name: 'right an address', left: `0x${'11'.repeat(32)}`, right: `0x${'22'.repeat(20)}`, code: 'invalid_length' },
   ])('encode rejects $name with $code', ({ left, right, code }) => {
-    expect(codeOf(() => encodeGuaranteeMetadata({ left: left as Hex, right: right as Hex }))).toBe(code)
+    expect(codeOf(() => encodeGuaranteeMetadata({ left: left as Bytes32, right: right as Bytes32 }))).toBe(code)
   })
 
   test('decode refuses hostile values with a code', () => {

@@ -5,6 +5,7 @@ import type { Destination, Hex } from './types.js'
 import { checkBytes32 } from './validate.js'
 import { InvalidLengthError } from './errors.js'
 import { hexToBytes } from './hex.js'
+import { toBytes32 } from './canonical.js'
 
 export interface GuaranteeMetadata {
   readonly left: Destination
@@ -27,5 +28,5 @@ export function decodeGuaranteeMetadata(metadata: Hex): GuaranteeMetadata {
   const bytes = hexToBytes(metadata, 'metadata')
   if (bytes.length !== 64) throw new InvalidLengthError('guarantee metadata must be 64 bytes', { expected: 64, actual: bytes.length })
   const [{ left, right }] = decodeAbiParameters(metadataAbi, metadata)
-  return { left, right }
+  return { left: toBytes32(left), right: toBytes32(right) }
 }

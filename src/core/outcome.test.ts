@@ -18,7 +18,7 @@ import {
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, hostileMessages, hostileValues, outcomeOf, settle, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 // DESIGN §3: Exit = (address asset, (uint8 assetType, bytes metadata) assetMetadata,
 //   (bytes32 destination, uint256 amount, uint8 allocationType, bytes metadata)[] allocations)[]
@@ -255,20 +255,20 @@ describe('destinations', () => {
   test('a channel id is not an external destination', () => {
     fc.assert(
       fc.property(arb.channelId, (id) => {
-        expect(isExternalDestination(id)).toBe(false)
-        expect(destinationToAddress(id)).toBeUndefined()
+        expect(isExternalDestination(toBytes32(id))).toBe(false)
+        expect(destinationToAddress(toBytes32(id))).toBeUndefined()
       }),
     )
   })
   test('destinationToAddress returns an address viem accepts, whatever the destination\'s case', () => {
-    const address = destinationToAddress(`0x000000000000000000000000${'AB'.repeat(20)}`)!
+    const address = destinationToAddress(toBytes32(`0x000000000000000000000000${'AB'.repeat(20)}`))!
     expect(isAddress(address)).toBe(true)
   })
   test.each([
     { name: 'addressToDestination of 19 bytes', run: () => addressToDestination(`0x${'11'.repeat(19)}` as Address), code: 'invalid_address' },
     { name: 'addressToDestination of a bytes32', run: () => addressToDestination(`0x${'11'.repeat(32)}` as Address), code: 'invalid_address' },
-    { name: 'destinationToAddress of 31 bytes', run: () => destinationToAddress(`0x${'11'.repeat(31)}`), code: 'invalid_length' },
-    { name: 'destinationToAddress of non-hex', run: () => destinationToAddress('0xzz'), code: 'invalid_hex' },
+    { name: 'destinationToAddress of 31 bytes', run: () => destinationToAddress(toBytes32(`0x${'11'.repeat(31)}`)), code: 'invalid_length' },
+    { name: 'destinationToAddress of non-hex', run: () => destinationToAddress(toBytes32('0xzz')), code: 'invalid_hex' },
   ])('$name: $code', ({ run, code }) => {
     expect(codeOf(run)).toBe(code)
   })

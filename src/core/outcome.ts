@@ -5,7 +5,7 @@ import type { Address, Destination, Hex } from './types.js'
 import { InvalidOutcomeError, RejectedInputError } from './errors.js'
 import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_METADATA_BYTES, MAX_UINT256, MAX_UINT8 } from './limits.js'
 import { checkAddress, checkArray, checkBytes, checkBytes32, checkSmallUint, checkUint } from './validate.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 export const AllocationType = { simple: 0, guarantee: 1 } as const
 
@@ -92,7 +92,8 @@ export function encodeOutcome(outcome: Exit): Hex {
   return encodeAbiParameters([exitAbiParameter], [outcome]).toLowerCase() as Hex
 }
 
-type AbiExit = { readonly asset: string; readonly assetMetadata: AssetMetadata; readonly allocations: readonly Allocation[] }
+type AbiAllocation = Omit<Allocation, 'destination'> & { readonly destination: string }
+type AbiExit = { readonly asset: string; readonly assetMetadata: AssetMetadata; readonly allocations: readonly AbiAllocation[] }
 
 /** An Exit as viem's ABI decoder gives it (structs, checksummed or not), in the node's own form. */
 export function exitFromAbi(decoded: readonly AbiExit[]): Exit {
@@ -100,7 +101,7 @@ export function exitFromAbi(decoded: readonly AbiExit[]): Exit {
     asset: toAddress(exit.asset),
     assetMetadata: { assetType: exit.assetMetadata.assetType, metadata: exit.assetMetadata.metadata },
     allocations: exit.allocations.map((a) => ({
-      destination: a.destination,
+      destination: toBytes32(a.destination),
       amount: a.amount,
       allocationType: a.allocationType,
       metadata: a.metadata,
@@ -140,7 +141,7 @@ export function totalAllocated(exit: SingleAssetExit): bigint {
 /** The destination that pays an external address: 12 zero bytes then the address. */
 export function addressToDestination(address: Address): Destination {
   checkAddress(address, 'address')
-  return `0x${'0'.repeat(24)}${address.slice(2).toLowerCase()}`
+  return toBytes32(`0x${'0'.repeat(24)}${address.slice(2)}`)
 }
 
 /** An external destination's address, or undefined if the destination is a channel id. */

@@ -1,4 +1,5 @@
 // Signing states and challenges (DESIGN §3): the native path against noble and viem on random states and keys.
+import type { Bytes32 } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
@@ -12,6 +13,7 @@ import { hashState } from './hashState.js'
 import { hashChallenge, recoverChallengeSigner, recoverStateSigner, signChallenge, signState } from './signState.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf } from '../../test/hostile.js'
+import { toBytes32 } from './canonical.js'
 
 const N = arb.SECP256K1_ORDER
 const digestOf = (hash: Hex): Uint8Array => keccak_256(concatBytes(utf8ToBytes('\x19Ethereum Signed Message:\n32'), hexToBytes(hash)))
@@ -86,7 +88,7 @@ describe('challenges', () => {
   test('hashChallenge equals keccak256 of viem\'s abi.encode(bytes32, string "forceMove")', () => {
     fc.assert(
       fc.property(arb.bytes32, (h) => {
-        expect(hashChallenge(h)).toBe(referenceChallengeHash(h))
+        expect(hashChallenge(toBytes32(h))).toBe(referenceChallengeHash(h))
       }),
       { numRuns: 300 },
     )
@@ -111,6 +113,6 @@ describe('challenges', () => {
     { name: '31 bytes', h: `0x${'11'.repeat(31)}`, code: 'invalid_length' },
     { name: 'non-hex', h: 'forceMove', code: 'invalid_hex' },
   ])('hashChallenge rejects $name with $code', ({ h, code }) => {
-    expect(codeOf(() => hashChallenge(h as Hex))).toBe(code)
+    expect(codeOf(() => hashChallenge(h as Bytes32))).toBe(code)
   })
 })

@@ -1,5 +1,6 @@
 // Ethereum signatures (DESIGN §3) on the native binding against @noble/curves and viem: same 65 bytes,
 // same recovered address, and every malformed signature refused with code invalid_signature.
+import type { Bytes32 } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
@@ -19,6 +20,7 @@ import {
 } from './signatures.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, hostileValues, settle } from '../../test/hostile.js'
+import { toBytes32 } from './canonical.js'
 
 const N = arb.SECP256K1_ORDER
 const word = (n: bigint): string => n.toString(16).padStart(64, '0')
@@ -48,7 +50,7 @@ function highS(signature: Hex): Hex {
 
 const key = '0xcaab404f975b4620747174a75f08d98b4e5a7053b691b41bcfc0d839d48b7634' as Hex
 const hash = `0x${'ab'.repeat(32)}` as Hex
-const good = signHash(hash, key)
+const good = signHash(toBytes32(hash), key)
 const r = good.slice(2, 66)
 const s = good.slice(66, 130)
 const v = good.slice(130)
@@ -57,7 +59,7 @@ describe('ethSignedMessageDigest', () => {
   test('equals viem\'s hashMessage({ raw }) and the spec built with noble', () => {
     fc.assert(
       fc.property(arb.bytes32, (h) => {
-        const digest = ethSignedMessageDigest(h)
+        const digest = ethSignedMessageDigest(toBytes32(h))
         expect(toHex(digest)).toBe(hashMessage({ raw: h }))
         expect(new Uint8Array(digest)).toEqual(digestOf(h))
       }),
@@ -68,7 +70,7 @@ describe('ethSignedMessageDigest', () => {
     { name: '31 bytes', h: `0x${'11'.repeat(31)}`, code: 'invalid_length' },
     { name: 'non-hex', h: '0xzz', code: 'invalid_hex' },
   ])('rejects a hash of $name with $code', ({ h, code }) => {
-    expect(codeOf(() => ethSignedMessageDigest(h as Hex))).toBe(code)
+    expect(codeOf(() => ethSignedMessageDigest(h as Bytes32))).toBe(code)
   })
 })
 
@@ -76,7 +78,7 @@ describe('signHash', () => {
   test('produces the same 65 bytes as noble (RFC 6979, low s, v = 27 + recid)', () => {
     fc.assert(
       fc.property(arb.bytes32, arb.privateKey, (h, k) => {
-        expect(signHash(h, k)).toBe(nobleSign(h, k))
+        expect(signHash(toBytes32(h), k)).toBe(nobleSign(h, k))
       }),
       { numRuns: 200 },
     )
@@ -84,8 +86,8 @@ describe('signHash', () => {
   test('is deterministic, low-s, with v in {27, 28}', () => {
     fc.assert(
       fc.property(arb.bytes32, arb.privateKey, (h, k) => {
-        const sig = signHash(h, k)
-        expect(signHash(h, k)).toBe(sig)
+        const sig = signHash(toBytes32(h), k)
+        expect(signHash(toBytes32(h), k)).toBe(sig)
         expect(BigInt(`0x${sig.slice(66, 130)}`) <= N / 2n).toBe(true)
         expect(['1b', '1c']).toContain(sig.slice(130))
       }),
@@ -99,7 +101,7 @@ describe('recoverHashSigner', () => {
     fc.assert(
       fc.property(arb.bytes32, arb.privateKey, (h, k) => {
         const sig = nobleSign(h, k)
-        const signer = recoverHashSigner(h, sig)
+        const signer = recoverHashSigner(toBytes32(h), sig)
         expect(signer).toBe(nobleRecover(h, sig))
         expect(signer).toBe(privateKeyToAccount(k).address)
       }),
@@ -109,15 +111,15 @@ describe('recoverHashSigner', () => {
 
   test('a signature of another hash recovers to someone else', () => {
     const other = `0x${'cd'.repeat(32)}` as Hex
-    expect(recoverHashSigner(other, good)).not.toBe(privateKeyToAccount(key).address)
-    expect(recoverHashSigner(other, good)).toBe(nobleRecover(other, good))
+    expect(recoverHashSigner(toBytes32(other), good)).not.toBe(privateKeyToAccount(key).address)
+    expect(recoverHashSigner(toBytes32(other), good)).toBe(nobleRecover(other, good))
   })
 
   test('the high-s twin is a valid ECDSA signature (noble, lowS: false) but is refused', () => {
     const twin = highS(good)
     const compact = hexToBytes(twin).subarray(0, 64)
     expect(secp256k1.verify(compact, digestOf(hash), secp256k1.getPublicKey(hexToBytes(key)), { prehash: false, lowS: false })).toBe(true)
-    expect(codeOf(() => recoverHashSigner(hash, twin))).toBe('invalid_signature')
+    expect(codeOf(() => recoverHashSigner(toBytes32(hash), twin))).toBe('invalid_signature')
   })
 
   test('an r that is no point\'s x-coordinate recovers nothing: invalid_signature', () => {
@@ -129,7 +131,7 @@ describe('recoverHashSigner', () => {
         break
       }
     }
-    expect(codeOf(() => recoverHashSigner(hash, `0x${word(x)}${s}1b` as Hex))).toBe('invalid_signature')
+    expect(codeOf(() => recoverHashSigner(toBytes32(hash), `0x${word(x)}${s}1b` as Hex))).toBe('invalid_signature')
   })
 })
 
@@ -172,7 +174,7 @@ describe('parseSignature', () => {
     { name: 'null', sig: null },
   ])('rejects $name with invalid_signature', ({ sig }) => {
     expect(codeOf(() => parseSignature(sig))).toBe('invalid_signature')
-    expect(codeOf(() => recoverHashSigner(hash, sig as Hex))).toBe('invalid_signature')
+    expect(codeOf(() => recoverHashSigner(toBytes32(hash), sig as Hex))).toBe('invalid_signature')
   })
 
   test('hostile values are refused with invalid_signature', () => {
@@ -220,7 +222,7 @@ describe('private keys', () => {
     { name: 'a number', k: 1 },
   ])('rejects a key of $name with invalid_private_key', ({ k }) => {
     expect(codeOf(() => parsePrivateKey(k as Hex))).toBe('invalid_private_key')
-    expect(codeOf(() => signHash(hash, k as Hex))).toBe('invalid_private_key')
+    expect(codeOf(() => signHash(toBytes32(hash), k as Hex))).toBe('invalid_private_key')
     expect(codeOf(() => privateKeyToAddress(k as Hex))).toBe('invalid_private_key')
   })
 

@@ -8,7 +8,7 @@ import { bytesToHex, hexToBytes } from './hex.js'
 import { InvalidSignatureError, RejectedInputError } from './errors.js'
 import { SECP256K1_HALF_N, SECP256K1_N } from './limits.js'
 import { checkBytes32 } from './validate.js'
-import { toAddress } from './address.js'
+import { toAddress } from './canonical.js'
 
 const PREFIX = '\x19Ethereum Signed Message:\n32'
 // One preallocated message buffer (prefix ‖ hash): this is the hot path of every update, and the core

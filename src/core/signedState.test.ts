@@ -1,6 +1,5 @@
 // SignedState: signatures indexed by participant, each checked to recover to its slot's participant.
 // Actors' addresses come from viem, their signatures from noble (independent of the code under test).
-import type { Address } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
@@ -16,7 +15,7 @@ import { hashState } from './hashState.js'
 import { createSigner } from './signer.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf } from '../../test/hostile.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 const digestOf = (hash: Hex): Uint8Array => keccak_256(concatBytes(utf8ToBytes('\x19Ethereum Signed Message:\n32'), hexToBytes(hash)))
 
@@ -42,8 +41,8 @@ const state: State = {
       asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
       allocations: [
-        { destination: `0x000000000000000000000000${alice.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },
-        { destination: `0x000000000000000000000000${bob.address.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32(`0x000000000000000000000000${alice.address.slice(2)}`), amount: 5n, allocationType: 0, metadata: '0x' },
+        { destination: toBytes32(`0x000000000000000000000000${bob.address.slice(2)}`), amount: 5n, allocationType: 0, metadata: '0x' },
       ],
     },
   ],
@@ -107,7 +106,7 @@ describe('addSignature', () => {
   test.each([
     { name: 'a non-participant\'s signature', bad: () => sig.eve, code: 'not_a_participant' },
     { name: 'a participant\'s signature of another state', bad: () => nobleSignState({ ...state, turnNum: 4n }, alice.key), code: 'not_a_participant' },
-    { name: 'a participant\'s challenge-style signature of another hash', bad: () => createSigner(alice.key).signHash(`0x${'11'.repeat(32)}`), code: 'not_a_participant' },
+    { name: 'a participant\'s challenge-style signature of another hash', bad: () => createSigner(alice.key).signHash(toBytes32(`0x${'11'.repeat(32)}`)), code: 'not_a_participant' },
     { name: 'a high-s signature', bad: () => highS(sig.alice), code: 'invalid_signature' },
     { name: 'v = 29', bad: () => `${sig.alice.slice(0, 130)}1d` as Hex, code: 'invalid_signature' },
     { name: '64 bytes', bad: () => sig.alice.slice(0, 130) as Hex, code: 'invalid_signature' },
@@ -195,8 +194,8 @@ describe('mergeSignatures', () => {
 })
 
 describe('participantIndex and isSignedBy', () => {
-  test('finds a participant whatever the address case; -1 for others', () => {
-    expect(participantIndex(state, bob.address.toLowerCase() as Address)).toBe(1)
+  test('finds a participant; -1 for others', () => {
+    expect(participantIndex(state, bob.address)).toBe(1)
     expect(participantIndex(state, carol.address)).toBe(2)
     expect(participantIndex(state, eve.address)).toBe(-1)
   })

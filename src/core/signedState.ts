@@ -21,8 +21,7 @@ export class NotAParticipantError extends RejectedInputError {
 }
 
 export function participantIndex(state: State, address: Address): number {
-  const wanted = address.toLowerCase()
-  return state.participants.findIndex((p) => p.toLowerCase() === wanted)
+  return state.participants.indexOf(address)
 }
 
 export function unsigned(state: State): SignedState {

@@ -7,6 +7,7 @@ import { createSigner } from './signer.js'
 import { recoverHashSigner } from './signatures.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf } from '../../test/hostile.js'
+import { toBytes32 } from './canonical.js'
 
 describe('createSigner', () => {
   test('has viem\'s address for the key and signs as viem does', async () => {
@@ -15,9 +16,9 @@ describe('createSigner', () => {
         const account = privateKeyToAccount(k)
         const signer = createSigner(k)
         expect(signer.address).toBe(account.address)
-        const sig = signer.signHash(h)
+        const sig = signer.signHash(toBytes32(h))
         expect(sig).toBe(await account.signMessage({ message: { raw: h } }))
-        expect(recoverHashSigner(h, sig)).toBe(signer.address)
+        expect(recoverHashSigner(toBytes32(h), sig)).toBe(signer.address)
       }),
       { numRuns: 100 },
     )
@@ -34,6 +35,6 @@ describe('createSigner', () => {
 
   test('a signer rejects a malformed hash with a code', () => {
     const signer = createSigner(`0x${'11'.repeat(32)}`)
-    expect(codeOf(() => signer.signHash(`0x${'11'.repeat(31)}`))).toBe('invalid_length')
+    expect(codeOf(() => signer.signHash(toBytes32(`0x${'11'.repeat(31)}`)))).toBe('invalid_length')
   })
 })

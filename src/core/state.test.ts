@@ -7,7 +7,7 @@ import { hashState } from './hashState.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, outcomeOf, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 const alice = toAddress('0xF5A1BB5607C9D079E46d1B3Dc33f257d937b43BD')
 const bob = toAddress('0x760bf27cd45036a6C486802D30B5D90CfFBE31FE')
@@ -20,7 +20,7 @@ const validState: State = {
     {
       asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
-      allocations: [{ destination: `0x000000000000000000000000${alice.slice(2)}`, amount: 5n, allocationType: 0, metadata: '0x' }],
+      allocations: [{ destination: toBytes32(`0x000000000000000000000000${alice.slice(2)}`), amount: 5n, allocationType: 0, metadata: '0x' }],
     },
   ],
   appData: '0x',

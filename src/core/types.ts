@@ -10,7 +10,7 @@ declare const canonical: unique symbol
  */
 export type Address = ViemAddress & { readonly [canonical]: 'address' }
 /** 32 bytes as 0x-prefixed hex: channel ids, state hashes, log hashes. */
-export type Bytes32 = Hex
+export type Bytes32 = Hex & { readonly [canonical]: 'bytes32' }
 /** An allocation's destination: a channel id, or an external address left-padded with 12 zero bytes. */
 export type Destination = Bytes32
 /** A 65-byte signature `r ‖ s ‖ v`, v ∈ {27, 28}. */

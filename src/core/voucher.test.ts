@@ -1,4 +1,5 @@
 // Vouchers (DESIGN §3): hash against viem's abi.encode(bytes32, uint256) + noble keccak; signatures against viem.
+import type { Bytes32 } from './types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -8,6 +9,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { hashVoucher, recoverVoucherSigner, signVoucher } from './voucher.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf } from '../../test/hostile.js'
+import { toBytes32 } from './canonical.js'
 
 const referenceVoucherHash = (id: Hex, amount: bigint): Hex =>
   toHex(keccak_256(hexToBytes(encodeAbiParameters(parseAbiParameters('bytes32 channelId, uint256 amount'), [id, amount]))))
@@ -20,7 +22,7 @@ describe('hashVoucher', () => {
   test('equals keccak256 of viem\'s abi.encode(bytes32 channelId, uint256 amount)', () => {
     fc.assert(
       fc.property(arb.channelId, arb.amount, (c, a) => {
-        expect(hashVoucher(c, a)).toBe(referenceVoucherHash(c, a))
+        expect(hashVoucher(toBytes32(c), a)).toBe(referenceVoucherHash(c, a))
       }),
       { numRuns: 1000 },
     )
@@ -36,14 +38,14 @@ describe('hashVoucher', () => {
     { name: 'amount 2^256', c: id, a: 2n ** 256n, code: 'out_of_range' },
     { name: 'amount as a number', c: id, a: 1, code: 'out_of_range' },
   ])('rejects $name with $code (hash, sign and recover alike)', ({ c, a, code }) => {
-    expect(codeOf(() => hashVoucher(c as Hex, a as bigint))).toBe(code)
-    expect(codeOf(() => signVoucher(c as Hex, a as bigint, key))).toBe(code)
-    expect(codeOf(() => recoverVoucherSigner(c as Hex, a as bigint, `0x${'11'.repeat(64)}1b`))).toBe(code)
+    expect(codeOf(() => hashVoucher(c as Bytes32, a as bigint))).toBe(code)
+    expect(codeOf(() => signVoucher(c as Bytes32, a as bigint, key))).toBe(code)
+    expect(codeOf(() => recoverVoucherSigner(c as Bytes32, a as bigint, `0x${'11'.repeat(64)}1b`))).toBe(code)
   })
 
   test('accepts the limits: amount 0 and 2^256 − 1', () => {
-    expect(hashVoucher(id, 0n)).toBe(referenceVoucherHash(id, 0n))
-    expect(hashVoucher(id, arb.UINT256_MAX)).toBe(referenceVoucherHash(id, arb.UINT256_MAX))
+    expect(hashVoucher(toBytes32(id), 0n)).toBe(referenceVoucherHash(id, 0n))
+    expect(hashVoucher(toBytes32(id), arb.UINT256_MAX)).toBe(referenceVoucherHash(id, arb.UINT256_MAX))
   })
 })
 
@@ -52,23 +54,23 @@ describe('signVoucher and recoverVoucherSigner', () => {
     await fc.assert(
       fc.asyncProperty(arb.channelId, arb.amount, arb.privateKey, async (c, a, k) => {
         const account = privateKeyToAccount(k)
-        const sig = signVoucher(c, a, k)
+        const sig = signVoucher(toBytes32(c), a, k)
         expect(sig).toBe(await account.signMessage({ message: { raw: referenceVoucherHash(c, a) } }))
-        expect(recoverVoucherSigner(c, a, sig)).toBe(account.address)
+        expect(recoverVoucherSigner(toBytes32(c), a, sig)).toBe(account.address)
       }),
       { numRuns: 100 },
     )
   })
 
   test('a voucher for a different amount recovers to someone else', () => {
-    const sig = signVoucher(id, 10n, key)
-    expect(recoverVoucherSigner(id, 11n, sig)).not.toBe(privateKeyToAccount(key).address)
+    const sig = signVoucher(toBytes32(id), 10n, key)
+    expect(recoverVoucherSigner(toBytes32(id), 11n, sig)).not.toBe(privateKeyToAccount(key).address)
   })
 
   test('a high-s voucher signature is refused', () => {
-    const sig = signVoucher(id, 10n, key)
+    const sig = signVoucher(toBytes32(id), 10n, key)
     const s = BigInt(`0x${sig.slice(66, 130)}`)
     const twin = `${sig.slice(0, 66)}${(arb.SECP256K1_ORDER - s).toString(16).padStart(64, '0')}${sig.endsWith('1b') ? '1c' : '1b'}` as Hex
-    expect(codeOf(() => recoverVoucherSigner(id, 10n, twin))).toBe('invalid_signature')
+    expect(codeOf(() => recoverVoucherSigner(toBytes32(id), 10n, twin))).toBe('invalid_signature')
   })
 })

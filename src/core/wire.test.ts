@@ -15,7 +15,7 @@ import { parseSignature } from './signatures.js'
 import * as arb from '../../test/arbitraries.js'
 import { codeOf, outcomeOf, replaceAt, walkHostile } from '../../test/hostile.js'
 import type { Path } from '../../test/hostile.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 const N = arb.SECP256K1_ORDER
 const word = (n: bigint): string => n.toString(16).padStart(64, '0')
@@ -39,7 +39,7 @@ const state: State = {
     {
       asset: toAddress('0x0000000000000000000000000000000000000000'),
       assetMetadata: { assetType: 0, metadata: '0x' },
-      allocations: [{ destination: `0x000000000000000000000000${alice.slice(2).toLowerCase()}`, amount: 5n, allocationType: 0, metadata: '0xab' }],
+      allocations: [{ destination: toBytes32(`0x000000000000000000000000${alice.slice(2).toLowerCase()}`), amount: 5n, allocationType: 0, metadata: '0xab' }],
     },
   ],
   appData: '0x1234',
@@ -47,7 +47,7 @@ const state: State = {
   isFinal: false,
 }
 const goodSig = `0x${word(1234567n)}${word(7654321n)}1b` as Hex
-const channelId = '0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2' as Hex
+const channelId = toBytes32('0x3f9dfeabcc41d1618dd0711102018ab6c1a1d7c25111a425401c2e524eb073a2')
 const W = stateToWire(state)
 const SW = signedStateToWire({ state, signatures: [goodSig, null] })
 const VW = voucherToWire({ channelId, amount: 10n, signature: goodSig })

@@ -12,7 +12,7 @@ import { checkArray, checkUint } from './validate.js'
 import { CodecError, InvalidLengthError } from './errors.js'
 import { bytesToHex, hexToBytes } from './hex.js'
 import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_PARTICIPANTS, MAX_UINT256 } from './limits.js'
-import { toAddress } from './address.js'
+import { toAddress, toBytes32 } from './canonical.js'
 
 type Bin = Uint8Array
 
@@ -64,7 +64,7 @@ function outcomeFromWire(value: unknown): Exit {
         const at = `outcome[${i}].allocations[${j}]`
         const [destination, amount, allocationType, allocationMetadata] = tuple(rawAllocation, at, 4)
         return {
-          destination: hex(destination, `${at}.destination`, 32),
+          destination: toBytes32(hex(destination, `${at}.destination`, 32)),
           amount: amount as bigint,
           allocationType: allocationType as number,
           metadata: hex(allocationMetadata, `${at}.metadata`),

@@ -5,6 +5,7 @@ import { Admission } from './admission.js'
 import { encodeFrame } from './frames.js'
 import { MAX_MESSAGE_BYTES } from '../core/limits.js'
 import { MAX_QUEUED_INPUTS_PER_PEER, MAX_TRACKED_PEERS, PEER_BYTES_BURST, PEER_PAYLOADS_BURST, PEER_PAYLOADS_PER_SECOND } from './limits.js'
+import { toBytes32 } from '../core/canonical.js'
 
 const peer = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
 const mallory = peer(0xbad)
@@ -45,7 +46,7 @@ describe('quotas', () => {
 
   test('a frame costs its payloads: a full frame spends 4,096', () => {
     const admission = new Admission()
-    const ledgerId = `0x${'ab'.repeat(32)}` as const
+    const ledgerId = toBytes32(`0x${'ab'.repeat(32)}`)
     const big = encodeFrame({ seq: 1n, payloads: Array.from({ length: 4096 }, () => ({ kind: 'syncRequest' as const, ledgerId })), acks: [] })
     expect(big.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES)
     let admitted = 0

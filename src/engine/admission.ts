@@ -42,7 +42,7 @@ interface PeerBudget {
 }
 
 export class Admission {
-  readonly #peers = new Map<string, PeerBudget>()
+  readonly #peers = new Map<Address, PeerBudget>()
   #queued = 0
   #queuedBytes = 0
 
@@ -52,7 +52,7 @@ export class Admission {
    */
   admit(from: Address, bytes: Uint8Array, now: number): ChannelsError | undefined {
     if (bytes.length > MAX_MESSAGE_BYTES) return new MessageTooLargeError(`a message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`, { bytes: bytes.length })
-    const peer = this.#budget(from.toLowerCase(), now)
+    const peer = this.#budget(from, now)
     // Bytes are charged before decoding: decoding is work, and garbage must not get it for free.
     if (peer.bytes < bytes.length) return new PeerOverQuotaError(`over ${PEER_BYTES_PER_SECOND} bytes per second`, { from })
     peer.bytes -= bytes.length
@@ -78,7 +78,7 @@ export class Admission {
 
   /** An admitted message of `from`, of `byteLength` bytes, left the queue. */
   done(from: Address, byteLength: number): void {
-    const peer = this.#peers.get(from.toLowerCase())
+    const peer = this.#peers.get(from)
     if (peer && peer.queued > 0) peer.queued -= 1
     this.#queued = Math.max(0, this.#queued - 1)
     this.#queuedBytes = Math.max(0, this.#queuedBytes - byteLength)
@@ -89,7 +89,7 @@ export class Admission {
     return this.#peers.size
   }
 
-  #budget(key: string, now: number): PeerBudget {
+  #budget(key: Address, now: number): PeerBudget {
     let peer = this.#peers.get(key)
     if (peer) {
       this.#peers.delete(key) // re-inserted below: the map's order is least recently heard first

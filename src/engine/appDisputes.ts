@@ -15,7 +15,7 @@ import type { StepContext } from './context.js'
 import type { Readable } from './table.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { HandlerDeps } from './step.js'
-import { applyEffects, lower, setObjective } from './step.js'
+import { applyEffects, setObjective } from './step.js'
 import { NoSuchAppChannelError } from './errors.js'
 import { holdingsOf } from './holdings.js'
 import { Index } from './indexes.js'
@@ -29,7 +29,7 @@ export class ChannelDisputedError extends RejectedInputError {
 
 /** Starts the dispute of a channel funded on chain, from the latest state every participant signed; or returns the running one. */
 export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
-  const channel = ctx.apps.get(lower(channelId))
+  const channel = ctx.apps.get(channelId)
   if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
   const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
   if (existing && isActive(existing)) return existing.id
@@ -64,7 +64,7 @@ function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigin
   if (o?.kind === 'appdispute' && isActive(o)) {
     return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt, ...(registered ? { registered } : {}) }), deps)
   }
-  const channel = ctx.apps.get(lower(channelId))
+  const channel = ctx.apps.get(channelId)
   const latest = channel?.latest
   if (!channel || !latest || o?.status === 'completed' || fundingOf(channel.context.definition) !== 'direct') return
   const mine = latest.signed.state.turnNum
@@ -81,8 +81,8 @@ export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event:
   if (event.kind === 'challenged') return onChallenged(ctx, channelId, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
   if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  const asset = ctx.apps.get(lower(channelId))?.context.definition.asset
-  if (o?.kind !== 'appdispute' || !isActive(o) || asset === undefined || lower(asset) !== lower(event.asset)) return
+  const asset = ctx.apps.get(channelId)?.context.definition.asset
+  if (o?.kind !== 'appdispute' || !isActive(o) || asset === undefined || asset !== event.asset) return
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
 }

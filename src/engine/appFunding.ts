@@ -21,9 +21,10 @@ import { ledgerUpdateId } from '../protocols/ledgerupdate/ledgerUpdate.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { StepContext } from './context.js'
 import type { HandlerDeps } from './step.js'
-import { applyEffects, ledgerWith, lower, runtimeFor, setObjective } from './step.js'
+import { applyEffects, ledgerWith, runtimeFor, setObjective } from './step.js'
 import { NoSuchAppChannelError, NoSuchObjectiveError } from './errors.js'
 import { holdingsOf } from './holdings.js'
+import { parseBytes32 } from '../core/canonical.js'
 
 export class NotFundedError extends RejectedInputError {
   readonly code = 'not_funded'
@@ -68,7 +69,7 @@ function isFunded(ctx: StepContext, channel: AppChannel): boolean {
 
 /** The API's close: starts the close of a channel whose app is final (closing starts by itself then), or returns the running one. */
 export function closeAppChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
-  const channel = ctx.apps.get(lower(channelId))
+  const channel = ctx.apps.get(channelId)
   if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
   const existing = ctx.objectives.get(appDefund.appDefundId(channelId))
   if (existing) return existing.id
@@ -86,10 +87,10 @@ export function closeAppChannel(ctx: StepContext, channelId: Bytes32, deps: Hand
  * signature waits until I do too). Anything else is refused: it is not a state I could ever sign.
  */
 export function receiveConcludingSignature(ctx: StepContext, from: Address, objectiveId: string, signed: SignedState, deps: HandlerDeps): void {
-  const channelId = objectiveId.slice('appdefund:'.length) as Bytes32
-  const channel = ctx.apps.get(lower(channelId))
+  const channelId = parseBytes32(objectiveId.slice('appdefund:'.length), 'objectiveId')
+  const channel = ctx.apps.get(channelId)
   if (!channel || appDefund.appDefundId(channel.context.id) !== objectiveId) throw new NoSuchObjectiveError('no such app channel to close', { objectiveId })
-  if (!channel.context.members.includes(lower(from))) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
+  if (!channel.context.members.includes(from)) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
   let defund = ctx.objectives.get(objectiveId)
   if (!defund) {
     const base = [channel.latest, channel.pending].find((turn) => turn && turn.signed.state.turnNum + 1n === signed.state.turnNum)
@@ -111,8 +112,8 @@ export function onAppChainEvent(ctx: StepContext, o: AppFund | AppDefund, event:
     return
   }
   if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
-  const asset = ctx.apps.get(lower(o.channelId))?.context.definition.asset
-  if (asset === undefined || lower(asset) !== lower(event.asset)) return
+  const asset = ctx.apps.get(o.channelId)?.context.definition.asset
+  if (asset === undefined || asset !== event.asset) return
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   if (o.kind === 'appfund') crankAppObjective(ctx, appFund.update(o, { kind: 'holdings', amount }), deps)
   else crankAppObjective(ctx, appDefund.update(o, { kind: 'holdings', amount }), deps)
@@ -126,7 +127,7 @@ export function onAppChainFailure(ctx: StepContext, o: AppFund | AppDefund, code
 
 /** Whether a move of my ledger with `counterparty` may let this ledger-funded app objective progress. */
 export function fundedThrough(o: AppFund | AppDefund, me: Address, counterparty: Address): boolean {
-  return o.funding === 'ledger' && counterpartyOf(o, me) === lower(counterparty)
+  return o.funding === 'ledger' && counterpartyOf(o, me) === counterparty
 }
 
 export function crankAppObjective(ctx: StepContext, o: AppFund | AppDefund, deps: HandlerDeps): void {
@@ -136,13 +137,13 @@ export function crankAppObjective(ctx: StepContext, o: AppFund | AppDefund, deps
     ctx.waitingFor.set(o.id, result.waitingFor)
     applyEffects(ctx, o.id, result.effects, deps)
     // Peers may have played to the end before my node saw the deposits: close now if so.
-    const channel = ctx.apps.get(lower(o.channelId))
+    const channel = ctx.apps.get(o.channelId)
     if (result.objective.status === 'completed' && channel?.latest && !ctx.objectives.get(appDefund.appDefundId(o.channelId)) && isFinalFor(channel, channel.latest.appState, deps)) {
       startDefund(ctx, channel, channel.latest.signed.state, deps)
     }
     return
   }
-  const channel = ctx.apps.get(lower(o.channelId))
+  const channel = ctx.apps.get(o.channelId)
   const baseSigned = channel?.latest?.signed.state.turnNum === o.final.state.turnNum - 1n
   const ledger = o.funding === 'ledger' ? guaranteeView(ctx, o, appDefund.releaseProposal(o), deps) : null
   const result = appDefund.crank(o, deps.signer, { baseSigned, ledger })
@@ -169,23 +170,23 @@ function startDefund(ctx: StepContext, channel: AppChannel, base: SignedState['s
   return defund
 }
 
-function counterpartyOf(o: AppFund | AppDefund, me: Address): string {
+function counterpartyOf(o: AppFund | AppDefund, me: Address): Address | undefined {
   const participants = o.kind === 'appfund' ? o.participants : o.final.state.participants
-  return lower(participants.find((p) => lower(p) !== lower(me)) ?? '')
+  return participants.find((p) => p !== me)
 }
 
 /** Whether my ledger with the other participant holds the channel's guarantee, and why it cannot if it cannot. */
 function guaranteeView(ctx: StepContext, o: AppFund | AppDefund, proposal: Proposal, deps: HandlerDeps): GuaranteeView {
   const me = deps.signer.address
-  const counterparty = counterpartyOf(o, me) as Address
+  const counterparty = counterpartyOf(o, me)! // participants are distinct (checkDefinition)
   const ledger = ledgerWith(ctx, me, counterparty)
   if (!ledger) return { guaranteed: false, failure: { code: 'no_ledger', summary: `no open ledger with ${counterparty}` } }
   const asset = o.kind === 'appfund' ? o.asset : o.final.state.outcome[0]!.asset
   const ledgerAsset = ledger.supported.vars.outcome.asset
-  if (lower(ledgerAsset) !== lower(asset)) {
+  if (ledgerAsset !== asset) {
     return { guaranteed: false, failure: { code: 'asset_mismatch', summary: `the ledger with ${counterparty} holds ${ledgerAsset}, the channel ${asset}` } }
   }
-  const guaranteed = !!findGuarantee(ledger.supported.vars.outcome, lower(o.channelId) as Bytes32)
+  const guaranteed = !!findGuarantee(ledger.supported.vars.outcome, o.channelId)
   const update = ctx.objectives.get(ledgerUpdateId(ledger.id, proposal))
   const failed = update && (update.status === 'failed' || update.status === 'rejected')
   return { guaranteed, failure: failed ? (update.failure ?? { code: 'rejected', summary: 'the ledger update was rejected' }) : null }

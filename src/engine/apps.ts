@@ -29,7 +29,7 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { StepContext } from './context.js'
 import type { Payload } from '../protocols/messages.js'
 import type { HandlerDeps } from './step.js'
-import { lower, runtimeFor } from './step.js'
+import { runtimeFor } from './step.js'
 import { appSnapshotKey, signedTurnKey } from './records.js'
 import { afterAppTurn, requireFunded } from './appFunding.js'
 import { requireUndisputed } from './appDisputes.js'
@@ -50,7 +50,7 @@ export interface CreateAppChannelRequest {
 }
 
 export function requireAppChannel(ctx: { apps: { get(key: string): AppChannel | undefined } }, channelId: Bytes32): AppChannel {
-  const channel = ctx.apps.get(lower(channelId))
+  const channel = ctx.apps.get(channelId)
   if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
   return channel
 }
@@ -84,7 +84,7 @@ export function createAppChannel(ctx: StepContext, request: CreateAppChannelRequ
   })
   const runtime = runtimeFor(deps, definition.appId)
   const id = appContext(definition).id
-  const existing = ctx.apps.get(lower(id))
+  const existing = ctx.apps.get(id)
   if (existing) {
     if (!sameDefinition(existing.context.definition, definition)) throw new ConflictingDefinitionError('an app channel with this id has another definition', { channelId: id })
     return id
@@ -116,7 +116,7 @@ export function receiveAppOpen(ctx: StepContext, from: Address, p: { definition:
   const appCtx = appContext(p.definition)
   if (participantIndexOf(appCtx, from) < 0) throw new NotAParticipantInputError('the sender is not a participant of this app channel', { from })
   if (participantIndexOf(appCtx, deps.signer.address) < 0) throw new NotAParticipantInputError('I am not a participant of this app channel', { channelId: appCtx.id })
-  let channel = ctx.apps.get(lower(appCtx.id))
+  let channel = ctx.apps.get(appCtx.id)
   if (channel && !sameDefinition(channel.context.definition, p.definition)) {
     throw new ConflictingDefinitionError('an app channel with this id has another definition', { channelId: appCtx.id })
   }
@@ -160,7 +160,7 @@ export function receiveAppCountersignature(ctx: StepContext, from: Address, chan
  * for an update of a channel I do not have, or for one the sender did not author.
  */
 export function noticeRefusal(ctx: StepContext, from: Address, payload: Payload, code: string, deps: HandlerDeps): void {
-  if (lower(from) === lower(deps.signer.address)) return
+  if (from === deps.signer.address) return
   if (payload.kind === 'appOpen') {
     let refusal: Payload
     try {
@@ -172,9 +172,9 @@ export function noticeRefusal(ctx: StepContext, from: Address, payload: Payload,
     }
     ctx.tell(from, refusal)
   } else if (payload.kind === 'appUpdate') {
-    const channel = ctx.apps.get(lower(payload.channelId))
+    const channel = ctx.apps.get(payload.channelId)
     const { event, signedState } = payload.update
-    if (!channel || participantIndexOf(channel.context, from) < 0 || lower(event.author) !== lower(from)) return
+    if (!channel || participantIndexOf(channel.context, from) < 0 || event.author !== from) return
     ctx.tell(from, { kind: 'appRefusal', channelId: channel.context.id, turnNum: signedState.state.turnNum, eventHash: event.hash, code })
   }
 }
@@ -192,7 +192,7 @@ export function receiveAppRefusal(ctx: StepContext, from: Address, p: { channelI
   const { pending } = channel
   if (!pending || !isAbout(pending, p) || pending.signed.signatures[index] !== null) return
   const kept = (channel.refusals ?? []).filter((r) => r.index !== index && isAbout(pending, r))
-  ctx.apps.set(lower(channel.context.id), { ...channel, refusals: [...kept, { index, turnNum: p.turnNum, eventHash: p.eventHash, code: p.code }] })
+  ctx.apps.set(channel.context.id, { ...channel, refusals: [...kept, { index, turnNum: p.turnNum, eventHash: p.eventHash, code: p.code }] })
 }
 
 /** The refusals of the proposal pending now, by participant index. */
@@ -202,7 +202,7 @@ export function refusalsOfPending(channel: AppChannel): readonly AppRefusal[] {
 }
 
 function isAbout(turn: AppTurn, r: { turnNum: bigint; eventHash: Bytes32 }): boolean {
-  return turn.signed.state.turnNum === r.turnNum && lower(turn.event.hash) === lower(r.eventHash)
+  return turn.signed.state.turnNum === r.turnNum && turn.event.hash === r.eventHash
 }
 
 /**
@@ -226,9 +226,9 @@ function holdEarlyTimeout(ctx: StepContext, channel: AppChannel, from: Address, 
   const latest = channel.latest
   if (due === null || !latest || ctx.now >= due || !isTimeoutEvent(update.event.payload)) return false
   if (update.event.seq !== latest.event.seq + 1n) return false // a duplicate or a stale one: the core answers it
-  if (participantIndexOf(channel.context, from) < 0 || lower(update.event.author) !== lower(from)) return false // refused by the core
-  const kept = (channel.earlyTimeouts ?? []).filter((t) => lower(t.from) !== lower(from))
-  ctx.apps.set(lower(channel.context.id), { ...channel, earlyTimeouts: [...kept, { from, update }] })
+  if (participantIndexOf(channel.context, from) < 0 || update.event.author !== from) return false // refused by the core
+  const kept = (channel.earlyTimeouts ?? []).filter((t) => t.from !== from)
+  ctx.apps.set(channel.context.id, { ...channel, earlyTimeouts: [...kept, { from, update }] })
   return true
 }
 
@@ -238,9 +238,9 @@ export function handleDueTimeouts(ctx: StepContext, deps: HandlerDeps, handle: (
     if (!channel.earlyTimeouts?.length) continue
     const due = timeoutDueAt(channel)
     if (due === null || ctx.now < due) continue
-    const id = lower(channel.context.id) as Bytes32
+    const id = channel.context.id
     ctx.apps.set(id, { ...channel, earlyTimeouts: [] })
-    for (const { from, update } of channel.earlyTimeouts) handle((c) => receiveAppUpdate(c, from as Address, id, update, deps), from as Address)
+    for (const { from, update } of channel.earlyTimeouts) handle((c) => receiveAppUpdate(c, from, id, update, deps), from)
   }
 }
 
@@ -257,12 +257,12 @@ function open(ctx: StepContext, definition: AppDefinition, runtime: AppRuntime, 
   const { channel, countersignature } = appChannel.newAppChannel(definition, runtime, deps.signer)
   save(ctx, null, channel, deps)
   sendToOthers(ctx, channel, deps, { kind: 'appOpen', definition, stateHash: countersignature.stateHash, signature: countersignature.signature })
-  return ctx.apps.get(lower(channel.context.id))!
+  return ctx.apps.get(channel.context.id)!
 }
 
 function sendToOthers(ctx: StepContext, channel: AppChannel, deps: HandlerDeps, payload: Payload): void {
-  const me = lower(deps.signer.address)
-  for (const p of channel.context.definition.fixed.participants) if (lower(p) !== me) ctx.send(p, payload)
+  const me = deps.signer.address
+  for (const p of channel.context.definition.fixed.participants) if (p !== me) ctx.send(p, payload)
 }
 
 interface NewTurn {
@@ -277,7 +277,7 @@ interface NewTurn {
  * when due, the snapshots; the compact channel goes to the table without the core's history.
  */
 function save(ctx: StepContext, before: AppChannel | null, after: AppChannel, deps: HandlerDeps): void {
-  const id = lower(after.context.id) as Bytes32
+  const id = after.context.id
   const beforeTurn = before?.latest?.signed.state.turnNum ?? -1n
   const fresh: NewTurn[] = []
   const latest = after.latest

@@ -16,7 +16,6 @@ import { appDisputeId } from '../protocols/app/appDispute.js'
 import type { Commitment, PeerLoad, PeerPolicy } from './policy.js'
 import type { StepContext } from './context.js'
 
-const lower = (a: string) => a.toLowerCase()
 
 /** What funding a ledger costs me: my allocation, deposited on chain in participant order. */
 export function ledgerCommitment(o: DirectFund, from: Address): Commitment {
@@ -45,7 +44,7 @@ export function virtualCommitment(o: VirtualFund): Commitment {
  * participants deposit in index order.
  */
 export function appCommitment(definition: AppDefinition, me: Address, from: Address): Commitment {
-  const myIndex = definition.fixed.participants.findIndex((p) => lower(p) === lower(me))
+  const myIndex = definition.fixed.participants.findIndex((p) => p === me)
   const funding = fundingOf(definition)
   const amount = funding === 'none' ? 0n : definition.deposits[myIndex]!
   const before = definition.deposits.slice(0, myIndex).reduce((sum, d) => sum + d, 0n)
@@ -60,20 +59,20 @@ export function appCommitment(definition: AppDefinition, me: Address, from: Addr
  */
 export function committedTo(ctx: StepContext, me: Address, peer: Address, asset: Address): bigint {
   let total = 0n
-  const counts = (c: Commitment) => lower(c.asset) === lower(asset) // amounts of different assets do not add up
+  const counts = (c: Commitment) => c.asset === asset // amounts of different assets do not add up
   for (const o of ctx.objectives.values()) {
-    if (o.kind === 'directfund' && isOpenLedger(ctx, o) && lower(o.prefund.state.participants[1 - o.myIndex]!) === lower(peer)) {
+    if (o.kind === 'directfund' && isOpenLedger(ctx, o) && o.prefund.state.participants[1 - o.myIndex]! === peer) {
       const c = ledgerCommitment(o, peer)
       if (counts(c)) total += c.amount
     }
     if (o.kind === 'virtualfund' && isOpenVirtual(ctx, o)) {
       const c = virtualCommitment(o)
-      if (lower(c.from) === lower(peer) && counts(c)) total += c.amount
+      if (c.from === peer && counts(c)) total += c.amount
     }
   }
   for (const channel of ctx.apps.values()) {
     const { definition } = channel.context
-    if (!definition.fixed.participants.some((p) => lower(p) === lower(peer)) || !isOpenApp(ctx, channel)) continue
+    if (!definition.fixed.participants.some((p) => p === peer) || !isOpenApp(ctx, channel)) continue
     const c = appCommitment(definition, me, peer)
     if (counts(c)) total += c.amount
   }
@@ -107,12 +106,12 @@ export function openingWith(ctx: StepContext, me: Address, peer: Address): numbe
   let count = 0
   for (const o of ctx.objectives.values()) {
     if (!isActive(o)) continue
-    if (o.kind === 'directfund' && lower(o.prefund.state.participants[1 - o.myIndex]!) === lower(peer)) count++
-    if (o.kind === 'virtualfund' && o.myIndex !== 0 && lower(o.prefund.state.participants[0]!) === lower(peer)) count++
+    if (o.kind === 'directfund' && o.prefund.state.participants[1 - o.myIndex]! === peer) count++
+    if (o.kind === 'virtualfund' && o.myIndex !== 0 && o.prefund.state.participants[0]! === peer) count++
   }
   for (const channel of ctx.apps.values()) {
     const { participants } = channel.context.definition.fixed
-    if (channel.latest === null && participants.some((p) => lower(p) === lower(peer)) && participants.some((p) => lower(p) === lower(me))) count++
+    if (channel.latest === null && participants.some((p) => p === peer) && participants.some((p) => p === me)) count++
   }
   return count
 }

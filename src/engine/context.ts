@@ -13,6 +13,7 @@ import type { ChannelEvent } from '../log/event.js'
 import { Draft } from './table.js'
 import type { PeerPolicy } from './policy.js'
 import { MAX_ANSWERS_IN_FLIGHT_PER_PEER } from './limits.js'
+import { peerKey } from './outbox.js'
 
 export interface Meta {
   readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
@@ -70,11 +71,11 @@ export class StepContext {
   readonly logAppends: { readonly logId: Bytes32; readonly event: ChannelEvent }[] = []
   /** Write-once records put in the step's batch (an app channel's signed turns and snapshots). */
   readonly records: { readonly key: Buffer; readonly value: Uint8Array }[] = []
-  /** Payloads to put in new outbox entries, per peer (lowercase address). */
-  readonly outgoing = new Map<string, { to: Address; payloads: Payload[] }>()
-  readonly acks = new Map<string, { to: Address; seqs: bigint[] }>()
+  /** Payloads to put in new outbox entries, per peer. */
+  readonly outgoing = new Map<Address, { to: Address; payloads: Payload[] }>()
+  readonly acks = new Map<Address, { to: Address; seqs: bigint[] }>()
   /** Notices (frames.ts) to send once after the commit, unsequenced and never stored, per peer. */
-  readonly notices = new Map<string, { to: Address; payloads: Payload[] }>()
+  readonly notices = new Map<Address, { to: Address; payloads: Payload[] }>()
   readonly retransmit: OutboxEntry[] = []
   readonly transactions: { objectiveId: string; tx: ChainTransaction }[] = []
   /** Objectives whose status changed in this step (for notifications after commit). */
@@ -134,7 +135,7 @@ export class StepContext {
    * instead of handlers calling each other's cranks recursively. Each item is queued once until taken.
    */
   touchLedger(ledgerId: Bytes32): void {
-    this.#schedule(`ledger:${ledgerId.toLowerCase()}`)
+    this.#schedule(`ledger:${ledgerId}`)
   }
 
   /** Queues an active objective to be cranked as it is stored (a dependency of it moved). */
@@ -157,17 +158,15 @@ export class StepContext {
   }
 
   send(to: Address, ...payloads: Payload[]): void {
-    const key = to.toLowerCase()
-    const entry = this.outgoing.get(key) ?? { to, payloads: [] }
+    const entry = this.outgoing.get(to) ?? { to, payloads: [] }
     entry.payloads.push(...payloads)
-    this.outgoing.set(key, entry)
+    this.outgoing.set(to, entry)
   }
 
   notice(to: Address, ...payloads: Payload[]): void {
-    const key = to.toLowerCase()
-    const entry = this.notices.get(key) ?? { to, payloads: [] }
+    const entry = this.notices.get(to) ?? { to, payloads: [] }
     entry.payloads.push(...payloads)
-    this.notices.set(key, entry)
+    this.notices.set(to, entry)
   }
 
   /**
@@ -177,24 +176,22 @@ export class StepContext {
    * (ADR 0016), and a known peer that floods me with what I refuse, without acknowledging, cannot grow my outbox.
    */
   tell(to: Address, payload: Payload): void {
-    if (this.peers.get(to.toLowerCase()) && this.#answersInFlight(to) < MAX_ANSWERS_IN_FLIGHT_PER_PEER) this.send(to, payload)
+    if (this.peers.get(peerKey(to)) && this.#answersInFlight(to) < MAX_ANSWERS_IN_FLIGHT_PER_PEER) this.send(to, payload)
     else this.notice(to, payload)
   }
 
   /** Answers to `to` not yet acknowledged (in the outbox) or queued in this step (outgoing). */
   #answersInFlight(to: Address): number {
-    const key = to.toLowerCase()
     const isAnswer = (p: Payload) => p.kind === 'objectiveRejected' || p.kind === 'appRefusal'
     let count = 0
-    for (const entry of this.outbox.values()) if (entry.to.toLowerCase() === key) count += entry.payloads.filter(isAnswer).length
-    return count + (this.outgoing.get(key)?.payloads.filter(isAnswer).length ?? 0)
+    for (const entry of this.outbox.values()) if (entry.to === to) count += entry.payloads.filter(isAnswer).length
+    return count + (this.outgoing.get(to)?.payloads.filter(isAnswer).length ?? 0)
   }
 
   ack(to: Address, ...seqs: bigint[]): void {
-    const key = to.toLowerCase()
-    const entry = this.acks.get(key) ?? { to, seqs: [] }
+    const entry = this.acks.get(to) ?? { to, seqs: [] }
     entry.seqs.push(...seqs)
-    this.acks.set(key, entry)
+    this.acks.set(to, entry)
   }
 
   /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
@@ -212,6 +209,6 @@ export class StepContext {
   }
 
   ledger(id: Bytes32): ConsensusChannel | undefined {
-    return this.ledgers.get(id.toLowerCase())
+    return this.ledgers.get(id)
   }
 }

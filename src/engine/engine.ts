@@ -47,7 +47,7 @@ import { holdingsOf } from './holdings.js'
 import { Admission } from './admission.js'
 import { EngineStoppedError } from './errors.js'
 import { randomInt } from 'node:crypto'
-import { ZERO_ADDRESS } from '../core/address.js'
+import { ZERO_ADDRESS } from '../core/canonical.js'
 
 export type { AppChannelStatus, AppChannelView, ObjectiveView } from './views.js'
 export type { EngineChange } from './machine.js'
@@ -254,7 +254,7 @@ export class Engine {
   }
 
   getPaymentChannel(channelId: Bytes32): PaymentChannel | undefined {
-    return this.#tables.payments.get(channelId.toLowerCase())
+    return this.#tables.payments.get(channelId)
   }
 
   /** Asks the counterparty for its view of the ledger (after data loss, or to unstick a suspected desync). */
@@ -342,15 +342,14 @@ export class Engine {
 
   /** Resolves when turn `turnNum` of the channel is signed by every participant here. */
   waitForAppTurn(channelId: Bytes32, turnNum: bigint): Promise<AppChannelView> {
-    const id = channelId.toLowerCase()
     const reached = () => {
-      const latest = this.#tables.apps.get(id)?.latest
+      const latest = this.#tables.apps.get(channelId)?.latest
       return latest != null && latest.signed.state.turnNum >= turnNum
     }
     return new Promise((resolve) => {
       if (reached()) return resolve(this.getAppChannel(channelId)!)
       const listener = (channel: AppChannel) => {
-        if (channel.context.id.toLowerCase() === id && reached()) {
+        if (channel.context.id === channelId && reached()) {
           this.#appListeners.delete(listener)
           resolve(this.getAppChannel(channelId)!)
         }
@@ -428,7 +427,7 @@ export class Engine {
   }
 
   getLedger(id: Bytes32): ConsensusChannel | undefined {
-    return this.#tables.ledgers.get(id.toLowerCase())
+    return this.#tables.ledgers.get(id)
   }
 
   ledgers(): ConsensusChannel[] {

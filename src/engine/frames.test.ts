@@ -6,9 +6,9 @@ import { ledgerState } from '../protocols/ledger/consensusChannel.js'
 import type { LedgerOutcome } from '../protocols/ledger/ledgerOutcome.js'
 import { MAX_GUARANTEES, MAX_QUEUED_PROPOSALS } from '../protocols/ledger/limits.js'
 import { encodeEnvelope } from '../core/codec.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
-const ledgerId = `0x${'ab'.repeat(32)}` as const
+const ledgerId = toBytes32(`0x${'ab'.repeat(32)}`)
 
 test('a frame round-trips: sequence number, payloads and acks', () => {
   const frame = { seq: 7n, payloads: [{ kind: 'syncRequest' as const, ledgerId }], acks: [1n, 2n] }
@@ -41,7 +41,7 @@ test.each([
 test('the largest sync a ledger can send fits one message: MAX_GUARANTEES guarantees and a full queue of proposals, every amount 2^256 − 1', () => {
   const max = 2n ** 256n - 1n
   const address = (i: number) => toAddress(`0x${i.toString(16).padStart(40, 'f')}`)
-  const target = (i: number) => `0x${i.toString(16).padStart(64, 'e')}` as const
+  const target = (i: number) => toBytes32(`0x${i.toString(16).padStart(64, 'e')}`)
   const signature = `0x${'1b'.repeat(65)}` as const
   const outcome: LedgerOutcome = {
     asset: address(9),

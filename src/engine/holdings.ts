@@ -4,7 +4,7 @@ import type { Address, Bytes32 } from '../core/types.js'
 import type { Readable } from './table.js'
 
 export function holdingsKey(channelId: Bytes32, asset: Address): string {
-  return `${channelId.toLowerCase()}:${asset.toLowerCase()}`
+  return `${channelId}:${asset.toLowerCase()}` // the asset lowercase, as stores written before ADR 0018 hold it
 }
 
 /** The holdings of `channelId` in `asset` as this node last saw them on chain (0 if never seen). */

@@ -8,7 +8,7 @@ import type { Draft } from './table.js'
 
 export const Index = {
   /** The active ledger updates of one ledger, in creation order: cranked together when it moves. */
-  ledgerUpdates: (ledgerId: Bytes32): string => `ledgerUpdates:${ledgerId.toLowerCase()}`,
+  ledgerUpdates: (ledgerId: Bytes32): string => `ledgerUpdates:${ledgerId}`,
   /** Active VirtualFund and VirtualDefund objectives: cranked when a ledger with a neighbour moves. */
   virtual: 'virtual',
   /** Active AppFund and AppDefund objectives funded from a ledger: cranked when that ledger moves. */

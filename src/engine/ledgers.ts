@@ -28,8 +28,9 @@ import { Index } from './indexes.js'
 import { holdingsOf } from './holdings.js'
 import { hasQueuedSync } from './session.js'
 import type { HandlerDeps } from './step.js'
-import { admitFromPeer, applyEffects, counterpartyOf, isolate, lower, requireLedger, requireParticipant, setObjective, tellFailure } from './step.js'
+import { admitFromPeer, applyEffects, counterpartyOf, isolate, requireLedger, requireParticipant, setObjective, tellFailure } from './step.js'
 import { NoSuchObjectiveError, ObjectiveExistsError, SyncInFlightError, UnsolicitedLedgerUpdateError } from './errors.js'
+import { parseBytes32 } from '../core/canonical.js'
 
 // ---- API ----
 
@@ -101,12 +102,12 @@ export function receiveDirectSignedState(ctx: StepContext, from: Address, object
   if (objectiveId.startsWith('directfund:')) {
     const objective = directFund.newDirectFund(signed.state, me, 'unapproved')
     if (objective.id !== objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId })
-    if (lower(signed.state.appDefinition) !== lower(deps.consensusApp)) throw new NoSuchObjectiveError('a ledger runs the consensus app')
+    if (signed.state.appDefinition !== deps.consensusApp) throw new NoSuchObjectiveError('a ledger runs the consensus app')
     const started = directFund.update(objective, { kind: 'signedState', signed })
     if (admitFromPeer(ctx, started, from, deps)) crankDirect(ctx, { ...started, status: 'approved' }, deps)
     return
   }
-  const ledgerId = objectiveId.slice('directdefund:'.length) as Bytes32
+  const ledgerId = parseBytes32(objectiveId.slice('directdefund:'.length), 'objectiveId')
   const ledger = requireLedger(ctx, ledgerId)
   const objective = directDefund.newDirectDefund(ledger, holdingsOf(ctx, ledger.id, ledger.supported.vars.outcome.asset), me, 'unapproved')
   ctx.ledgers.set(ledger.id, markClosing(ledger))
@@ -167,7 +168,7 @@ export function receiveSync(ctx: StepContext, from: Address, p: { ledgerId: Byte
 }
 
 function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): void {
-  if (lower(ledger.fixed.participants[index]!) !== lower(from)) {
+  if (ledger.fixed.participants[index]! !== from) {
     throw new NotAParticipantInputError(index === 0 ? 'only the leader sends proposals' : 'only the follower countersigns', { from })
   }
 }
@@ -178,7 +179,7 @@ function requireSender(ledger: ConsensusChannel, from: Address, index: 0 | 1): v
 export function onDirectChainEvent(ctx: StepContext, o: DirectFund | DirectDefund, event: ChainEvent, deps: HandlerDeps): void {
   if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
   const asset = o.kind === 'directfund' ? o.prefund.state.outcome[0]!.asset : o.final.state.outcome[0]!.asset
-  if (lower(asset) !== lower(event.asset)) return
+  if (asset !== event.asset) return
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   if (o.kind === 'directfund') crankDirect(ctx, directFund.update(o, { kind: 'holdings', amount }), deps)
   else crankDirect(ctx, directDefund.update(o, { kind: 'holdings', amount }), deps)
@@ -212,7 +213,7 @@ export function crankDirect(ctx: StepContext, objective: DirectFund | DirectDefu
  * ProposalsToProcess). The router then wakes the objectives that depend on this ledger.
  */
 export function crankLedgerUpdates(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): void {
-  const id = lower(ledgerId) as Bytes32
+  const id = ledgerId
   for (let progressed = true; progressed; ) {
     progressed = false
     for (const objectiveId of ctx.indexes.get(Index.ledgerUpdates(id)) ?? []) {

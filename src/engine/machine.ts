@@ -31,6 +31,7 @@ import { flushOutgoing } from './session.js'
 import { buildIndexes } from './indexes.js'
 import { kindOf } from './kinds.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
+import { peerKey } from './outbox.js'
 import { Table } from './table.js'
 import { TABLES, loadTable, tableOps } from './records.js'
 import type { TableName } from './records.js'
@@ -309,9 +310,9 @@ export class NodeMachine {
   // ---- sessions and acknowledgements ----
 
   #queueAcks(to: Address, seqs: readonly bigint[]): void {
-    const waiting = this.#pendingAcks.get(to.toLowerCase()) ?? { to, seqs: [] }
+    const waiting = this.#pendingAcks.get(to) ?? { to, seqs: [] }
     waiting.seqs.push(...seqs)
-    this.#pendingAcks.set(to.toLowerCase(), waiting)
+    this.#pendingAcks.set(to, waiting)
   }
 
   /**
@@ -319,7 +320,7 @@ export class NodeMachine {
    * unacknowledged seq to it (my next one when none is), below which it may count everything delivered.
    */
   #session(to: Address): { epochs: { sender: bigint; receiver: bigint }; base: bigint } {
-    const key = to.toLowerCase()
+    const key = peerKey(to)
     const peer = this.tables.peers.get(key)
     return {
       epochs: { sender: this.meta.epoch ?? 0n, receiver: peer?.epoch ?? 0n },
@@ -329,8 +330,8 @@ export class NodeMachine {
 
   /** The acknowledgements waiting for a frame to `to`: this frame carries them. */
   #takeAcks(to: Address): bigint[] {
-    const pending = this.#pendingAcks.get(to.toLowerCase())
-    this.#pendingAcks.delete(to.toLowerCase())
+    const pending = this.#pendingAcks.get(to)
+    this.#pendingAcks.delete(to)
     return pending?.seqs ?? []
   }
 

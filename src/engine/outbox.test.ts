@@ -3,9 +3,10 @@ import fc from 'fast-check'
 import type { Address } from '../core/types.js'
 import { bumpAttempt, deliveredBelow, dueEntries, enqueue, isDelivered, markDelivered, newPeer, restartSession, retransmitDelayMs } from './outbox.js'
 import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
+import { toBytes32 } from '../core/canonical.js'
 
 const bob = '0x0000000000000000000000000000000000000b0b' as Address
-const ledgerId = `0x${'ab'.repeat(32)}` as const
+const ledgerId = toBytes32(`0x${'ab'.repeat(32)}`)
 
 describe('sending', () => {
   test('each entry takes the next sequence number and is due after the base delay', () => {

@@ -8,6 +8,13 @@ import type { Address } from '../core/types.js'
 import type { Payload } from '../protocols/messages.js'
 import { MAX_DELIVERED_ABOVE, OUTBOX_WINDOW, RETRANSMIT_BASE_MS, RETRANSMIT_CAP_MS } from './limits.js'
 
+/**
+ * A peer's address inside a stored key (the peers, outbox and parked tables, and the unacknowledged index read from
+ * the outbox's keys): lowercase, the form stores written before ADR 0018 hold. Everywhere else an address is its
+ * canonical self (core/canonical.ts).
+ */
+export const peerKey = (peer: Address): string => peer.toLowerCase()
+
 export interface OutboxEntry {
   readonly to: Address
   readonly seq: bigint

@@ -4,7 +4,7 @@ import type { Address } from '../core/types.js'
 import type { Commitment, PeerLoad, PeerPolicy } from './policy.js'
 import { ACCEPT_ANY_PEER, REFUSE_UNSOLICITED, checkCommitment } from './policy.js'
 import { MAX_OPENING_PER_PEER } from './limits.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const TOKEN: Address = toAddress('0x0000000000000000000000000000000000007777')

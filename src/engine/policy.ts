@@ -9,7 +9,7 @@ import type { Address } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
 import { MAX_UINT256 } from '../core/limits.js'
 import { MAX_OPENING_PER_PEER } from './limits.js'
-import { ZERO_ADDRESS } from '../core/address.js'
+import { ZERO_ADDRESS } from '../core/canonical.js'
 
 export interface PeerPolicy {
   /** Peers that may start objectives with me: 'any', or an allow list. Receiving a payment needs no entry. */
@@ -109,7 +109,7 @@ export class TooManyOpeningError extends RejectedInputError {
  */
 export function checkCommitment(policy: PeerPolicy, c: Commitment, peerLoad: () => PeerLoad): void {
   const payee = c.role === 'payee'
-  if (!payee && policy.peers !== 'any' && !policy.peers.some((p) => p.toLowerCase() === c.from.toLowerCase())) {
+  if (!payee && policy.peers !== 'any' && !policy.peers.includes(c.from)) {
     throw new PeerNotAllowedError('this node does not accept objectives from this peer', { from: c.from, role: c.role })
   }
   const { min, max } = policy.challengeDurationSec
@@ -117,7 +117,7 @@ export function checkCommitment(policy: PeerPolicy, c: Commitment, peerLoad: () 
     throw new ChallengeDurationError(`a challenge duration of ${c.challengeDurationSec} s is outside ${min}..${max} s`, { challengeDuration: c.challengeDurationSec, min, max })
   }
   if (!payee) {
-    if (policy.assets !== 'any' && !policy.assets.some((a) => a.toLowerCase() === c.asset.toLowerCase())) {
+    if (policy.assets !== 'any' && !policy.assets.includes(c.asset)) {
       throw new AssetNotAllowedError('this node does not accept channels in this asset', { asset: c.asset })
     }
     if (c.depositsFirst && c.amount > 0n) {

@@ -2,6 +2,7 @@
 // changes become one batch. Values are MessagePack of the plain records (hex strings stay strings;
 // bigints stay bigints), which is deterministic for records built the same way, so two engines that
 // handled the same journal hold byte-identical stores.
+import type { Bytes32 } from '../core/types.js'
 import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
@@ -33,21 +34,21 @@ const APP_SNAPSHOT_PREFIX = 'n/'
 
 const u64Hex = (n: bigint) => n.toString(16).padStart(16, '0')
 
-export function signedTurnKey(channelId: string, turnNum: bigint): Buffer {
-  return Buffer.from(`${SIGNED_TURN_PREFIX}${channelId.toLowerCase()}/${u64Hex(turnNum)}`, 'utf8')
+export function signedTurnKey(channelId: Bytes32, turnNum: bigint): Buffer {
+  return Buffer.from(`${SIGNED_TURN_PREFIX}${channelId}/${u64Hex(turnNum)}`, 'utf8')
 }
 
-export function appSnapshotKey(channelId: string, seq: bigint): Buffer {
-  return Buffer.from(`${APP_SNAPSHOT_PREFIX}${channelId.toLowerCase()}/${u64Hex(seq)}`, 'utf8')
+export function appSnapshotKey(channelId: Bytes32, seq: bigint): Buffer {
+  return Buffer.from(`${APP_SNAPSHOT_PREFIX}${channelId}/${u64Hex(seq)}`, 'utf8')
 }
 
 /** [gte, lt) of every signed turn of one channel. */
-export function signedTurnRange(channelId: string): { gte: Buffer; lt: Buffer } {
-  return { gte: signedTurnKey(channelId, 0n), lt: Buffer.from(`${SIGNED_TURN_PREFIX}${channelId.toLowerCase()}0`, 'utf8') }
+export function signedTurnRange(channelId: Bytes32): { gte: Buffer; lt: Buffer } {
+  return { gte: signedTurnKey(channelId, 0n), lt: Buffer.from(`${SIGNED_TURN_PREFIX}${channelId}0`, 'utf8') }
 }
 
 /** [gte, lt) of the snapshots of one channel with seq ≤ `seq`. */
-export function appSnapshotRange(channelId: string, seq: bigint): { gte: Buffer; lt: Buffer } {
+export function appSnapshotRange(channelId: Bytes32, seq: bigint): { gte: Buffer; lt: Buffer } {
   return { gte: appSnapshotKey(channelId, 0n), lt: appSnapshotKey(channelId, seq + 1n) }
 }
 

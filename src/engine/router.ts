@@ -14,7 +14,7 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { ApiRequest, EngineInput } from './inputs.js'
 import type { Rejection, StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
-import { deliveredBelow, isDelivered, markDelivered, newPeer } from './outbox.js'
+import { deliveredBelow, isDelivered, markDelivered, newPeer, peerKey } from './outbox.js'
 import { NoSuchObjectiveError, RejectionTooLateError } from './errors.js'
 import { holdingsKey } from './holdings.js'
 import { Index } from './indexes.js'
@@ -26,7 +26,7 @@ import * as appFunding from './appFunding.js'
 import * as appDisputes from './appDisputes.js'
 import { checkSession, retransmitDue } from './session.js'
 import type { HandlerDeps } from './step.js'
-import { counterpartyOf, isolate, lower, outboxKey, requireParticipant, setObjective } from './step.js'
+import { counterpartyOf, isolate, outboxKey, requireParticipant, setObjective } from './step.js'
 import { MAX_WORK_ITEMS_PER_INPUT } from './limits.js'
 
 /** Handles one input and drains the worklist it left. Returns the API's result (undefined for other inputs). */
@@ -140,8 +140,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
 
 function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: HandlerDeps): void {
   const frame = decodeFrame(bytes)
-  const peerKey = lower(from)
-  const known = ctx.peers.get(peerKey)
+  const key = peerKey(from)
+  const known = ctx.peers.get(key)
   let peer = known ?? newPeer(from)
   let taken = false
   if (frame.epochs) {
@@ -179,7 +179,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
     // Notices only (decodeFrame): nothing to acknowledge or deduplicate; each is handled once as it comes.
     for (const payload of frame.payloads) handleIsolated(ctx, (c) => handlePayload(c, from, payload, deps), deps, from)
   }
-  if (peer !== known && (known || taken || ctx.outgoing.has(peerKey))) ctx.peers.set(peerKey, peer)
+  if (peer !== known && (known || taken || ctx.outgoing.has(from))) ctx.peers.set(key, peer)
 }
 
 /**
@@ -190,7 +190,7 @@ function handleFrame(ctx: StepContext, from: Address, bytes: Uint8Array, deps: H
  */
 function answerRefusal(ctx: StepContext, from: Address, payload: Payload, refused: Rejection, deps: HandlerDeps): void {
   if (payload.kind === 'appOpen' || payload.kind === 'appUpdate') return apps.noticeRefusal(ctx, from, payload, refused.code, deps)
-  if (payload.kind !== 'signedState' || lower(from) === lower(deps.signer.address)) return
+  if (payload.kind !== 'signedState' || from === deps.signer.address) return
   const existing = ctx.objectives.get(payload.objectiveId)
   if (existing && isActive(existing)) return // mine runs on: its own crank tells the peer where it stands
   if (!kindOfId(payload.objectiveId)) return
@@ -233,14 +233,14 @@ function handlePayload(ctx: StepContext, from: Address, payload: Payload, deps: 
       const objective = ctx.objectives.get(payload.objectiveId)
       if (!objective || !isActive(objective)) return
       const kind = kindOf(objective)
-      if (!kind.participants(objective).some((p) => lower(p) === lower(from)) || lower(from) === lower(deps.signer.address)) {
+      if (!kind.participants(objective).some((p) => p === from) || from === deps.signer.address) {
         throw new NotAParticipantInputError('only the counterparty may reject this objective', { from })
       }
       if (kind.isCommitted(objective)) throw new RejectionTooLateError('the objective is signed by both already: only the chain can end it now', { objectiveId: objective.id })
       setObjective(ctx, { ...objective, status: 'failed', failure: { code: payload.code, summary: `rejected by peer: ${payload.summary}`.slice(0, 1000) } })
       // The others taking part learn it too, so that all end alike (they ignore it if theirs has ended).
       for (const p of kind.participants(objective)) {
-        if (lower(p) !== lower(from) && lower(p) !== lower(deps.signer.address)) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, code: payload.code, summary: payload.summary })
+        if (p !== from && p !== deps.signer.address) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, code: payload.code, summary: payload.summary })
       }
       // Objectives built on this one (a VirtualFund on a failed guarantee) learn of it now.
       if (objective.kind === 'ledgerUpdate') ctx.touchLedger(objective.ledgerId)
@@ -261,7 +261,7 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   }
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
   ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
-  const id = lower(event.channelId) as Bytes32
+  const id = event.channelId
   if (event.kind === 'deposited' || event.kind === 'allocationUpdated') {
     // Anyone may deposit any token into any channel id: only channels this node takes part in are recorded,
     // and each objective takes only its channel's own asset (kinds.ts).
@@ -285,7 +285,7 @@ function handleChainFailure(ctx: StepContext, objectiveId: string, code: string,
   if (after.status === 'failed') {
     // Out of retries: the counterparty's objective would otherwise wait for us forever.
     for (const participant of kind.participants(after)) {
-      if (lower(participant) !== lower(deps.signer.address)) ctx.send(participant, { kind: 'objectiveRejected', objectiveId, code: after.failure!.code, summary: after.failure!.summary.slice(0, 1000) })
+      if (participant !== deps.signer.address) ctx.send(participant, { kind: 'objectiveRejected', objectiveId, code: after.failure!.code, summary: after.failure!.summary.slice(0, 1000) })
     }
   }
 }

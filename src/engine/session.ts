@@ -3,9 +3,9 @@
 import type { Address, Bytes32 } from '../core/types.js'
 import { supportedSignedState } from '../protocols/ledger/consensusChannel.js'
 import type { StepContext } from './context.js'
-import { bumpAttempt, dueEntries, enqueue, newPeer, restartSession } from './outbox.js'
+import { bumpAttempt, dueEntries, enqueue, newPeer, peerKey, restartSession } from './outbox.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
-import { lower, outboxKey } from './step.js'
+import { outboxKey } from './step.js'
 
 /**
  * Where a frame stands in the session between the peer's epoch and mine (outbox.ts). Returns 'same', the peer's
@@ -31,14 +31,14 @@ export function checkSession(ctx: StepContext, peer: PeerState, epochs: { sender
   }
   if (epochs.sender === 0n || epochs.sender === peer.epoch) return 'same'
   if (peer.epoch === undefined) return { ...peer, epoch: epochs.sender }
-  const unacknowledged = [...ctx.outbox.values()].filter((e) => lower(e.to) === lower(from))
+  const unacknowledged = [...ctx.outbox.values()].filter((e) => e.to === from)
   for (const entry of unacknowledged) ctx.outbox.delete(outboxKey(from, entry.seq))
   const { peer: restarted, entries } = restartSession(peer, epochs.sender, unacknowledged, ctx.now)
   for (const entry of entries) ctx.outbox.set(outboxKey(from, entry.seq), entry) // attempt 1: sent after the commit
   for (const ledger of ctx.ledgers.values()) {
     // One sync per ledger in flight (as for syncRequest): a peer bumping its epoch again and again gets its
     // outbox renumbered, never grown.
-    if (ledger.fixed.participants.some((p) => lower(p) === lower(from)) && !hasQueuedSync(ctx, from, ledger.id)) {
+    if (ledger.fixed.participants.some((p) => p === from) && !hasQueuedSync(ctx, from, ledger.id)) {
       ctx.send(from, { kind: 'sync', ledgerId: ledger.id, supported: supportedSignedState(ledger), queue: ledger.role === 'leader' ? ledger.queue : [] })
     }
   }
@@ -48,19 +48,19 @@ export function checkSession(ctx: StepContext, peer: PeerState, epochs: { sender
 /** Whether my outbox holds a sync reply for this ledger to `peer` that it has not acknowledged. */
 export function hasQueuedSync(ctx: StepContext, peer: Address, ledgerId: Bytes32): boolean {
   for (const entry of ctx.outbox.values()) {
-    if (lower(entry.to) === lower(peer) && entry.payloads.some((p) => p.kind === 'sync' && lower(p.ledgerId) === lower(ledgerId))) return true
+    if (entry.to === peer && entry.payloads.some((p) => p.kind === 'sync' && p.ledgerId === ledgerId)) return true
   }
-  const pending = ctx.outgoing.get(lower(peer))
-  return pending?.payloads.some((p) => p.kind === 'sync' && lower(p.ledgerId) === lower(ledgerId)) ?? false
+  const pending = ctx.outgoing.get(peer)
+  return pending?.payloads.some((p) => p.kind === 'sync' && p.ledgerId === ledgerId) ?? false
 }
 
 /** Retransmits each peer's due outbox entries (the window is per peer) and schedules their next attempt. */
 export function retransmitDue(ctx: StepContext): void {
   const byPeer = new Map<string, OutboxEntry[]>()
   for (const entry of ctx.outbox.values()) {
-    const list = byPeer.get(lower(entry.to))
+    const list = byPeer.get(entry.to)
     if (list) list.push(entry)
-    else byPeer.set(lower(entry.to), [entry])
+    else byPeer.set(entry.to, [entry])
   }
   for (const entries of byPeer.values()) {
     for (const entry of dueEntries(entries, ctx.now)) {
@@ -74,9 +74,9 @@ export function retransmitDue(ctx: StepContext): void {
 /** Turns the step's outgoing payloads into one new outbox entry per peer (called once per input). */
 export function flushOutgoing(ctx: StepContext): void {
   for (const { to, payloads } of ctx.outgoing.values()) {
-    const peer = ctx.peers.get(lower(to)) ?? newPeer(to)
+    const peer = ctx.peers.get(peerKey(to)) ?? newPeer(to)
     const { peer: next, entry } = enqueue(peer, payloads, ctx.now)
-    ctx.peers.set(lower(to), next)
+    ctx.peers.set(peerKey(to), next)
     ctx.outbox.set(outboxKey(to, entry.seq), entry)
   }
   ctx.outgoing.clear()

@@ -19,6 +19,7 @@ import type { PeerPolicy } from './policy.js'
 import { checkCommitment } from './policy.js'
 import { ledgerCommitment, peerLoad, policyOf, virtualCommitment } from './commitments.js'
 import { reindex } from './indexes.js'
+import { peerKey } from './outbox.js'
 import { NoSuchLedgerError, UnknownAppError } from './errors.js'
 
 export interface HandlerDeps {
@@ -30,13 +31,12 @@ export interface HandlerDeps {
   readonly policy: PeerPolicy
   /** Approves app channels a peer opens with this node. */
   readonly appPolicy: (definition: AppDefinition, from: Address) => boolean
-  /** The app modules this node runs, by appId (lowercase); app channels of other apps are refused. */
+  /** The app modules this node runs, by appId; app channels of other apps are refused. */
   readonly apps: (appId: Bytes32) => AppRuntime | undefined
   /** Snapshots of app state every this many events (src/protocols/app/replay.ts isSnapshotDue). */
   readonly appSnapshotIntervalEvents: number
 }
 
-export const lower = (a: string): string => a.toLowerCase()
 
 /** Stores an objective: its status change is noted for subscribers, and its indexes follow it. */
 export function setObjective(ctx: StepContext, objective: Objective): void {
@@ -128,10 +128,10 @@ export function isolate(ctx: StepContext, run: (c: StepContext) => void, from?: 
 
 /** My ledger with `counterparty` (the first by id that is not being closed), if any. */
 export function ledgerWith(ctx: StepContext, me: Address, counterparty: Address): ConsensusChannel | undefined {
-  const pair = [lower(me), lower(counterparty)].sort().join()
+  const pair = [me, counterparty].sort().join()
   let found: ConsensusChannel | undefined
   for (const ledger of ctx.ledgers.values()) {
-    if (ledger.closing || ledger.fixed.participants.map(lower).sort().join() !== pair) continue
+    if (ledger.closing || [...ledger.fixed.participants].sort().join() !== pair) continue
     if (!found || ledger.id < found.id) found = ledger
   }
   return found
@@ -144,21 +144,21 @@ export function requireLedger(ctx: StepContext, id: Bytes32): ConsensusChannel {
 }
 
 export function counterpartyOf(ledger: ConsensusChannel, me: Address): Address {
-  return ledger.fixed.participants.find((p) => lower(p) !== lower(me))!
+  return ledger.fixed.participants.find((p) => p !== me)!
 }
 
 export function requireParticipant(ledgerOrState: { participants: readonly Address[] }, from: Address): void {
-  if (!ledgerOrState.participants.some((p) => lower(p) === lower(from))) {
+  if (!ledgerOrState.participants.some((p) => p === from)) {
     throw new NotAParticipantInputError('the sender is not a participant of this channel', { from })
   }
 }
 
 export function runtimeFor(deps: HandlerDeps, appId: Bytes32): AppRuntime {
-  const runtime = deps.apps(lower(appId) as Bytes32)
+  const runtime = deps.apps(appId)
   if (!runtime) throw new UnknownAppError('this node does not run the app the channel names', { appId })
   return runtime
 }
 
 export function outboxKey(peer: Address, seq: bigint): string {
-  return `${lower(peer)}:${seq.toString(16).padStart(16, '0')}`
+  return `${peerKey(peer)}:${seq.toString(16).padStart(16, '0')}`
 }

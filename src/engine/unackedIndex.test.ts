@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { UnackedIndex } from './unackedIndex.js'
 import type { OutboxEntry } from './outbox.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const bob = toAddress('0x0000000000000000000000000000000000000b0b')
 const key = (seq: bigint) => `${bob}:${seq.toString(16).padStart(16, '0')}`

@@ -75,7 +75,7 @@ interface ViewTables {
 }
 
 export function appChannelView(tables: ViewTables, deps: Pick<HandlerDeps, 'apps'>, channelId: Bytes32): AppChannelView | undefined {
-  const channel = tables.apps.get(channelId.toLowerCase())
+  const channel = tables.apps.get(channelId)
   if (!channel) return undefined
   const { definition } = channel.context
   const latest = channel.latest

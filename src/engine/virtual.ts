@@ -21,8 +21,10 @@ import type { StepContext } from './context.js'
 import type { Payload } from '../protocols/messages.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { HandlerDeps } from './step.js'
-import { admitFromPeer, applyEffects, isolate, ledgerWith, lower, setObjective, tellFailure } from './step.js'
+import { admitFromPeer, applyEffects, isolate, ledgerWith, setObjective, tellFailure } from './step.js'
+import { peerKey } from './outbox.js'
 import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
+import { parseBytes32 } from '../core/canonical.js'
 
 export class UnknownChannelError extends RejectedInputError {
   readonly code = 'unknown_channel'
@@ -57,7 +59,7 @@ export function crankVirtual(ctx: StepContext, objective: Objective, deps: Handl
       const failure = missing ? failed : { code: failed.code, summary: `funding failed: ${failed.summary}`.slice(0, 1000) }
       setObjective(ctx, { ...objective, status: 'failed', failure })
       for (const p of objective.prefund.state.participants) {
-        if (lower(p) !== lower(me)) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, ...failure })
+        if (p !== me) ctx.send(p, { kind: 'objectiveRejected', objectiveId: objective.id, ...failure })
       }
       return
     }
@@ -109,7 +111,7 @@ function openPaymentChannel(ctx: StepContext, funded: State, myIndex: number): v
 export function routesThrough(objective: VirtualFund | VirtualDefund, me: Address, counterparty: Address): boolean {
   const participants = objective.kind === 'virtualfund' ? objective.prefund.state.participants : objective.funded.participants
   const { left, right } = neighbours(participants, objective.myIndex)
-  return lower(counterparty) !== lower(me) && [left, right].some((n) => n !== undefined && lower(n) === lower(counterparty))
+  return counterparty !== me && [left, right].some((n) => n !== undefined && n === counterparty)
 }
 
 // ---- API ----
@@ -152,8 +154,8 @@ function defundObjective(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps
   const existing = ctx.objectives.get(id)
   if (existing && (isActive(existing) || existing.status === 'completed')) return existing
   const funded = fundedState(ctx, channelId)
-  const channel = ctx.payments.get(lower(channelId))
-  if (channel) ctx.payments.set(lower(channelId), { ...channel, closing: true })
+  const channel = ctx.payments.get(channelId)
+  if (channel) ctx.payments.set(channelId, { ...channel, closing: true })
   return virtualDefund.newVirtualDefund({ funded, me: deps.signer.address, paid: channel?.paid ?? 0n, status: 'unapproved' })
 }
 
@@ -165,7 +167,7 @@ export function closePaymentChannel(ctx: StepContext, channelId: Bytes32, deps: 
 }
 
 function paymentChannel(ctx: StepContext, channelId: Bytes32): PaymentChannel {
-  const channel = ctx.payments.get(lower(channelId))
+  const channel = ctx.payments.get(channelId)
   if (channel) {
     const defund = ctx.objectives.get(virtualDefund.virtualDefundId(channelId))
     if (defund?.status === 'completed') throw new ChannelClosedError('the payment channel is closed', { channelId })
@@ -179,7 +181,7 @@ function paymentChannel(ctx: StepContext, channelId: Bytes32): PaymentChannel {
 export function pay(ctx: StepContext, channelId: Bytes32, amount: bigint, send: boolean, deps: HandlerDeps): Voucher {
   const channel = paymentChannel(ctx, channelId)
   const { channel: next, voucher } = payments.pay(channel, amount, deps.signer)
-  ctx.payments.set(lower(channelId), next)
+  ctx.payments.set(channelId, next)
   if (send) ctx.send(next.payee, { kind: 'voucher', voucher })
   return voucher
 }
@@ -187,7 +189,7 @@ export function pay(ctx: StepContext, channelId: Bytes32, amount: bigint, send: 
 export function receiveVoucher(ctx: StepContext, voucher: Voucher, deps: HandlerDeps): PaymentChannel {
   const channel = paymentChannel(ctx, voucher.channelId)
   const next = payments.receiveVoucher(channel, voucher)
-  ctx.payments.set(lower(voucher.channelId), next)
+  ctx.payments.set(voucher.channelId, next)
   // Closing already: the final state I sign must pay me this voucher too.
   const defund = ctx.objectives.get(virtualDefund.virtualDefundId(voucher.channelId))
   if (defund?.kind === 'virtualdefund' && isActive(defund) && next.paid > defund.minimumPayment) {
@@ -206,7 +208,7 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
   if (objectiveId.startsWith('virtualfund:')) {
     const objective = virtualFund.newVirtualFund(signed.state, deps.signer.address, 'unapproved')
     if (objective.id !== objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId })
-    if (lower(signed.state.appDefinition) !== lower(deps.virtualPaymentApp)) throw new NoSuchObjectiveError('a payment channel runs the virtual payment app')
+    if (signed.state.appDefinition !== deps.virtualPaymentApp) throw new NoSuchObjectiveError('a payment channel runs the virtual payment app')
     // Any participant may deliver the prefund first (messages race), but only the payer opens a channel:
     // her signature must be on it (update() below checks every signature it carries).
     if (signed.signatures[0] == null) throw new NoSuchObjectiveError('a payment channel is opened by its payer, whose signature is missing')
@@ -214,7 +216,7 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
     return
   }
   if (objectiveId.startsWith('virtualdefund:')) {
-    const channelId = objectiveId.slice('virtualdefund:'.length) as Bytes32
+    const channelId = parseBytes32(objectiveId.slice('virtualdefund:'.length), 'objectiveId')
     if (park(ctx, channelId, from, { kind: 'signedState', objectiveId, signedState: signed })) return
     const objective = defundObjective(ctx, channelId, deps)
     if (objective.kind !== 'virtualdefund') throw new NoSuchObjectiveError('not a payment channel defund', { objectiveId })
@@ -228,8 +230,8 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
 export function handleFinalStateRequest(ctx: StepContext, from: Address, channelId: Bytes32, deps: HandlerDeps): void {
   if (park(ctx, channelId, from, { kind: 'finalStateRequest', channelId })) return
   const funded = fundedState(ctx, channelId)
-  if (!funded.participants.some((p) => lower(p) === lower(from))) throw new NoSuchObjectiveError('the sender is not in this channel', { from })
-  if (lower(funded.participants[0]!) !== lower(deps.signer.address)) throw new NoSuchObjectiveError('only the payer writes the final state')
+  if (!funded.participants.some((p) => p === from)) throw new NoSuchObjectiveError('the sender is not in this channel', { from })
+  if (funded.participants[0]! !== deps.signer.address) throw new NoSuchObjectiveError('only the payer writes the final state')
   const objective = defundObjective(ctx, channelId, deps)
   if (objective.status === 'unapproved') startVirtualFromPeer(ctx, objective, from, deps)
 }
@@ -238,7 +240,7 @@ export function handleFinalStateRequest(ctx: StepContext, from: Address, channel
 export function receiveVoucherFrom(ctx: StepContext, from: Address, voucher: Voucher, deps: HandlerDeps): void {
   if (park(ctx, voucher.channelId, from, { kind: 'voucher', voucher })) return
   const channel = receiveVoucher(ctx, voucher, deps)
-  if (lower(channel.payer) !== lower(from)) throw new NotAParticipantInputError('vouchers come from the payer', { from })
+  if (channel.payer !== from) throw new NotAParticipantInputError('vouchers come from the payer', { from })
 }
 
 /**
@@ -251,14 +253,14 @@ export function receiveVoucherFrom(ctx: StepContext, from: Address, voucher: Vou
 function park(ctx: StepContext, channelId: Bytes32, from: Address, payload: Payload): boolean {
   const funding = ctx.objectives.get(virtualFund.virtualFundId(channelId))
   if (funding?.kind !== 'virtualfund' || !isActive(funding)) return false
-  if (!funding.prefund.state.participants.some((p) => lower(p) === lower(from))) return false
-  ctx.parked.set(`${lower(channelId)}:${lower(from)}:${payload.kind}`, { from, payload })
+  if (!funding.prefund.state.participants.some((p) => p === from)) return false
+  ctx.parked.set(`${channelId}:${peerKey(from)}:${payload.kind}`, { from, payload })
   return true
 }
 
 /** V opened here: what came early is handled now, each on its own (a refusal drops only its own changes). */
 function unpark(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): void {
-  const prefix = `${lower(channelId)}:`
+  const prefix = `${channelId}:`
   for (const key of [...ctx.parked.keys()].filter((k) => k.startsWith(prefix))) {
     const { from, payload } = ctx.parked.get(key)!
     ctx.parked.delete(key)

@@ -6,7 +6,7 @@ import { ChannelLog, EMPTY_HEAD, GENESIS_HASH, nextEvent, replay, verifyChain } 
 import type { ChannelEvent } from './event.js'
 import { encodeEvent, hashEvent } from './event.js'
 import { MAX_EVENT_PAYLOAD_BYTES } from './limits.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 const alice: Address = toAddress('0x00000000000000000000000000000000000a11ce')
 const bob: Address = toAddress('0x0000000000000000000000000000000000000b0b')
@@ -14,7 +14,7 @@ const id = `0x${'ab'.repeat(32)}` as const
 const text = (s: string) => new TextEncoder().encode(s)
 
 function logOf(...moves: string[]): ChannelLog {
-  const log = new ChannelLog(id)
+  const log = new ChannelLog(toBytes32(id))
   moves.forEach((m, i) => log.append({ kind: 'move', payload: text(m), author: i % 2 ? bob : alice }))
   return log
 }
@@ -34,7 +34,7 @@ describe('event encoding', () => {
     expect(Buffer.from(bytes).toString('hex')).toBe(expected.toString('hex'))
     const prev = `0x${'11'.repeat(32)}` as const
     const want = Buffer.from(keccak_256(Buffer.concat([Buffer.from(prev.slice(2), 'hex'), expected]))).toString('hex')
-    expect(hashEvent(prev, 7n, input)).toBe(`0x${want}`)
+    expect(hashEvent(toBytes32(prev), 7n, input)).toBe(`0x${want}`)
   })
 
   test.each([
@@ -82,7 +82,7 @@ describe('ChannelLog', () => {
 
   test('add accepts events made elsewhere only if they link', () => {
     const source = logOf('a', 'b')
-    const copy = ChannelLog.from(id, source.slice())
+    const copy = ChannelLog.from(toBytes32(id), source.slice())
     expect(copy.head).toEqual(source.head)
     const other = logOf('x', 'y', 'z').slice()[2]!
     expect(() => copy.add(other)).toThrow(expect.objectContaining({ code: 'broken_log' }))

@@ -4,6 +4,7 @@ import type { Bytes32 } from '../core/types.js'
 import { BrokenLogError, assert } from '../core/errors.js'
 import type { ChannelEvent, EventInput } from './event.js'
 import { hashEvent } from './event.js'
+import { toBytes32 } from '../core/canonical.js'
 
 /** Where a log ends: the last event's seq and hash. */
 export interface LogHead {
@@ -11,7 +12,7 @@ export interface LogHead {
   readonly hash: Bytes32
 }
 
-export const GENESIS_HASH: Bytes32 = `0x${'00'.repeat(32)}`
+export const GENESIS_HASH = toBytes32(`0x${'00'.repeat(32)}`)
 export const EMPTY_HEAD: LogHead = { seq: 0n, hash: GENESIS_HASH }
 
 /** A state derived from a log, and the head it was derived at. */

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest'
 import { EMPTY_HEAD, verifyChain } from './channelLog.js'
 import { JournalInputKind, isJournalInputKind, journalEntry } from './journal.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 test('journal entries chain like channel events and keep their input kind', () => {
   const author = toAddress('0x0000000000000000000000000000000000000001')

@@ -6,7 +6,7 @@ import type { AppDefinition } from '../protocols/app/appData.js'
 import { appPolicyFrom } from './appPolicy.js'
 import type { AppsConfig } from './config.js'
 import { ConfigError } from './config.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const TICTACTOE = `0x${'11'.repeat(32)}` as Bytes32
 const RPS = `0x${'2a'.repeat(32)}` as Bytes32
@@ -39,7 +39,7 @@ describe('appPolicyFrom', () => {
     ['accept by appId in any case', { accept: [RPS.toUpperCase().replace('0X', '0x')] }, { appId: RPS }, alice, true],
     ['accept by appId: other app', { accept: [RPS] }, {}, alice, false],
     ['accept nothing', { accept: [] }, {}, alice, false],
-    ['peers: listed opener, any case', { peers: [alice.toLowerCase() as Address] }, {}, alice, true],
+    ['peers: listed opener', { peers: [alice] }, {}, alice, true],
     ['peers: unlisted opener', { peers: [alice] }, {}, bob, false],
     ['maxDeposit: every deposit at the limit', { maxDeposit: 10n }, {}, alice, true],
     ['maxDeposit: one deposit above', { maxDeposit: 10n }, { deposits: [10n, 11n] }, alice, false],

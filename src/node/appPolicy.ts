@@ -8,6 +8,7 @@ import type { AppDefinition } from '../protocols/app/appData.js'
 import type { AppRegistry } from './appRegistry.js'
 import type { NodeConfig } from './config.js'
 import { ConfigError } from './config.js'
+import { toBytes32 } from '../core/canonical.js'
 
 export type AppPolicy = (definition: AppDefinition, from: Address) => boolean
 
@@ -22,21 +23,21 @@ const APP_ID = /^0x[0-9a-fA-F]{64}$/
 export function appPolicyFrom(config: Pick<NodeConfig, 'apps'>, registry: Pick<AppRegistry, 'names'>): AppPolicy {
   const { accept, peers, maxDeposit, funding } = config.apps
   const acceptedIds = accept === undefined ? undefined : new Set(accept.map((entry) => resolveApp(entry, registry)))
-  const acceptedPeers = peers === undefined ? undefined : new Set(peers.map((peer) => peer.toLowerCase()))
+  const acceptedPeers = peers === undefined ? undefined : new Set(peers)
   return (definition, from) =>
-    (acceptedIds === undefined || acceptedIds.has(definition.appId.toLowerCase())) &&
-    (acceptedPeers === undefined || acceptedPeers.has(from.toLowerCase())) &&
+    (acceptedIds === undefined || acceptedIds.has(definition.appId)) &&
+    (acceptedPeers === undefined || acceptedPeers.has(from)) &&
     (maxDeposit === undefined || definition.deposits.every((deposit) => deposit <= maxDeposit)) &&
     (funding === undefined || funding.includes(definition.funding ?? 'none'))
 }
 
-/** An app name from the manifest or an appId, as the lowercase appId of an app this node runs. */
-function resolveApp(entry: string, registry: Pick<AppRegistry, 'names'>): string {
-  const known = [...registry.names.values()].map((id) => id.toLowerCase())
-  const appId: Bytes32 | undefined = APP_ID.test(entry) ? (entry.toLowerCase() as Bytes32) : registry.names.get(entry)
-  if (appId === undefined || !known.includes(appId.toLowerCase())) {
+/** An app name from the manifest or an appId, as the appId of an app this node runs. */
+function resolveApp(entry: string, registry: Pick<AppRegistry, 'names'>): Bytes32 {
+  const known = [...registry.names.values()]
+  const appId: Bytes32 | undefined = APP_ID.test(entry) ? toBytes32(entry) : registry.names.get(entry)
+  if (appId === undefined || !known.includes(appId)) {
     const runs = [...registry.names.keys()].join(', ') || 'no apps'
     throw new ConfigError(`apps.accept: this node runs no app ${entry} (it runs ${runs})`, { field: 'apps.accept', value: entry })
   }
-  return appId.toLowerCase()
+  return appId
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { OperatingError } from '../core/errors.js'
 import { keccak256 } from '../core/keccak.js'
 import type { Bytes32 } from '../core/types.js'
+import { toBytes32 } from '../core/canonical.js'
 import type { AppRuntime } from '../wasm/appRuntime.js'
 import { MAX_MODULE_BYTES } from '../wasm/limits.js'
 import { MeteredAppRuntime, PREPARED_METERING } from '../wasm/preparedRuntime.js'
@@ -65,15 +66,15 @@ export function loadAppRegistry(dir: string = DEFAULT_APPS_DIR): AppRegistry {
         name,
         moduleBytes: readChecked(dir, app.file, app.appId, name),
         meteredBytes: readChecked(dir, app.meteredFile, app.meteredHash, name),
-        appId: app.appId.toLowerCase() as Bytes32,
-        meteredHash: app.meteredHash.toLowerCase() as Bytes32,
+        appId: toBytes32(app.appId),
+        meteredHash: toBytes32(app.meteredHash),
       }
       byId.set(entry.appId, entry)
       names.set(name, entry.appId)
     }
   }
   const apps = (appId: Bytes32): AppRuntime | undefined => {
-    const entry = byId.get(appId.toLowerCase())
+    const entry = byId.get(appId)
     if (entry === undefined) return undefined
     entry.runtime ??= MeteredAppRuntime.fromPrepared(entry.moduleBytes, entry.meteredBytes, {
       appId: entry.appId,

@@ -10,7 +10,7 @@ import { ContractCodeError } from '../chain/contractCode.js'
 import { freePort } from './launcher.js'
 import { ChainConfigError, ChainNotReadyError, LOCAL_CHAIN_ID, isLoopbackUrl, verifyChain } from './chainConfig.js'
 import type { ChainSettings } from './chainConfig.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const ACCOUNT = toAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8') // anvil's development account 1: no code
 

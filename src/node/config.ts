@@ -22,7 +22,7 @@ import { DEFAULT_CONFIRMATIONS, isLoopbackUrl, missingContracts } from './chainC
 import type { PeerPolicy } from '../engine/policy.js'
 import { REFUSE_UNSOLICITED } from '../engine/policy.js'
 import { isAddress } from 'viem'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 export class ConfigError extends RejectedInputError {
   readonly code = 'config'

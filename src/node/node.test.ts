@@ -13,7 +13,7 @@ import { ContractCodeError } from '../chain/contractCode.js'
 import { loadConfig } from './config.js'
 import { spawnNode } from './launcher.js'
 import { createLogger, startNode } from './node.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const ACCOUNT = toAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8') // anvil's development account 1: no code
 

@@ -24,7 +24,7 @@ import { payloadFromWire, payloadToWire } from './messages.js'
 import * as arb from '../../test/arbitraries.js'
 import type { Path } from '../../test/hostile.js'
 import { codeOf, hostileMessages, outcomeOf, replaceAt, walkHostile } from '../../test/hostile.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor('0x2d999770f7b5d49b694080f987b82bbc9fc9ac2b4dcc10b0f8aba7d700f69c6d')
@@ -69,7 +69,7 @@ const STATE: State = {
   isFinal: false,
 }
 const signedBy = (state: State, ...signers: Signer[]) => signers.reduce((s, signer) => signBy(s, signer), unsigned(state))
-const sig = (signer: Signer, n: number): Signature => signer.signHash(`0x${word(BigInt(n))}`)
+const sig = (signer: Signer, n: number): Signature => signer.signHash(toBytes32(`0x${word(BigInt(n))}`))
 
 const ADD: Proposal = { kind: 'add', target: V1, left: A, right: B, leftAmount: 2n, rightAmount: 1n }
 const REMOVE: Proposal = { kind: 'remove', target: V1, leftAmount: 2n }
@@ -78,7 +78,7 @@ const SIGNED_REMOVE: SignedProposal = { proposal: REMOVE, turnNum: 3n, signature
 
 const APP_DEFINITION: AppDefinition = {
   fixed: { participants: [alice.address, bob.address], channelNonce: 7n, appDefinition: STATE.appDefinition, challengeDuration: 86_400 },
-  appId: `0x${'a7'.repeat(32)}`,
+  appId: toBytes32(`0x${'a7'.repeat(32)}`),
   params: Uint8Array.of(2, 9),
   asset: ETH,
   deposits: [5n, 3n],

@@ -20,7 +20,7 @@ import type { AppDefinition } from './app/appData.js'
 import { decodeGenesis, encodeGenesis } from './app/appData.js'
 import type { AppCountersignature, AppUpdate } from './app/appChannel.js'
 import { MAX_APP_EVENT_BYTES, MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS } from './app/limits.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 /** Asks the counterparty to start the matching objective (it is approved by its policy first). */
 export interface LedgerUpdateRequest {
@@ -139,8 +139,8 @@ function eventFromWire(value: unknown, field: string): ChannelEvent {
     kind: name,
     payload: Uint8Array.from(payload),
     author: toAddress(bytes(author, `${field}.author`, 20)),
-    prevHash: bytes(prevHash, `${field}.prevHash`, 32),
-    hash: bytes(hash, `${field}.hash`, 32),
+    prevHash: toBytes32(bytes(prevHash, `${field}.prevHash`, 32)),
+    hash: toBytes32(bytes(hash, `${field}.hash`, 32)),
   }
 }
 
@@ -237,7 +237,7 @@ export function payloadFromWire(value: unknown): Payload {
     case 'appOpen': {
       const [, genesis, stateHash, sig] = tuple(value, 'appOpen', 4)
       if (!(genesis instanceof Uint8Array) || genesis.length > MAX_GENESIS_BYTES) throw new CodecError(`appOpen.definition must be at most ${MAX_GENESIS_BYTES} bytes`)
-      return { kind: 'appOpen', definition: definitionFromWire(genesis), stateHash: bytes(stateHash, 'stateHash', 32), signature: signature(sig, 'signature') }
+      return { kind: 'appOpen', definition: definitionFromWire(genesis), stateHash: toBytes32(bytes(stateHash, 'stateHash', 32)), signature: signature(sig, 'signature') }
     }
     case 'appUpdate': {
       const [, id, event, signed, base] = tuple(value, 'appUpdate', 5)
@@ -248,13 +248,13 @@ export function payloadFromWire(value: unknown): Payload {
     case 'appCountersignature': {
       const [, id, turnNum, stateHash, sig] = tuple(value, 'appCountersignature', 5)
       checkUint(turnNum, 'turnNum', MAX_UINT48)
-      return { kind: 'appCountersignature', channelId: channel(id, 'channelId'), countersignature: { turnNum, stateHash: bytes(stateHash, 'stateHash', 32), signature: signature(sig, 'signature') } }
+      return { kind: 'appCountersignature', channelId: channel(id, 'channelId'), countersignature: { turnNum, stateHash: toBytes32(bytes(stateHash, 'stateHash', 32)), signature: signature(sig, 'signature') } }
     }
     case 'appRefusal': {
       const [, id, turnNum, eventHash, code] = tuple(value, 'appRefusal', 5)
       checkUint(turnNum, 'turnNum', MAX_UINT48)
       if (typeof code !== 'string' || !ERROR_CODE.test(code)) throw new CodecError('appRefusal.code must be an error code (a-z, 0-9, _; at most 64)', { field: 'code' })
-      return { kind: 'appRefusal', channelId: channel(id, 'channelId'), turnNum, eventHash: bytes(eventHash, 'eventHash', 32), code }
+      return { kind: 'appRefusal', channelId: channel(id, 'channelId'), turnNum, eventHash: toBytes32(bytes(eventHash, 'eventHash', 32)), code }
     }
     default:
       throw new CodecError('unknown payload kind', { kind: String(value[0]).slice(0, 40) })

@@ -16,7 +16,7 @@ export function appChannelInfo(engine: Pick<Engine, 'getAppChannel'>, channelId:
   const view = engine.getAppChannel(channelId)
   if (!view) return undefined
   return {
-    channelId: view.channelId.toLowerCase() as Bytes32,
+    channelId: view.channelId,
     participants: [...view.participants],
     appId: view.appId,
     asset: view.asset,
@@ -59,7 +59,7 @@ export async function appEvents(engine: AppEngine, channelId: Bytes32, fromSeq =
 export async function appStateAt(engine: AppEngine, channelId: Bytes32, seq: bigint): Promise<AppStateAt> {
   requireAppChannelInfo(engine, channelId)
   const appState = await engine.appStateAt(channelId, seq)
-  return { seq, appState, appStateHash: keccak256(appState) as Bytes32 }
+  return { seq, appState, appStateHash: keccak256(appState) }
 }
 
 /** The states after fromSeq and after toSeq, and the events after fromSeq up to toSeq. */

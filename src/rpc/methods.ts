@@ -183,7 +183,7 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     summary: 'Opens an app channel of `participants` (this node included) running app `appId` with `params`; each puts in `deposits[i]`.',
     description: 'Returns once turn 0, signed by this node, is committed and sent; the channel is open when every participant signed it (turnNum 0 in `get_app_state`, or `app_channel_updated`).',
     errors: ENGINE_CALL,
-    handler: async ({ node }, p) => ({ channelId: (await node.engine.createAppChannel({ ...p, nonce: p.nonce ?? node.newNonce() })).toLowerCase() as Bytes32 }),
+    handler: async ({ node }, p) => ({ channelId: await node.engine.createAppChannel({ ...p, nonce: p.nonce ?? node.newNonce() }) }),
   },
   close_app_channel: {
     summary: 'Closes an app channel whose app is final (closing also starts by itself then); answers with the close objective\'s id.',
@@ -285,7 +285,7 @@ function requireSocket(ctx: CallContext): SocketSession {
 function channelOf(engine: Engine, objectiveId: string): Bytes32 {
   const objective = engine.getObjective(objectiveId)?.objective
   assert(objective && objective.kind !== 'ledgerUpdate', 'a started channel objective is in the engine', { objectiveId })
-  return objective.channelId.toLowerCase() as Bytes32
+  return objective.channelId
 }
 
 function notFoundLedger(id: Bytes32): never {

@@ -11,7 +11,7 @@ import { MAX_PARTICIPANTS, MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../core/l
 import { APP_CHANNEL_STATUSES, LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
 export { LEDGER_STATUSES, PAYMENT_STATUSES } from '../engine/views.js'
 import { MAX_APP_BYTES_PARAM, MAX_EVENTS_PER_CALL, MAX_INTERMEDIARIES, MAX_OBJECTIVE_ID_LENGTH, MAX_SUBSCRIPTION_ID_LENGTH } from './limits.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
@@ -43,6 +43,7 @@ export const addressSchema = z
   )
   .describe('A 20-byte address as 0x-prefixed hex; lowercase or EIP-55 checksummed. Answers are checksummed.')
 
+// 32-byte values and signatures come in any hex case and leave lowercase (their canonical form, core/canonical.ts).
 function hexCodec<T extends `0x${string}`>(re: RegExp, what: string) {
   return z.codec(
     z.string({ error: expectedString(what) }).regex(re, `must be ${what}`),

@@ -19,8 +19,6 @@ import { ledgerStatus, paymentStatus } from '../engine/views.js'
 /** The part of the engine the views read. */
 export type EngineView = Pick<Engine, 'address' | 'getLedger' | 'getObjective' | 'objectives' | 'holdings' | 'getPaymentChannel'>
 
-const lower = (s: string) => s.toLowerCase()
-
 /** JSON of a value of `schema`'s output type, checked on the way out: a view that breaks the contract is our bug. */
 export function toWire<S extends z.ZodType>(schema: S, value: z.output<S>): unknown {
   return z.encode(schema as unknown as z.ZodType<z.output<S>, unknown>, value)
@@ -33,7 +31,7 @@ export function objectiveInfo(engine: Pick<EngineView, 'getObjective'>, objectiv
     status: objective.status,
     waitingFor: isActive(objective) ? (engine.getObjective(objective.id)?.waitingFor ?? null) : null,
     failure: objective.failure ? { code: objective.failure.code, summary: objective.failure.summary } : null,
-    channelId: (objective.kind === 'ledgerUpdate' ? objective.ledgerId : objective.channelId).toLowerCase() as Bytes32,
+    channelId: objective.kind === 'ledgerUpdate' ? objective.ledgerId : objective.channelId,
   }
 }
 
@@ -54,11 +52,10 @@ interface LedgerFacts {
  * ('funding', or 'failed'); after its DirectDefund completed (the engine drops the ledger), its final state.
  */
 export function ledgerChannelInfo(engine: EngineView, id: Bytes32): LedgerChannelInfo | undefined {
-  const key = lower(id) as Bytes32
+  const key = id
   const facts = ledgerFacts(engine, key)
   if (!facts) return undefined
-  const me = lower(engine.address)
-  const myIndex = facts.participants.findIndex((p) => lower(p) === me)
+  const myIndex = facts.participants.indexOf(engine.address)
   const [leader, follower] = facts.participants as [Address, Address]
   const { outcome } = facts
   return {
@@ -122,8 +119,8 @@ export function ledgerParticipants(engine: EngineView, id: Bytes32): readonly Ad
 /** Every ledger this node has or had: one per DirectFund, plus any held without one (none today). */
 export function allLedgerChannels(engine: EngineView & Pick<Engine, 'ledgers'>): LedgerChannelInfo[] {
   const ids = new Set<string>()
-  for (const o of engine.objectives()) if (o.kind === 'directfund') ids.add(lower(o.channelId))
-  for (const ledger of engine.ledgers()) ids.add(lower(ledger.id))
+  for (const o of engine.objectives()) if (o.kind === 'directfund') ids.add(o.channelId)
+  for (const ledger of engine.ledgers()) ids.add(ledger.id)
   return [...ids]
     .sort()
     .map((id) => ledgerChannelInfo(engine, id as Bytes32))
@@ -137,7 +134,7 @@ export function allLedgerChannels(engine: EngineView & Pick<Engine, 'ledgers'>):
  * (payer and payee only: what the vouchers paid) and its VirtualDefund (closing, closed, the final amount).
  */
 export function paymentChannelInfo(engine: EngineView, id: Bytes32): PaymentChannelInfo | undefined {
-  const key = lower(id) as Bytes32
+  const key = id
   const fund = engine.getObjective(virtualFundId(key))?.objective
   if (fund?.kind !== 'virtualfund') return undefined
   const { participants, outcome } = fund.prefund.state
@@ -169,7 +166,7 @@ export function paymentChannelInfo(engine: EngineView, id: Bytes32): PaymentChan
  * target of a guarantee in the ledger's current outcome.
  */
 export function paymentChannelsByLedger(engine: EngineView, ledgerId: Bytes32): PaymentChannelInfo[] | undefined {
-  const key = lower(ledgerId) as Bytes32
+  const key = ledgerId
   const participants = ledgerParticipants(engine, key)
   if (!participants) return undefined
   const pair = pairKey(participants[0]!, participants[1]!)
@@ -179,9 +176,9 @@ export function paymentChannelsByLedger(engine: EngineView, ledgerId: Bytes32): 
     if (o.kind !== 'virtualfund') continue
     const path = o.prefund.state.participants
     const neighbours = [path[o.myIndex - 1], path[o.myIndex + 1]]
-    if (neighbours.some((n) => n !== undefined && pairKey(me, n) === pair)) ids.add(lower(o.channelId))
+    if (neighbours.some((n) => n !== undefined && pairKey(me, n) === pair)) ids.add(o.channelId)
   }
-  for (const g of engine.getLedger(key)?.supported.vars.outcome.guarantees ?? []) ids.add(lower(g.target))
+  for (const g of engine.getLedger(key)?.supported.vars.outcome.guarantees ?? []) ids.add(g.target)
   return [...ids]
     .sort()
     .map((id) => paymentChannelInfo(engine, id as Bytes32))
@@ -189,5 +186,5 @@ export function paymentChannelsByLedger(engine: EngineView, ledgerId: Bytes32): 
 }
 
 function pairKey(a: Address, b: Address): string {
-  return [lower(a), lower(b)].sort().join()
+  return [a, b].sort().join()
 }

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import type { RawData, WebSocket } from 'ws'
 import { pino } from 'pino'
+import type { Bytes32 } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { RpcLogger, RpcNode, SocketSession } from './methods.js'
@@ -294,7 +295,7 @@ class SocketConnection implements SocketSession {
  */
 class NotificationHub {
   readonly #connections = new Set<SocketConnection>()
-  readonly #dirty = { ledger: new Set<string>(), payment: new Set<string>(), app: new Set<string>() }
+  readonly #dirty = { ledger: new Set<Bytes32>(), payment: new Set<Bytes32>(), app: new Set<Bytes32>() }
   readonly #stop: (() => void)[]
   #flushQueued = false
   #lastId = 0
@@ -334,9 +335,9 @@ class NotificationHub {
     else this.#markDirty('ledger', objective.kind === 'ledgerUpdate' ? objective.ledgerId : objective.channelId)
   }
 
-  #markDirty(kind: 'ledger' | 'payment' | 'app', id: string): void {
+  #markDirty(kind: 'ledger' | 'payment' | 'app', id: Bytes32): void {
     if (!this.#wants(`${kind}_channel_updated`)) return
-    this.#dirty[kind].add(id.toLowerCase())
+    this.#dirty[kind].add(id)
     if (this.#flushQueued) return
     this.#flushQueued = true
     queueMicrotask(() => this.#guard(() => this.#flush()))
@@ -351,15 +352,15 @@ class NotificationHub {
     this.#dirty.payment.clear()
     this.#dirty.app.clear()
     for (const id of ledgers) {
-      const info = ledgerChannelInfo(this.engine, id as `0x${string}`)
+      const info = ledgerChannelInfo(this.engine, id)
       if (info) this.#publish('ledger_channel_updated', toWire(ledgerChannelInfoSchema, info))
     }
     for (const id of payments) {
-      const info = paymentChannelInfo(this.engine, id as `0x${string}`)
+      const info = paymentChannelInfo(this.engine, id)
       if (info) this.#publish('payment_channel_updated', toWire(paymentChannelInfoSchema, info))
     }
     for (const id of apps) {
-      const info = appChannelInfo(this.engine, id as `0x${string}`)
+      const info = appChannelInfo(this.engine, id)
       if (info) this.#publish('app_channel_updated', toWire(appChannelInfoSchema, info))
     }
   }

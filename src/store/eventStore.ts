@@ -9,7 +9,7 @@ import { decodeValue, encodeValue } from '../core/codec.js'
 import { bytesToHex, hexToBytes } from '../core/hex.js'
 import { BrokenLogError, RejectedInputError } from '../core/errors.js'
 import { eventKey, eventRange, seqOfEventKey } from './keys.js'
-import { toAddress } from '../core/address.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 function encodeRecord(event: ChannelEvent): Uint8Array {
   return encodeValue([event.kind, event.payload, hexToBytes(event.author, 'author', 20), hexToBytes(event.prevHash, 'prevHash', 32), hexToBytes(event.hash, 'hash', 32)])
@@ -30,8 +30,8 @@ function decodeRecord(seq: bigint, bytes: Uint8Array): ChannelEvent {
       kind,
       payload: payload as Uint8Array,
       author: toAddress(bytesToHex(author as Uint8Array)),
-      prevHash: bytesToHex(prevHash as Uint8Array),
-      hash: bytesToHex(hash as Uint8Array),
+      prevHash: toBytes32(bytesToHex(prevHash as Uint8Array)),
+      hash: toBytes32(bytesToHex(hash as Uint8Array)),
     }
   } catch (cause) {
     if (cause instanceof BrokenLogError) throw new BrokenLogError(`event ${seq}: ${cause.summary}`, { seq }, { cause })

@@ -5,10 +5,11 @@
 // journal can never collide with a channel.
 import type { Bytes32 } from '../core/types.js'
 import { hexToBytes } from '../core/hex.js'
+import { toBytes32 } from '../core/canonical.js'
 
 const EVENT_PREFIX = 0x65 // 'e'
 
-export const JOURNAL_LOG_ID: Bytes32 = `0x${'00'.repeat(32)}`
+export const JOURNAL_LOG_ID: Bytes32 = toBytes32(`0x${'00'.repeat(32)}`)
 
 export function eventKey(logId: Bytes32, seq: bigint): Buffer {
   const key = Buffer.allocUnsafe(1 + 32 + 8)

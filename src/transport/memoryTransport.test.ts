@@ -6,7 +6,7 @@ import { decodeEnvelope, encodeEnvelope, encodeValue } from '../core/codec.js'
 import type { Address } from '../core/types.js'
 import { MemoryNetwork, type NetworkStats } from './memoryTransport.js'
 import type { Transport } from './transport.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 const alice: Address = toAddress('0x00000000000000000000000000000000000a11ce')
 const bob: Address = toAddress('0x0000000000000000000000000000000000000b0b')

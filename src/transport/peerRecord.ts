@@ -15,7 +15,7 @@ import { recoverHashSigner } from '../core/signatures.js'
 import type { Signer } from '../core/signer.js'
 import type { Address, Bytes32, Signature } from '../core/types.js'
 import { MAX_RECORD_BYTES } from './limits.js'
-import { toAddress } from '../core/address.js'
+import { toAddress } from '../core/canonical.js'
 
 export const PEER_RECORD_VERSION = 1
 const DOMAIN = new TextEncoder().encode('channels/peer-record')

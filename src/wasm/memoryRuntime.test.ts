@@ -6,10 +6,11 @@ import { AppCallError, RUNTIME_REJECTION_CODE } from './errors.js'
 import { MAX_EVENT_BYTES, MAX_PARAMS_BYTES, MAX_STATE_BYTES } from './limits.js'
 import type { MemoryApp } from './memoryRuntime.js'
 import { MemoryAppRuntime } from './memoryRuntime.js'
+import { toBytes32 } from '../core/canonical.js'
 
 /** The counter of wasmRuntime.test.ts in TypeScript: state [participants, count]; final at 10. */
 const counter: MemoryApp = {
-  appId: `0x${'c0'.repeat(32)}`,
+  appId: toBytes32(`0x${'c0'.repeat(32)}`),
   init: (params) => ((params[0] ?? 0) < 2 ? { ok: false, code: 1 } : { ok: true, state: new Uint8Array([params[0]!, 0]) }),
   apply: (state, event, author) => {
     const [participants, count] = [state[0]!, state[1]!]

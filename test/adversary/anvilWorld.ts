@@ -34,7 +34,7 @@ import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { adjudicatorAbi } from '../../src/chain/abi.js'
 import { Attacker, DAY_SEC, ETH, keyOf, objectiveDone, sleep } from './harness.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 export const CHAIN_ID = 31337
 /** What every fresh transaction account starts with: 100 ETH. */

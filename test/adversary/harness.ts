@@ -58,7 +58,7 @@ import { RocksStore } from '../../src/store/rocksStore.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { PeerPolicy } from '../../src/engine/policy.js'
 import type { Objective } from '../../src/protocols/objectives.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 /** A token anyone can mint on the MemoryChain: worth nothing, but deposits of it emit `deposited` events too. */

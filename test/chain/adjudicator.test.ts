@@ -46,7 +46,7 @@ import { ANVIL_DEPLOYER_KEY, deployContracts } from '../../src/chain/deploy.js'
 import { NitroAdjudicator, ReentrantToken, TestToken } from '../../src/chain/artifacts.js'
 import type { OnChainSignature } from '../../src/chain/viemChainService.js'
 import { toFixedPart, toOnChainSignature, toSignedVariablePart } from '../../src/chain/viemChainService.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress, toBytes32 } from '../../src/core/canonical.js'
 
 // ---- actors: channel keys of our own, funded with 100 ETH each; the relayer is anvil's account 0 ----
 
@@ -69,7 +69,7 @@ const relayer = privateKeyToAccount(ANVIL_DEPLOYER_KEY)
 const START_BALANCE = 100n * 10n ** 18n
 
 const ETH: Address = toAddress(zeroAddress)
-const ZERO32: Bytes32 = `0x${'00'.repeat(32)}`
+const ZERO32: Bytes32 = toBytes32(`0x${'00'.repeat(32)}`)
 const DURATION = 60
 const PANIC_OVERFLOW = 'Arithmetic operation resulted in underflow or overflow.'
 const adjAbi = NitroAdjudicator.abi
@@ -234,7 +234,7 @@ function fingerprintOf(stateHash: Bytes32, outcomeHash: Bytes32): bigint {
   const both = encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [stateHash, outcomeHash])
   return BigInt(keccak256(both)) & ((1n << 160n) - 1n)
 }
-const fingerprint = (stateHash: Bytes32, outcome: Exit) => fingerprintOf(stateHash, outcomeHash(outcome))
+const fingerprint = (stateHash: Bytes32, outcome: Exit) => fingerprintOf(stateHash, toBytes32(outcomeHash(outcome)))
 /** What checkpoint stores, as Nitro v2 does: the fingerprint of a zero state hash and a zero outcome hash. */
 const CHECKPOINT_FINGERPRINT = fingerprintOf(ZERO32, ZERO32)
 const packStatus = (turnNumRecord: number, finalizesAt: number, print: bigint): Hex =>

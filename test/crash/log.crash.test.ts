@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { RocksStore } from '../../src/store/rocksStore.js'
 import { loadVerifiedEvents } from '../../src/store/eventStore.js'
+import { toBytes32 } from '../../src/core/canonical.js'
 
 const KILLS = 24
 const root = mkdtempSync(path.join(tmpdir(), 'channels-crash-'))
@@ -69,7 +70,7 @@ test(`log survives ${KILLS} SIGKILLs under load with every acknowledged event in
     const store = await RocksStore.open(dir)
     try {
       // verifies every link and every record's encoding; throws broken_log at the first torn record
-      const events = await loadVerifiedEvents(store, logId)
+      const events = await loadVerifiedEvents(store, toBytes32(logId))
       const context = `seed ${seed}, kill ${i}`
       expect(BigInt(events.length), context).toBeGreaterThanOrEqual(acknowledged)
       if (acknowledged > 0n) expect(events[Number(acknowledged) - 1]!.hash, context).toBe(ackedHash)

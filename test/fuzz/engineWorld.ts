@@ -17,7 +17,7 @@ import { Engine } from '../../src/engine/engine.js'
 import type { PeerPolicy } from '../../src/engine/policy.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import { objectiveDone } from '../adversary/harness.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 export const FUNDS = 1_000_000n

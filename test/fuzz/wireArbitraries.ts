@@ -14,7 +14,7 @@ import type { Proposal, SignedProposal } from '../../src/protocols/ledger/propos
 import type { AppDefinition } from '../../src/protocols/app/appData.js'
 import type { ChannelEvent } from '../../src/log/event.js'
 import * as arb from '../arbitraries.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress, toBytes32 } from '../../src/core/canonical.js'
 
 const lower = <T extends string>(hex: T): T => hex.toLowerCase() as T
 
@@ -45,8 +45,8 @@ export function text(max: number): fc.Arbitrary<string> {
 export const errorCode: fc.Arbitrary<string> = fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/)
 
 export const canonicalAddress: fc.Arbitrary<Address> = arb.address.map((a) => toAddress(a))
-export const canonicalChannelId: fc.Arbitrary<Bytes32> = arb.channelId.map(lower)
-export const canonicalBytes32: fc.Arbitrary<Bytes32> = arb.bytes32.map(lower)
+export const canonicalChannelId: fc.Arbitrary<Bytes32> = arb.channelId.map(toBytes32)
+export const canonicalBytes32: fc.Arbitrary<Bytes32> = arb.bytes32.map(toBytes32)
 
 /** A state as stateFromWire returns it: addresses checksummed, every byte string lowercase. */
 export function canonicalState(s: State): State {

@@ -19,7 +19,7 @@ import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 // anvil's well-known development accounts 1 and 2 pay for transactions; channel keys are separate.
 const TX_KEYS = ['0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'] as const

@@ -26,7 +26,7 @@ import { signChallenge } from '../../src/core/signState.js'
 import { supportedSignedState } from '../../src/protocols/ledger/consensusChannel.js'
 import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)

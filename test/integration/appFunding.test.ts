@@ -16,6 +16,7 @@ import { hashState } from '../../src/core/hashState.js'
 import { hashChallenge } from '../../src/core/signState.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { ETH, createTestNetwork, eventually } from '../support/ledgerNetwork.js'
+import { toBytes32 } from '../../src/core/canonical.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const DOCUMENT = loadBuiltApp('document')
@@ -189,7 +190,7 @@ describe('app channels settled on chain without the others', () => {
     const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [1n, 1n], funding: 'none', nonce: 9n })
     await statusEverywhere(all, id, 'open')
     await expect(alice.engine.challengeAppChannel(id)).rejects.toMatchObject({ code: 'dispute_unsupported' })
-    await expect(alice.engine.challengeAppChannel(`0x${'77'.repeat(32)}`)).rejects.toMatchObject({ code: 'no_such_app_channel' })
+    await expect(alice.engine.challengeAppChannel(toBytes32(`0x${'77'.repeat(32)}`))).rejects.toMatchObject({ code: 'no_such_app_channel' })
     await play(all, id, 0, move(4)) // nothing changed
   }, 60_000)
 })

@@ -32,7 +32,7 @@ import { recordKey } from '../../src/engine/records.js'
 import type { AppChannel } from '../../src/protocols/app/appChannel.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import type { PeerPolicy } from '../../src/engine/policy.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress, toBytes32 } from '../../src/core/canonical.js'
 
 const BUILD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'apps', 'build')
 const load = (name: string) => WasmAppRuntime.load(new Uint8Array(readFileSync(path.join(BUILD, `${name}.wasm`))))
@@ -300,7 +300,7 @@ describe('app channels in the engine', () => {
     // alice's turn: an update authored by bob is out of turn
     await expectRejected(alice, bob.address, bobUpdate(4), 'wrong_turn')
     // a stranger's open, and an open of an app bob does not run
-    const stranger = { kind: 'appOpen', definition, stateHash: `0x${'00'.repeat(32)}`, signature: mallory.signHash(`0x${'01'.repeat(32)}`) } as const
+    const stranger = { kind: 'appOpen', definition, stateHash: toBytes32(`0x${'00'.repeat(32)}`), signature: mallory.signHash(toBytes32(`0x${'01'.repeat(32)}`)) } as const
     await expectRejected(alice, mallory.address, stranger, 'not_a_participant')
     const before = bob.engine.rejections.counts['unknown_app'] ?? 0
     await expect(alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: DOCUMENT.appId, params: Uint8Array.of(2), deposits: [1n, 1n], nonce: 5n })).resolves.toBeDefined()
@@ -311,9 +311,9 @@ describe('app channels in the engine', () => {
     await play(nodes, id, 0, move(0))
     // bob's turn: a state signed by mallory, and an event that does not link to alice's log
     await expectRejected(alice, bob.address, bobUpdate(3, { signer: mallory }), 'bad_signature')
-    await expectRejected(alice, bob.address, bobUpdate(3, { prevHash: `0x${'77'.repeat(32)}` }), 'bad_log_link')
+    await expectRejected(alice, bob.address, bobUpdate(3, { prevHash: toBytes32(`0x${'77'.repeat(32)}`) }), 'bad_log_link')
     // a countersignature that does not recover to its sender
-    const forged = { kind: 'appCountersignature', channelId: id, countersignature: { turnNum: 2n, stateHash: `0x${'42'.repeat(32)}`, signature: mallory.signHash(`0x${'42'.repeat(32)}`) } } as const
+    const forged = { kind: 'appCountersignature', channelId: id, countersignature: { turnNum: 2n, stateHash: toBytes32(`0x${'42'.repeat(32)}`), signature: mallory.signHash(toBytes32(`0x${'42'.repeat(32)}`)) } } as const
     await expectRejected(alice, bob.address, forged, 'bad_signature')
     // a concluding state (closing) while the game goes on, one from a stranger, one for a channel that is not there
     const latest = alice.engine.getAppChannel(id)!.latest!.state
@@ -325,7 +325,7 @@ describe('app channels in the engine', () => {
     })
     await expectRejected(alice, bob.address, closeBy(bob.signer), 'app_not_final')
     await expectRejected(alice, mallory.address, closeBy(mallory), 'not_a_participant')
-    await expectRejected(alice, bob.address, closeBy(bob.signer, `0x${'66'.repeat(32)}`), 'no_such_objective')
+    await expectRejected(alice, bob.address, closeBy(bob.signer, toBytes32(`0x${'66'.repeat(32)}`)), 'no_such_objective')
     expect(alice.engine.getObjective(`appdefund:${id}`)).toBeUndefined()
 
     for (const [i, cell] of X_WINS.slice(1).entries()) await play(nodes, id, (i + 1) % 2, move(cell))
@@ -392,7 +392,7 @@ describe('app channels in the engine', () => {
     await expect(alice.engine.submitEvent(id, move(5))).rejects.toMatchObject({ code: 'update_in_flight' })
 
     // notices are checked like any peer input: a stranger's is refused; one about another proposal changes nothing
-    const notice = (code: string, eventHash: Bytes32 = `0x${'77'.repeat(32)}`): Uint8Array => encodeFrame({ seq: null, payloads: [{ kind: 'appRefusal', channelId: id, turnNum, eventHash, code }], acks: [] })
+    const notice = (code: string, eventHash: Bytes32 = toBytes32(`0x${'77'.repeat(32)}`)): Uint8Array => encodeFrame({ seq: null, payloads: [{ kind: 'appRefusal', channelId: id, turnNum, eventHash, code }], acks: [] })
     const strangers = alice.engine.rejections.counts['not_a_participant'] ?? 0
     await alice.engine.receive(mallory.address, notice('app_declined'))
     await alice.engine.receive(bob.address, notice('wrong_turn'))

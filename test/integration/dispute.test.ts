@@ -25,7 +25,7 @@ import type { Deployment } from '../../src/chain/deploy.js'
 import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService, toOnChainSignature } from '../../src/chain/viemChainService.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 // anvil's development accounts 1, 2 and 3 pay for transactions; the channel keys are separate.
 const TX_KEYS = [

@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs'
 import { WasmAppRuntime } from '../../src/wasm/wasmRuntime.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { ManualScheduler } from '../../src/engine/scheduler.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress, toBytes32 } from '../../src/core/canonical.js'
 
 const ALICE_KEY = `0x${'11'.repeat(32)}` as Hex
 const BOB_KEY = `0x${'22'.repeat(32)}` as Hex
@@ -75,7 +75,7 @@ describe('determinism', () => {
     await eventually('guarantees land', () => alice.engine.getLedger(ledgerId)?.supported.vars.outcome.guarantees.length === 6 && alice.engine.unacknowledged === 0 && bob.engine.unacknowledged === 0)
     // a refused frame that was journaled is part of the state too (one that does not even decode is refused at
     // admission, before the journal, and is not)
-    await alice.engine.receive(bob.address, encodeFrame({ seq: 1_000n, payloads: [{ kind: 'syncRequest', ledgerId: `0x${'77'.repeat(32)}` }], acks: [] }))
+    await alice.engine.receive(bob.address, encodeFrame({ seq: 1_000n, payloads: [{ kind: 'syncRequest', ledgerId: toBytes32(`0x${'77'.repeat(32)}`) }], acks: [] }))
     await alice.engine.receive(bob.address, Uint8Array.of(1, 2, 3))
     for (const node of [alice, bob]) {
       await node.engine.idle()
@@ -247,7 +247,7 @@ describe('hostile and broken peer input', () => {
 
   test('API requests with bad parameters are refused with typed errors', async () => {
     const { alice, bob, ledgerId } = await openLedger()
-    await expect(alice.engine.updateLedger(`0x${'77'.repeat(32)}`, add(1, alice, bob))).rejects.toMatchObject({ code: 'no_such_ledger' })
+    await expect(alice.engine.updateLedger(toBytes32(`0x${'77'.repeat(32)}`), add(1, alice, bob))).rejects.toMatchObject({ code: 'no_such_ledger' })
     await bob.engine.agreeLedgerUpdate(ledgerId, { ...add(1, alice, bob), leftAmount: 10_000n })
     await expect(alice.engine.updateLedger(ledgerId, { ...add(1, alice, bob), leftAmount: 10_000n })).resolves.toBeTypeOf('string')
     const failed = await alice.engine.waitForObjective((await alice.engine.objectives()).find((o) => o.kind === 'ledgerUpdate')!.id)

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { Bytes32, Hex } from '../../src/core/types.js'
 import type { TestNetwork, TestNode } from '../support/ledgerNetwork.js'
 import { createTestNetwork, eventually } from '../support/ledgerNetwork.js'
+import { toBytes32 } from '../../src/core/canonical.js'
 
 const DEPOSIT = 1000n
 let net: TestNetwork | undefined
@@ -82,7 +83,7 @@ describe('virtual payment channels', () => {
     expect((await bob.engine.receiveVoucher(v3)).paid).toBe(5n) // smaller: a no-op, not even checked
     await expect(bob.engine.receiveVoucher({ ...v5, amount: 11n })).rejects.toMatchObject({ code: 'voucher_refused' })
     await expect(bob.engine.receiveVoucher({ ...v5, amount: 6n })).rejects.toMatchObject({ code: 'voucher_refused' }) // signature is for 5
-    await expect(bob.engine.receiveVoucher({ ...v5, channelId: `0x${'12'.repeat(32)}` })).rejects.toMatchObject({ code: 'unknown_channel' })
+    await expect(bob.engine.receiveVoucher({ ...v5, channelId: toBytes32(`0x${'12'.repeat(32)}`) })).rejects.toMatchObject({ code: 'unknown_channel' })
     await expect(alice.engine.pay(channelId, 6n)).rejects.toMatchObject({ code: 'payment_refused' })
     await expect(bob.engine.pay(channelId, 1n)).rejects.toMatchObject({ code: 'payment_refused' })
     // the payer closes: the final state reflects the largest voucher

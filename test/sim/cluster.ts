@@ -34,7 +34,7 @@ import type { PeerPolicy } from '../../src/engine/policy.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 import type { Bytes32 } from '../../src/core/types.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 export const SIM_PAYMENT_APP: Address = toAddress('0x00000000000000000000000000000000000f0a11')

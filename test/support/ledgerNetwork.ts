@@ -17,7 +17,7 @@ import type { PeerPolicy } from '../../src/engine/policy.js'
 import type { Proposal } from '../../src/protocols/ledger/proposal.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 /** Any fixed address: the in-memory chain runs no apps. */

@@ -9,7 +9,7 @@ import { channelId } from '../../src/core/channelId.js'
 import { hashState } from '../../src/core/hashState.js'
 import { recoverStateSigner, signState } from '../../src/core/signState.js'
 import { encodeOutcome, decodeOutcome } from '../../src/core/outcome.js'
-import { toAddress } from '../../src/core/address.js'
+import { toAddress } from '../../src/core/canonical.js'
 
 const vector = JSON.parse(readFileSync(new URL('./nitro-v2.json', import.meta.url), 'utf8'))
 const v = vector.state

@@ -5,7 +5,7 @@
 // recoverStateSigner on the states the nodes hold, not with the module's helpers.
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Hex, Signature } from '../../core/types.js'
+import type { Bytes32, Hex, Signature } from '../../core/types.js'
 import type { State } from '../../core/state.js'
 import { hashState } from '../../core/hashState.js'
 import { recoverStateSigner } from '../../core/signState.js'
@@ -35,6 +35,7 @@ import {
   openSession,
   raceApp,
 } from './testApps.js'
+import { toBytes32 } from '../../core/canonical.js'
 
 const step = (k: number) => Uint8Array.of(k)
 const two = [alice, bob]
@@ -240,7 +241,7 @@ describe('receiveUpdate refuses, and countersigns nothing', () => {
     {
       name: 'an event linked to another head',
       code: 'bad_log_link',
-      make: (s) => ({ update: withEvent(proposal(s, 0, step(1)), { prevHash: `0x${'11'.repeat(32)}` }) }),
+      make: (s) => ({ update: withEvent(proposal(s, 0, step(1)), { prevHash: toBytes32(`0x${'11'.repeat(32)}`) }) }),
     },
     {
       name: 'an event whose hash does not match its contents',
@@ -367,7 +368,7 @@ describe('countersignatures', () => {
   test.each([
     { name: 'from a stranger', code: 'not_a_participant', make: (c: AppCountersignature) => ({ c, from: irene }) },
     { name: 'signed by someone else', code: 'bad_signature', make: (c: AppCountersignature) => ({ c, from: carol }) },
-    { name: 'over a hash that is not 32 bytes', code: 'bad_signature', make: (c: AppCountersignature) => ({ c: { ...c, stateHash: '0x01' as Hex }, from: bob }) },
+    { name: 'over a hash that is not 32 bytes', code: 'bad_signature', make: (c: AppCountersignature) => ({ c: { ...c, stateHash: '0x01' as Bytes32 }, from: bob }) },
     { name: 'for a turn too far ahead', code: 'unexpected_turn', make: (c: AppCountersignature) => ({ c: { ...c, turnNum: 3n }, from: bob }) },
   ])('refuses one $name ($code)', ({ make, code }) => {
     const s = openSession(raceApp, three)

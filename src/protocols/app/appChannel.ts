@@ -25,7 +25,7 @@
 //   `mySignedTurn`, the record of what it signed last, kept apart from the pending turn.
 // Pure (STYLE §2): every function returns a new channel value; a refusal throws a typed error
 // (./errors.ts) and returns nothing, so nothing is signed and the caller's channel value stays as it was.
-import type { Bytes32, Signature } from '../../core/types.js'
+import type { Address, Bytes32, Signature } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import type { Signer } from '../../core/signer.js'
 import type { AppRuntime } from '../../wasm/appRuntime.js'
@@ -103,7 +103,7 @@ export interface AppChannel {
    * passes.
    */
   readonly latestSignedAt?: number
-  readonly earlyTimeouts?: readonly { readonly from: string; readonly update: AppUpdate }[]
+  readonly earlyTimeouts?: readonly { readonly from: Address; readonly update: AppUpdate }[]
   /**
    * Kept by the engine too: the notices of participants who refused a proposal of this channel, one per
    * participant; only those about the proposal pending now mean anything (see the engine's apps.ts).
@@ -208,7 +208,7 @@ export function receiveUpdate(
   channel: AppChannel,
   runtime: AppRuntime,
   update: AppUpdate,
-  from: string,
+  from: Address,
   signer: Signer,
 ): { channel: AppChannel; countersignature: AppCountersignature } {
   const ctx = channel.context
@@ -234,7 +234,7 @@ export function receiveUpdate(
  * received yet (the pending turn's rival or the next one) is held until its update arrives.
  * Errors: not_a_participant, bad_signature, unexpected_turn.
  */
-export function receiveCountersignature(channel: AppChannel, countersignature: AppCountersignature, from: string): AppChannel {
+export function receiveCountersignature(channel: AppChannel, countersignature: AppCountersignature, from: Address): AppChannel {
   const ctx = channel.context
   const index = participantIndexOf(ctx, from)
   if (index < 0) throw new NotAParticipantInputError('the countersignature is not from a participant', { from })
@@ -242,7 +242,7 @@ export function receiveCountersignature(channel: AppChannel, countersignature: A
   const latestTurn = channel.latest?.signed.state.turnNum ?? -1n
   if (turnNum <= latestTurn) return channel // that turn is signed by all already: a duplicate or a late copy
   checkSignatureOf(ctx, countersignature.stateHash, signature, index, 'countersignature')
-  const stateHash = countersignature.stateHash.toLowerCase() as Bytes32
+  const stateHash = countersignature.stateHash
   const { pending } = channel
   if (pending && turnNum === pending.signed.state.turnNum && stateHash === pending.stateHash) {
     if (pending.signed.signatures[index] !== null) return channel // a duplicate

@@ -19,7 +19,7 @@ import { MAX_UINT256, MAX_UINT48, MAX_UINT64 } from '../../core/limits.js'
 import { checkAddress, checkBytes32, checkUint } from '../../core/validate.js'
 import { InvalidAppDataError, InvalidDefinitionError } from './errors.js'
 import { MAX_APP_PARAMS_BYTES, MAX_APP_PARTICIPANTS, MIN_APP_PARTICIPANTS } from './limits.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress, toBytes32 } from '../../core/canonical.js'
 
 /** The kind of an app channel's first event (seq 1), whose payload is the encoded definition. */
 export const GENESIS_EVENT_KIND = 'app.genesis'
@@ -59,7 +59,7 @@ export function decodeAppData(bytes: Hex): AppData {
     throw new InvalidAppDataError('appData is not abi.encode(bytes32, uint64, bytes32)', {}, { cause })
   }
   const [logHead, eventCount, appStateHash] = decoded
-  const data: AppData = { logHead: logHead.toLowerCase() as Bytes32, eventCount, appStateHash: appStateHash.toLowerCase() as Bytes32 }
+  const data: AppData = { logHead: toBytes32(logHead), eventCount, appStateHash: toBytes32(appStateHash) }
   // A uint64 word with bits above 64 set decodes to a value the encoder refuses or writes differently.
   let canonical: Hex
   try {
@@ -124,7 +124,7 @@ export function checkDefinition(definition: AppDefinition): void {
     if (n < MIN_APP_PARTICIPANTS || n > MAX_APP_PARTICIPANTS) {
       throw new InvalidDefinitionError(`an app channel has ${MIN_APP_PARTICIPANTS}..${MAX_APP_PARTICIPANTS} participants`, { actual: n })
     }
-    if (new Set(participants.map((p) => p.toLowerCase())).size !== n) throw new InvalidDefinitionError('participants must be distinct')
+    if (new Set(participants.map((p) => p)).size !== n) throw new InvalidDefinitionError('participants must be distinct')
     checkBytes32(definition.appId, 'definition.appId')
     checkAddress(definition.asset, 'definition.asset')
     if (!Array.isArray(definition.deposits) || definition.deposits.length !== n) {
@@ -185,7 +185,7 @@ export function decodeGenesis(payload: Uint8Array): AppDefinition {
   if (funding === undefined) throw new InvalidDefinitionError('genesis payload names an unknown funding', { actual: fundingIndex })
   const definition: AppDefinition = {
     fixed: { participants: participants.map(toAddress), channelNonce, appDefinition: toAddress(appDefinition), challengeDuration },
-    appId: appId.toLowerCase() as Bytes32,
+    appId: toBytes32(appId),
     params: trustedHexToBytes(params),
     asset: toAddress(asset),
     deposits,

@@ -21,8 +21,9 @@ import type { AppDefund, AppDefundView } from './appDefund.js'
 import { MAX_APP_WITHDRAW_ATTEMPTS, appDefundId, concludingState, crank, newAppDefund, releaseProposal, update } from './appDefund.js'
 import type { Actor } from './testApps.js'
 import { CONSENSUS_APP, ETH, alice, bob, carol, irene } from './testApps.js'
+import { toBytes32 } from '../../core/canonical.js'
 
-const destinationOf = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCase()}`
+const destinationOf = (a: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${a.slice(2)}`)
 const APP_DATA = `0x${'ab'.repeat(96)}` as Hex
 
 /** An app channel's state of `actors` at `turnNum`, paying `amounts` in participant order. */

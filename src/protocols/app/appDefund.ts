@@ -52,7 +52,7 @@ export type AppDefundInput =
   | { readonly kind: 'withdrawFailed'; readonly code: string; readonly summary: string }
 
 export function appDefundId(channelId: Bytes32): string {
-  return `appdefund:${channelId.toLowerCase()}`
+  return `appdefund:${channelId}`
 }
 
 /** The state every participant signs to close: `base` (a turn at which the app is final) one turn on, with isFinal set. */
@@ -63,14 +63,14 @@ export function concludingState(base: State): SignedState {
 
 export function newAppDefund(p: { channelId: Bytes32; funding: FundingMode; base: State; me: Address; holdings: bigint; status: ObjectiveStatus }): AppDefund {
   const final = concludingState(p.base)
-  const myIndex = final.state.participants.findIndex((a) => a.toLowerCase() === p.me.toLowerCase())
+  const myIndex = final.state.participants.findIndex((a) => a === p.me)
   assert(myIndex >= 0, 'I close only channels I am a participant of')
   return {
     id: appDefundId(p.channelId),
     kind: 'appdefund',
     status: p.status,
     failure: null,
-    channelId: p.channelId.toLowerCase() as Bytes32,
+    channelId: p.channelId,
     funding: p.funding,
     myIndex,
     final,
@@ -124,7 +124,7 @@ export function crank(o: AppDefund, signer: Signer, view: AppDefundView): Cranke
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
   const participants = o.final.state.participants
-  assert(signer.address.toLowerCase() === participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
+  assert(signer.address === participants[o.myIndex]!, 'signer is my participant')
   let next = o
   if (!view.baseSigned) return pause(next, 'finalState')
   if (!isSignedBy(next.final, o.myIndex)) {

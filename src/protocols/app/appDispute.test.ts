@@ -17,8 +17,9 @@ import { signBy, unsigned } from '../../core/signedState.js'
 import type { AppDispute } from './appDispute.js'
 import { DISPUTE_RETRY_MS, MAX_DISPUTE_FAILURES, appDisputeId, crank, isDue, newAppDispute, update } from './appDispute.js'
 import { CONSENSUS_APP, ETH, alice, bob } from './testApps.js'
+import { toBytes32 } from '../../core/canonical.js'
 
-const destinationOf = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCase()}`
+const destinationOf = (a: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${a.slice(2)}`)
 const STATE: State = {
   participants: [alice.address, bob.address],
   channelNonce: 3n,

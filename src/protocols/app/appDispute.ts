@@ -52,7 +52,7 @@ export type AppDisputeInput =
   | { readonly kind: 'txFailed'; readonly code: string; readonly summary: string; readonly now: number }
 
 export function appDisputeId(channelId: Bytes32): string {
-  return `appdispute:${channelId.toLowerCase()}`
+  return `appdispute:${channelId}`
 }
 
 /**
@@ -74,7 +74,7 @@ export function newAppDispute(
     kind: 'appdispute',
     status: 'approved',
     failure: null,
-    channelId: channelId.toLowerCase() as Bytes32,
+    channelId: channelId,
     candidate,
     challengerSignature: signer.signHash(hashChallenge(hashState(candidate.state))),
     challengeSubmitted: registered !== undefined,

@@ -52,7 +52,7 @@ export interface GuaranteeView {
 }
 
 export function appFundId(channelId: Bytes32): string {
-  return `appfund:${channelId.toLowerCase()}`
+  return `appfund:${channelId}`
 }
 
 /** The funding of a channel whose turn 0 every participant signed. Approved: signing turn 0 was the approval. */
@@ -60,7 +60,7 @@ export function newAppFund(channelId: Bytes32, definition: AppDefinition, me: Ad
   const funding = fundingOf(definition)
   assert(funding !== 'none', 'a channel funded by nobody has no AppFund')
   const participants = definition.fixed.participants
-  const myIndex = participants.findIndex((p) => p.toLowerCase() === me.toLowerCase())
+  const myIndex = participants.findIndex((p) => p === me)
   assert(myIndex >= 0, 'I fund only channels I am a participant of')
   assert(funding === 'direct' || participants.length === 2, 'ledger funding has two participants (checkDefinition)')
   return {
@@ -68,7 +68,7 @@ export function newAppFund(channelId: Bytes32, definition: AppDefinition, me: Ad
     kind: 'appfund',
     status: 'approved',
     failure: null,
-    channelId: channelId.toLowerCase() as Bytes32,
+    channelId: channelId,
     funding,
     participants,
     myIndex,

@@ -29,7 +29,7 @@ import type { ExportedLog } from './replay.js'
 import { decodeGenesis } from './appData.js'
 import { InvalidDefinitionError } from './errors.js'
 import { MAX_EXPORTED_LOG_BYTES } from './limits.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress, toBytes32 } from '../../core/canonical.js'
 
 export const EXPORT_FORMAT = 'channels-app-log'
 export const EXPORT_FORMAT_VERSION = 1
@@ -133,7 +133,7 @@ export function decodeExportedLog(bytes: Uint8Array): ExportedLogFile {
     throw new CodecError(`unsupported ${EXPORT_FORMAT} version ${preview(root.version)} (this build reads version ${EXPORT_FORMAT_VERSION})`, { version: preview(root.version) })
   }
   const envelope = record(root, 'file', ['format', 'version', 'appId', 'log'])
-  const appId = hex(form, envelope.appId, 'appId', { length: 32 })
+  const appId = toBytes32(hex(form, envelope.appId, 'appId', { length: 32 }))
   const body = record(envelope.log, 'log', ['events', 'signedStates'])
   // Array.from visits every index: a sparse array's holes become undefined and are refused.
   const events = Array.from(list(body.events, 'log.events'), (raw, i) => readEvent(form, raw, `log.events[${i}]`))
@@ -240,8 +240,8 @@ function readEvent(form: Form, raw: unknown, field: string): ChannelEvent {
     kind: eventKind(f.kind, `${field}.kind`),
     payload: Uint8Array.from(form.bin(f.payload, `${field}.payload`, { max: MAX_EVENT_PAYLOAD_BYTES })),
     author: address(form, f.author, `${field}.author`),
-    prevHash: hex(form, f.prevHash, `${field}.prevHash`, { length: 32 }),
-    hash: hex(form, f.hash, `${field}.hash`, { length: 32 }),
+    prevHash: toBytes32(hex(form, f.prevHash, `${field}.prevHash`, { length: 32 })),
+    hash: toBytes32(hex(form, f.hash, `${field}.hash`, { length: 32 })),
   }
 }
 
@@ -280,7 +280,7 @@ function readExit(form: Form, raw: unknown, field: string): SingleAssetExit {
 function readAllocation(form: Form, raw: unknown, field: string): Allocation {
   const f = form.fields(raw, field, 'allocation')
   return {
-    destination: hex(form, f.destination, `${field}.destination`, { length: 32 }),
+    destination: toBytes32(hex(form, f.destination, `${field}.destination`, { length: 32 })),
     amount: form.uint(f.amount, `${field}.amount`),
     allocationType: form.small(f.allocationType, `${field}.allocationType`),
     metadata: hex(form, f.metadata, `${field}.metadata`, { max: MAX_METADATA_BYTES }),

@@ -3,7 +3,7 @@
 // the order); stateAt from snapshots equals a full replay done here with the app alone.
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Address, Hex } from '../../core/types.js'
+import type { Address, Bytes32, Hex } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import type { ChannelEvent } from '../../log/event.js'
 import { nextEvent } from '../../log/channelLog.js'
@@ -17,6 +17,7 @@ import { genesisEvent, isSnapshotDue, snapshotEvery, stateAt, verifyLog } from '
 import type { Actor } from './testApps.js'
 import { DEFAULT_SNAPSHOT_INTERVAL_EVENTS } from './limits.js'
 import { alice, bob, carol, counterApp, dave, definitionOf, irene, move, openSession, raceApp } from './testApps.js'
+import { toBytes32 } from '../../core/canonical.js'
 
 const step = (k: number) => Uint8Array.of(k)
 
@@ -69,13 +70,13 @@ describe('verifyLog', () => {
     { name: 'another module', log: () => good, runtime: counterApp, seq: 1n, kind: 'genesis' },
     {
       name: 'a first event of another kind',
-      log: () => ({ ...good, events: [nextEvent({ seq: 0n, hash: `0x${'00'.repeat(32)}` }, { ...good.events[0]!, kind: 'app.other' }), ...good.events.slice(1)] }),
+      log: () => ({ ...good, events: [nextEvent({ seq: 0n, hash: toBytes32(`0x${'00'.repeat(32)}`) }, { ...good.events[0]!, kind: 'app.other' }), ...good.events.slice(1)] }),
       seq: 1n,
       kind: 'genesis',
     },
     {
       name: 'a genesis authored by participant 1',
-      log: () => ({ ...good, events: [nextEvent({ seq: 0n, hash: `0x${'00'.repeat(32)}` }, { ...good.events[0]!, author: bob.address }), ...good.events.slice(1)] }),
+      log: () => ({ ...good, events: [nextEvent({ seq: 0n, hash: toBytes32(`0x${'00'.repeat(32)}`) }, { ...good.events[0]!, author: bob.address }), ...good.events.slice(1)] }),
       seq: 1n,
       kind: 'genesis',
     },
@@ -169,8 +170,8 @@ describe('verifyLog', () => {
   const mutations: Record<string, Mutation> = {
     'event payload': onEvent((e, at, xor) => ({ ...e, payload: flipBytes(e.payload, at, xor) })),
     'event author': onEvent((e, at, xor) => ({ ...e, author: flipHex(e.author, at, xor) as Address })),
-    'event prevHash': onEvent((e, at, xor) => ({ ...e, prevHash: flipHex(e.prevHash, at, xor) })),
-    'event hash': onEvent((e, at, xor) => ({ ...e, hash: flipHex(e.hash, at, xor) })),
+    'event prevHash': onEvent((e, at, xor) => ({ ...e, prevHash: toBytes32(flipHex(e.prevHash, at, xor)) })),
+    'event hash': onEvent((e, at, xor) => ({ ...e, hash: toBytes32(flipHex(e.hash, at, xor)) })),
     'event kind': onEvent((e, at, xor) => ({ ...e, kind: Buffer.from(flipBytes(Buffer.from(e.kind), at, xor & 0x3f || 1)).toString('latin1') })),
     'event seq': onEvent((e, _at, xor) => ({ ...e, seq: e.seq ^ BigInt(xor) })),
     'a signature': onState((s, at, xor) => ({ ...s, signatures: s.signatures.map((sig, k) => (k === at % s.signatures.length ? flipHex(sig!, at, xor) : sig)) })),
@@ -181,7 +182,7 @@ describe('verifyLog', () => {
     })),
     'state destination': onState((s, at, xor) => ({
       ...s,
-      state: { ...s.state, outcome: [{ ...s.state.outcome[0]!, allocations: s.state.outcome[0]!.allocations.map((a, k) => (k === at % 3 ? { ...a, destination: flipHex(a.destination, at, xor) } : a)) }] },
+      state: { ...s.state, outcome: [{ ...s.state.outcome[0]!, allocations: s.state.outcome[0]!.allocations.map((a, k) => (k === at % 3 ? { ...a, destination: flipHex(a.destination, at, xor) as Bytes32 } : a)) }] },
     })),
     'state turnNum': onState((s, _at, xor) => ({ ...s, state: { ...s.state, turnNum: s.state.turnNum ^ BigInt(xor) } })),
     'state isFinal': onState((s) => ({ ...s, state: { ...s.state, isFinal: !s.state.isFinal } })),
@@ -288,7 +289,7 @@ describe('stateAt and snapshots', () => {
     { name: 'another module', run: (events: ChannelEvent[]) => stateAt(events, raceApp, 2n), code: 'app_mismatch' },
     {
       name: 'a snapshot of another log (our bug)',
-      run: (events: ChannelEvent[]) => stateAt(events, counterApp, 3n, [{ seq: 2n, hash: `0x${'12'.repeat(32)}`, appState: new Uint8Array(0) }]),
+      run: (events: ChannelEvent[]) => stateAt(events, counterApp, 3n, [{ seq: 2n, hash: toBytes32(`0x${'12'.repeat(32)}`), appState: new Uint8Array(0) }]),
       code: 'invariant',
     },
     {

@@ -6,7 +6,7 @@
 // - verifyLog: an exported log (events + every fully signed state) → ok, or its FIRST divergence.
 // - stateAt / snapshotEvery: the app state at any seq, replayed from the nearest snapshot ≤ seq.
 // Pure: the runtime is a deterministic reducer over bytes (src/wasm/appRuntime.ts).
-import type { Bytes32, Signature } from '../../core/types.js'
+import type { Address, Bytes32, Signature } from '../../core/types.js'
 import type { State } from '../../core/state.js'
 import type { SignedState } from '../../core/signedState.js'
 import type { AppRuntime } from '../../wasm/appRuntime.js'
@@ -42,7 +42,7 @@ export interface AppContext {
   readonly id: Bytes32
   readonly definition: AppDefinition
   /** Lowercase participant addresses, for comparisons. */
-  readonly members: readonly string[]
+  readonly members: readonly Address[]
   readonly funding: AppFunding
 }
 
@@ -58,19 +58,19 @@ export function appContext(definition: AppDefinition): AppContext {
   return {
     id: channelId(definition.fixed),
     definition,
-    members: participants.map((p) => p.toLowerCase()),
+    members: participants,
     funding: { asset: definition.asset, deposits: definition.deposits, destinations: participants.map(addressToDestination) },
   }
 }
 
 export function checkRuntime(ctx: AppContext, runtime: AppRuntime): void {
-  if (runtime.appId.toLowerCase() !== ctx.definition.appId.toLowerCase()) {
+  if (runtime.appId !== ctx.definition.appId) {
     throw new AppMismatchError('the runtime runs another module than the channel committed to', { expected: ctx.definition.appId, actual: runtime.appId })
   }
 }
 
-export function participantIndexOf(ctx: AppContext, address: string): number {
-  return ctx.members.indexOf(address.toLowerCase())
+export function participantIndexOf(ctx: AppContext, address: Address): number {
+  return ctx.members.indexOf(address)
 }
 
 /** The event kind every app uses for "the participant(s) waited for did not act in time" (apps/sdk/abi.ts EVENT_TIMEOUT). */
@@ -160,9 +160,9 @@ export function stateDifferences(expected: State, actual: State): string[] {
   const fields: string[] = []
   const sameMembers =
     expected.participants.length === actual.participants.length &&
-    expected.participants.every((p, i) => p.toLowerCase() === actual.participants[i]?.toLowerCase())
+    expected.participants.every((p, i) => p === actual.participants[i])
   if (!sameMembers || expected.channelNonce !== actual.channelNonce || expected.challengeDuration !== actual.challengeDuration ||
-    expected.appDefinition.toLowerCase() !== actual.appDefinition.toLowerCase()) fields.push('fixedPart')
+    expected.appDefinition !== actual.appDefinition) fields.push('fixedPart')
   if (expected.turnNum !== actual.turnNum) fields.push('turnNum')
   if (expected.appData.toLowerCase() !== actual.appData.toLowerCase()) fields.push('appData')
   if (encodeOutcome(expected.outcome) !== encodeOutcome(actual.outcome)) fields.push('outcome')
@@ -172,9 +172,9 @@ export function stateDifferences(expected: State, actual: State): string[] {
 
 /** Checks that `signature` recovers to participant `index` on `stateHash`. */
 export function checkSignatureOf(ctx: AppContext, stateHash: Bytes32, signature: Signature, index: number, field: string): void {
-  let signer: string
+  let signer: Address
   try {
-    signer = recoverHashSigner(stateHash, signature).toLowerCase()
+    signer = recoverHashSigner(stateHash, signature)
   } catch (cause) {
     throw new BadSignatureError(`${field} does not recover`, { field, index }, { cause })
   }

@@ -17,7 +17,7 @@ import { RejectedInputError } from '../../core/errors.js'
 import type { AppDefinition, FundingMode } from './appData.js'
 import type { AppChannel, AppCountersignature, AppUpdate } from './appChannel.js'
 import { newAppChannel, receiveCountersignature, receiveUpdate, submitEvent } from './appChannel.js'
-import { ZERO_ADDRESS, toAddress } from '../../core/address.js'
+import { ZERO_ADDRESS, toAddress } from '../../core/canonical.js'
 
 export interface Actor {
   readonly name: string

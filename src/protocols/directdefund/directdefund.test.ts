@@ -21,7 +21,7 @@ import type { Effect } from '../objective.js'
 import type { DirectDefund, DirectDefundWaitingFor } from './directdefund.js'
 import { MAX_WITHDRAW_ATTEMPTS, crank, directDefundId, finalStateOf, newDirectDefund, update } from './directdefund.js'
 import { codeOf } from '../../../test/hostile.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress } from '../../core/canonical.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
@@ -176,7 +176,7 @@ describe('newDirectDefund', () => {
       withdrawSubmitted: false,
       withdrawFailures: 0,
     })
-    expect(directDefundId(LEDGER_ID.toUpperCase().replace('0X', '0x') as Bytes32)).toBe(OBJECTIVE_ID)
+    expect(directDefundId(LEDGER_ID)).toBe(OBJECTIVE_ID)
   })
 })
 

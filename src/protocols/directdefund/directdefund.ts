@@ -34,7 +34,7 @@ export type DirectDefundInput =
   | { readonly kind: 'withdrawFailed'; readonly code: string; readonly summary: string }
 
 export function directDefundId(id: Bytes32): string {
-  return `directdefund:${id.toLowerCase()}`
+  return `directdefund:${id}`
 }
 
 /** The final state both must sign: the supported ledger state, one turn on, final. Refused while guarantees or my proposals are outstanding. */
@@ -76,7 +76,7 @@ export function crank(o: DirectDefund, signer: Signer): Cranked<DirectDefund, Di
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
   // A key of the other participant would sign its slot, never mine, and resend on every crank.
-  assert(signer.address.toLowerCase() === o.final.state.participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
+  assert(signer.address === o.final.state.participants[o.myIndex]!, 'signer is my participant')
   const counterparty = o.final.state.participants[1 - o.myIndex]!
   let next = o
   if (!isSignedBy(next.final, o.myIndex)) {

@@ -40,7 +40,7 @@ export type DirectFundInput =
   | { readonly kind: 'depositFailed'; readonly code: string; readonly summary: string }
 
 export function directFundId(id: Bytes32): string {
-  return `directfund:${id.toLowerCase()}`
+  return `directfund:${id}`
 }
 
 /**
@@ -53,14 +53,14 @@ export function newDirectFund(prefund: State, me: Address, status: ObjectiveStat
   if (prefund.participants.length !== 2) throw new UnsupportedChannelError('a ledger channel has two participants')
   // The same address twice could never collect a second signature (both slots map to index 0): refuse
   // it here rather than leave an objective waiting for its prefund forever.
-  if (prefund.participants[0]!.toLowerCase() === prefund.participants[1]!.toLowerCase()) {
+  if (prefund.participants[0]! === prefund.participants[1]!) {
     throw new UnsupportedChannelError('a ledger channel has two distinct participants')
   }
   const myIndex = participantIndex(prefund, me)
   if (myIndex < 0) throw new UnsupportedChannelError('I am not a participant of this channel')
   const [exit] = prefund.outcome
   if (prefund.outcome.length !== 1 || !exit) throw new UnsupportedChannelError('a ledger channel holds exactly one asset')
-  const destinations = exit.allocations.map((a) => a.destination.toLowerCase())
+  const destinations = exit.allocations.map((a) => a.destination)
   const expected = prefund.participants.map((p) => addressToDestination(p))
   if (destinations.length !== 2 || destinations[0] !== expected[0] || destinations[1] !== expected[1] || exit.allocations.some((a) => a.allocationType !== 0)) {
     throw new UnsupportedChannelError('a ledger outcome pays participant 0 then participant 1, simply')
@@ -108,7 +108,7 @@ export function crank(o: DirectFund, signer: Signer): Cranked<DirectFund, Direct
   const pause = (objective: DirectFund, waitingFor: DirectFundWaitingFor) => ({ objective, effects, waitingFor })
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
-  assert(signer.address.toLowerCase() === o.prefund.state.participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
+  assert(signer.address === o.prefund.state.participants[o.myIndex]!, 'signer is my participant')
   const counterparty = o.prefund.state.participants[1 - o.myIndex]!
   let next = o
   if (!isSignedBy(next.prefund, o.myIndex)) {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
-import type { Address, Signature } from '../../core/types.js'
+import type { Signature } from '../../core/types.js'
 import type { SignedState } from '../../core/signedState.js'
 import { hashState } from '../../core/hashState.js'
 import { recoverStateSigner } from '../../core/signState.js'
@@ -48,10 +48,9 @@ import {
   target,
 } from './testLedger.js'
 import { codeOf } from '../../../test/hostile.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress } from '../../core/canonical.js'
 
 const { leader: aliceLedger, follower: bobLedger } = fundedLedger()
-const upper = (h: Hex): Hex => `0x${h.slice(2).toUpperCase()}`
 
 /** The state both would sign for `vars`, built from the outcome by the test fixtures. */
 const stateOf = (vars: LedgerVars) => postfundState(vars.outcome, vars.turnNum)
@@ -141,12 +140,6 @@ describe('createConsensusChannel', () => {
     expect(supportedOutcome(aliceLedger)).toEqual(ledgerOutcome())
   })
 
-  test('finds my role whatever the case of my address', () => {
-    const postfund = signedByBoth(postfundState())
-    expect(createConsensusChannel(postfund, alice.address.toLowerCase() as Address).role).toBe('leader')
-    expect(createConsensusChannel(postfund, upper(bob.address) as Address).role).toBe('follower')
-  })
-
   test('a ledger that already holds guarantees starts with them', () => {
     const outcome = applyProposal({ turnNum: 1n, outcome: ledgerOutcome() }, add(1, 2n, 3n)).outcome
     const ch = createConsensusChannel(signedByBoth(postfundState(outcome, 4n)), bob.address)
@@ -207,13 +200,6 @@ describe('leader proposes', () => {
 
   test('latestProposedVars of an empty queue is the supported vars', () => {
     expect(latestProposedVars(aliceLedger)).toBe(aliceLedger.supported.vars)
-  })
-
-  test('queues the proposal normalised to lower case', () => {
-    const p = add(1, 3n, 2n)
-    if (p.kind !== 'add') throw new Error('add')
-    const { signed } = propose(aliceLedger, { ...p, target: upper(p.target), left: upper(p.left) }, alice.signer)
-    expect(signed.proposal).toEqual(p)
   })
 
   test('a proposal the latest proposed state cannot afford is refused with its code, and nothing is queued', () => {
@@ -279,14 +265,6 @@ describe('one round: propose, receive, countersign, receive the countersignature
     expect(leader.supported.vars.turnNum).toBe(3n)
   })
 
-  test('the follower may state its expected proposal in any hex case', () => {
-    const { signed } = propose(aliceLedger, add(1, 3n, 2n), alice.signer)
-    const follower = receiveProposal(bobLedger, signed)
-    const p = add(1, 3n, 2n)
-    if (p.kind !== 'add') throw new Error('add')
-    expect(countersign(follower, { ...p, target: upper(p.target), right: upper(p.right) }, bob.signer)?.turnNum).toBe(2n)
-  })
-
   test('countersigning with a key other than the follower\'s is our own bug (invariant)', () => {
     const { signed } = propose(aliceLedger, add(1, 3n, 2n), alice.signer)
     expect(codeOf(() => countersign(receiveProposal(bobLedger, signed), add(1, 3n, 2n), alice.signer))).toBe('invariant')
@@ -349,7 +327,6 @@ describe('the follower\'s buffer', () => {
     expect(receiveProposal(buffered, signed[2]!)).toBe(buffered)
     const verified = receiveProposal(bobLedger, signed[0]!)
     expect(receiveProposal(verified, signed[0]!)).toBe(verified)
-    expect(receiveProposal(verified, { ...signed[0]!, proposal: { ...signed[0]!.proposal, target: upper(signed[0]!.proposal.target) } })).toBe(verified)
   })
 
   test('a different proposal for a turn already verified is conflicting_proposal', () => {

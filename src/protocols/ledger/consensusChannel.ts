@@ -15,7 +15,7 @@ import { assert, InvalidSignatureError, InvalidStateError, RejectedInputError } 
 import type { LedgerOutcome } from './ledgerOutcome.js'
 import { ledgerOutcomeFromExit, ledgerOutcomeToExit } from './ledgerOutcome.js'
 import type { LedgerVars, Proposal, SignedProposal } from './proposal.js'
-import { applyProposal, normaliseProposal, proposalsEqual } from './proposal.js'
+import { applyProposal, proposalsEqual } from './proposal.js'
 import {
   BadCountersignatureError,
   BadProposalSignatureError,
@@ -97,8 +97,8 @@ function computeHashVars(ch: { id: Bytes32; fixed: FixedPart }, vars: LedgerVars
   return hashStateOfChannel(ch.id, ledgerState(ch.fixed, vars))
 }
 
-function signerOf(ch: { fixed: FixedPart }, index: 0 | 1): string {
-  return ch.fixed.participants[index]!.toLowerCase()
+function signerOf(ch: { fixed: FixedPart }, index: 0 | 1): Address {
+  return ch.fixed.participants[index]!
 }
 
 /** A consensus channel from a fully signed postfund state; my role follows my index (0 leads). */
@@ -121,7 +121,7 @@ export function createConsensusChannel(postfund: SignedState, me: Address): Cons
   const id = channelId(fixed)
   assert(hashVars({ id, fixed }, vars) === hashStateOfChannel(id, postfund.state), 'the ledger state rebuilt from its vars is the signed postfund state')
   const base = { id, fixed, supported: { vars, signatures: [leaderSig, followerSig] as const }, closing: false }
-  const index = fixed.participants.findIndex((p) => p.toLowerCase() === me.toLowerCase())
+  const index = fixed.participants.findIndex((p) => p === me)
   assert(index === 0 || index === 1, 'I am a participant of the ledger')
   return index === 0 ? { ...base, role: 'leader', queue: [] } : { ...base, role: 'follower', received: [] }
 }
@@ -147,8 +147,8 @@ export function propose(ch: ConsensusChannel, proposal: Proposal, signer: Signer
   if (ch.role !== 'leader') throw new WrongRoleError('only the leader proposes')
   if (ch.closing) throw new LedgerClosingError('the ledger is being defunded')
   if (ch.queue.length >= MAX_QUEUED_PROPOSALS) throw new ProposalBufferFullError(`at most ${MAX_QUEUED_PROPOSALS} proposals may be outstanding`)
-  assert(signer.address.toLowerCase() === signerOf(ch, 0), 'the leader signs with the leader key')
-  const p = normaliseProposal(proposal)
+  assert(signer.address === signerOf(ch, 0), 'the leader signs with the leader key')
+  const p = proposal
   const vars = applyProposal(latestProposedVars(ch), p)
   const signed: SignedProposal = { proposal: p, turnNum: vars.turnNum, signature: signer.signHash(hashVars(ch, vars)) }
   varsOfProposal.set(signed, vars)
@@ -179,7 +179,7 @@ export function receiveCountersignature(ch: ConsensusChannel, turnNum: bigint, s
 export function receiveProposal(ch: ConsensusChannel, signed: SignedProposal): FollowerChannel {
   if (ch.role !== 'follower') throw new WrongRoleError('only the follower receives proposals')
   if (signed.turnNum <= ch.supported.vars.turnNum) return ch // already countersigned: stale or duplicate
-  const sp = { ...signed, proposal: normaliseProposal(signed.proposal) }
+  const sp = signed
   const sameTurn = ch.received.filter((r) => r.signed.turnNum === sp.turnNum)
   if (sameTurn.some((r) => proposalsEqual(r.signed.proposal, sp.proposal) && r.signed.signature === sp.signature)) return ch
   if (sameTurn.some((r) => r.vars !== null)) {
@@ -253,8 +253,8 @@ export function countersign(
   // countersignature would sign too. Never two states at one turn (DESIGN §5).
   if (ch.closing) return undefined
   const head = nextToCountersign(ch)
-  if (!head || !proposalsEqual(head.signed.proposal, normaliseProposal(expected))) return undefined
-  assert(signer.address.toLowerCase() === signerOf(ch, 1), 'the follower signs with the follower key')
+  if (!head || !proposalsEqual(head.signed.proposal, expected)) return undefined
+  assert(signer.address === signerOf(ch, 1), 'the follower signs with the follower key')
   const vars = head.vars!
   const signature = signer.signHash(hashVars(ch, vars))
   const channel: FollowerChannel = { ...ch, supported: { vars, signatures: [head.signed.signature, signature] }, received: ch.received.slice(1) }
@@ -309,9 +309,9 @@ function applyOrReject(vars: LedgerVars, proposal: Proposal): LedgerVars {
   }
 }
 
-function recoverOrReject(hash: Bytes32, signature: Signature, ErrorClass: new (summary: string, details?: Record<string, unknown>, options?: { cause?: unknown }) => Error): string {
+function recoverOrReject(hash: Bytes32, signature: Signature, ErrorClass: new (summary: string, details?: Record<string, unknown>, options?: { cause?: unknown }) => Error): Address {
   try {
-    return recoverHashSigner(hash, signature).toLowerCase()
+    return recoverHashSigner(hash, signature)
   } catch (cause) {
     throw new ErrorClass('signature does not recover', {}, { cause })
   }

@@ -68,15 +68,15 @@ export function ledgerOutcomeFromExit(exit: Exit): LedgerOutcome {
   const parsed = guarantees.map((g, i): Guarantee => {
     if (g.allocationType !== AllocationType.guarantee) throw new InvalidOutcomeError('allocations after the first two must be guarantees', { index: i + 2 })
     const { left, right } = decodeMetadata(g.metadata, i + 2)
-    return { target: g.destination.toLowerCase() as Bytes32, amount: g.amount, left: lower(left), right: lower(right) }
+    return { target: g.destination, amount: g.amount, left, right }
   })
   for (let i = 1; i < parsed.length; i++) {
     if (parsed[i - 1]!.target >= parsed[i]!.target) throw new InvalidOutcomeError('guarantees must be sorted by target, without duplicates')
   }
   return {
     asset,
-    leader: { destination: lower(leader.destination), amount: leader.amount },
-    follower: { destination: lower(follower.destination), amount: follower.amount },
+    leader: { destination: leader.destination, amount: leader.amount },
+    follower: { destination: follower.destination, amount: follower.amount },
     guarantees: parsed,
   }
 }
@@ -96,10 +96,5 @@ export function totalOf(o: LedgerOutcome): bigint {
 }
 
 export function findGuarantee(o: LedgerOutcome, target: Bytes32): Guarantee | undefined {
-  const wanted = target.toLowerCase()
-  return o.guarantees.find((g) => g.target === wanted)
-}
-
-function lower(d: Destination): Destination {
-  return d.toLowerCase() as Destination
+  return o.guarantees.find((g) => g.target === target)
 }

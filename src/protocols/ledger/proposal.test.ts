@@ -4,18 +4,16 @@
 // the properties run random add/remove sequences against a small independent model.
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Hex } from 'viem'
 import type { Guarantee, LedgerOutcome } from './ledgerOutcome.js'
 import { totalOf } from './ledgerOutcome.js'
 import type { LedgerVars, Proposal } from './proposal.js'
-import { applyProposal, normaliseProposal, proposalsEqual } from './proposal.js'
+import { applyProposal, proposalsEqual } from './proposal.js'
 import { MAX_GUARANTEES } from './limits.js'
 import { RejectedInputError } from '../../core/errors.js'
 import type { Actor } from './testLedger.js'
 import { add, alice, bob, irene, ledgerOutcome, POSTFUND_TURN, remove, target } from './testLedger.js'
 import { codeOf } from '../../../test/hostile.js'
 
-const upper = (h: Hex): Hex => `0x${h.slice(2).toUpperCase()}`
 const start: LedgerVars = { turnNum: POSTFUND_TURN, outcome: ledgerOutcome() }
 const varsWith = (o: LedgerOutcome, turnNum = 5n): LedgerVars => ({ turnNum, outcome: o })
 const guaranteeOf = (n: number, amount: bigint, left: Actor = alice, right: Actor = left === alice ? bob : alice): Guarantee => ({
@@ -47,13 +45,6 @@ describe('applyProposal: add', () => {
     expect(applyProposal(start, add(1, 0n, 0n)).outcome).toEqual(ledgerOutcome({ guarantees: [guaranteeOf(1, 0n)] }))
   })
 
-  test('normalises hex case: an upper-case proposal makes the same outcome as a lower-case one', () => {
-    const p = add(1, 3n, 2n)
-    if (p.kind !== 'add') throw new Error('add')
-    const shouted: Proposal = { ...p, target: upper(p.target), left: upper(p.left), right: upper(p.right) }
-    expect(applyProposal(start, shouted)).toEqual(applyProposal(start, p))
-  })
-
   test.each([
     { name: 'the leader as left cannot afford leftAmount', p: add(1, 11n, 0n), code: 'insufficient_funds' },
     { name: 'the follower as right cannot afford rightAmount', p: add(1, 0n, 11n), code: 'insufficient_funds' },
@@ -64,7 +55,7 @@ describe('applyProposal: add', () => {
     { name: 'a negative rightAmount', p: add(1, 2n, -1n), code: 'invalid_proposal' },
     { name: 'a negative leftAmount that would pay for a larger rightAmount', p: add(1, -5n, 15n), code: 'invalid_proposal' },
     { name: 'left === right', p: { ...add(1, 1n, 1n), right: alice.destination } as Proposal, code: 'invalid_proposal' },
-    { name: 'left === right up to hex case', p: { ...add(1, 1n, 1n), right: upper(alice.destination) } as Proposal, code: 'invalid_proposal' },
+    { name: 'left === right', p: { ...add(1, 1n, 1n), right: alice.destination } as Proposal, code: 'invalid_proposal' },
     { name: 'left is neither the leader nor the follower', p: { ...add(1, 1n, 1n), left: irene.destination } as Proposal, code: 'invalid_proposal' },
     { name: 'right is neither the leader nor the follower', p: { ...add(1, 1n, 1n), right: irene.destination } as Proposal, code: 'invalid_proposal' },
   ])('refuses an add when $name ($code)', ({ p, code }) => {
@@ -73,7 +64,6 @@ describe('applyProposal: add', () => {
 
   test.each([
     { name: 'the same target', p: add(1, 1n, 1n) },
-    { name: 'the same target in upper case', p: { ...add(1, 1n, 1n), target: upper(target(1)) } as Proposal },
     { name: 'the same target with other amounts and sides', p: add(1, 0n, 0n, bob) },
   ])('refuses a duplicate guarantee: $name', ({ p }) => {
     expect(codeOf(() => applyProposal(withOne, p))).toBe('duplicate_guarantee')
@@ -124,10 +114,6 @@ describe('applyProposal: remove', () => {
     expect(applyProposal(three, remove(2, 1n)).outcome.guarantees).toEqual([guaranteeOf(1, 1n), guaranteeOf(3, 3n)])
   })
 
-  test('finds the target whatever its case', () => {
-    expect(applyProposal(withOne, { kind: 'remove', target: upper(target(1)), leftAmount: 2n }).outcome.guarantees).toEqual([])
-  })
-
   test('a removed target may be guaranteed again', () => {
     const removed = applyProposal(withOne, remove(1, 5n))
     expect(applyProposal(removed, add(1, 1n, 1n)).outcome.guarantees).toEqual([guaranteeOf(1, 2n)])
@@ -146,7 +132,7 @@ describe('applyProposal: remove', () => {
   })
 })
 
-describe('proposalsEqual and normaliseProposal', () => {
+describe('proposalsEqual', () => {
   const a = add(1, 3n, 2n)
   test.each([
     { name: 'the same add', x: a, y: add(1, 3n, 2n), equal: true },
@@ -163,18 +149,6 @@ describe('proposalsEqual and normaliseProposal', () => {
   ])('$name: equal = $equal', ({ x, y, equal }) => {
     expect(proposalsEqual(x, y)).toBe(equal)
     expect(proposalsEqual(y, x)).toBe(equal)
-  })
-
-  test('compares hex case-sensitively, so callers normalise first', () => {
-    const shouted = { ...a, target: upper(target(1)) } as Proposal
-    expect(proposalsEqual(a, shouted)).toBe(false)
-    expect(proposalsEqual(a, normaliseProposal(shouted))).toBe(true)
-  })
-
-  test('normaliseProposal lowercases target, left and right and keeps the amounts', () => {
-    const p: Proposal = { kind: 'add', target: upper(target(1)), left: upper(alice.destination), right: upper(bob.destination), leftAmount: 3n, rightAmount: 2n }
-    expect(normaliseProposal(p)).toEqual(add(1, 3n, 2n))
-    expect(normaliseProposal({ kind: 'remove', target: upper(target(7)), leftAmount: 9n })).toEqual(remove(7, 9n))
   })
 })
 

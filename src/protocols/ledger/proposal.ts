@@ -44,14 +44,6 @@ export function proposalsEqual(a: Proposal, b: Proposal): boolean {
   return false
 }
 
-/** Normalises hex case so equal proposals compare equal whoever built them. */
-export function normaliseProposal(p: Proposal): Proposal {
-  const lower = (h: string) => h.toLowerCase() as Bytes32
-  return p.kind === 'add'
-    ? { ...p, target: lower(p.target), left: lower(p.left), right: lower(p.right) }
-    : { ...p, target: lower(p.target) }
-}
-
 /** Which of the two balances a destination names. */
 function side(o: LedgerOutcome, destination: Destination): 'leader' | 'follower' {
   if (o.leader.destination === destination) return 'leader'
@@ -65,7 +57,7 @@ function adjust(balance: Balance, delta: bigint): Balance {
 
 /** Applies `p` to `vars`, giving the next turn. Throws a typed error if the ledger cannot do it. */
 export function applyProposal(vars: LedgerVars, proposal: Proposal): LedgerVars {
-  const p = normaliseProposal(proposal)
+  const p = proposal
   const o = vars.outcome
   const next = p.kind === 'add' ? divertToGuarantee(o, p) : releaseGuarantee(o, p)
   assert(totalOf(next) === totalOf(o), 'a proposal must conserve the ledger total')

@@ -16,7 +16,7 @@ import { ledgerOutcomeToExit } from './ledgerOutcome.js'
 import type { LedgerVars, Proposal } from './proposal.js'
 import { channelId } from '../../core/channelId.js'
 import { hashStateOfChannel } from '../../core/hashState.js'
-import { ZERO_ADDRESS, toAddress } from '../../core/address.js'
+import { ZERO_ADDRESS, toAddress, toBytes32 } from '../../core/canonical.js'
 
 export interface Actor {
   readonly name: string
@@ -52,7 +52,7 @@ export const POSTFUND_TURN = 1n
 
 /** The id of the n-th virtual channel a test locks funds for: not an external destination. */
 export function target(n: number): Bytes32 {
-  return `0x${'ab'.repeat(12)}${n.toString(16).padStart(40, '0')}`
+  return toBytes32(`0x${'ab'.repeat(12)}${n.toString(16).padStart(40, '0')}`)
 }
 
 export function ledgerOutcome(p: { leader?: bigint; follower?: bigint; guarantees?: readonly Guarantee[] } = {}): LedgerOutcome {

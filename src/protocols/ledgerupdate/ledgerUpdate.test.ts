@@ -21,7 +21,7 @@ import type { Proposal, SignedProposal } from '../ledger/proposal.js'
 import type { Effect } from '../objective.js'
 import type { LedgerUpdate, LedgerUpdateCranked } from './ledgerUpdate.js'
 import { crank, isReady, ledgerUpdateId, newLedgerUpdate, reject } from './ledgerUpdate.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress } from '../../core/canonical.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
@@ -117,21 +117,20 @@ function sentCountersignature(effects: readonly Effect[]): { turnNum: bigint; si
 }
 
 describe('newLedgerUpdate', () => {
-  test('the id names the ledger, the kind and the target; hex case is normalised; only the initiator has a request pending', () => {
-    const upper = (h: Bytes32) => `0x${h.slice(2).toUpperCase()}` as Bytes32
-    const o = newLedgerUpdate({ ledgerId: upper(LEDGER_ID), counterparty: bob.address, proposal: { ...addV1, target: upper(V1), left: upper(A), right: upper(B) }, initiator: true, status: 'approved' })
+  test('the id names the ledger, the kind and the target; only the initiator has a request pending', () => {
+    const o = newLedgerUpdate({ ledgerId: LEDGER_ID, counterparty: bob.address, proposal: addV1, initiator: true, status: 'approved' })
     expect(o).toEqual({
-      id: `ledgerUpdate:${LEDGER_ID.toLowerCase()}:add:${V1}`,
+      id: `ledgerUpdate:${LEDGER_ID}:add:${V1}`,
       kind: 'ledgerUpdate',
       status: 'approved',
       failure: null,
-      ledgerId: LEDGER_ID.toLowerCase(),
+      ledgerId: LEDGER_ID,
       counterparty: bob.address,
       proposal: addV1,
       requestPending: true,
       turnNum: null,
     })
-    expect(ledgerUpdateId(LEDGER_ID, { kind: 'remove', target: upper(V1), leftAmount: 0n })).toBe(`ledgerUpdate:${LEDGER_ID.toLowerCase()}:remove:${V1}`)
+    expect(ledgerUpdateId(LEDGER_ID, { kind: 'remove', target: V1, leftAmount: 0n })).toBe(`ledgerUpdate:${LEDGER_ID}:remove:${V1}`)
     expect(objective({ proposal: addV1, counterparty: alice.address, initiator: false }).requestPending).toBe(false)
   })
 })

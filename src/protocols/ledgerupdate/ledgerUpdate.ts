@@ -10,7 +10,7 @@ import { fail, send } from '../objective.js'
 import type { ConsensusChannel } from '../ledger/consensusChannel.js'
 import { countersign, nextToCountersign, propose } from '../ledger/consensusChannel.js'
 import type { Proposal } from '../ledger/proposal.js'
-import { normaliseProposal, proposalsEqual } from '../ledger/proposal.js'
+import { proposalsEqual } from '../ledger/proposal.js'
 
 export type LedgerUpdateWaitingFor = 'approval' | 'countersignature' | 'proposal' | 'nothing'
 
@@ -26,17 +26,17 @@ export interface LedgerUpdate extends ObjectiveBase {
 }
 
 export function ledgerUpdateId(ledgerId: Bytes32, proposal: Proposal): string {
-  return `ledgerUpdate:${ledgerId.toLowerCase()}:${proposal.kind}:${proposal.target.toLowerCase()}`
+  return `ledgerUpdate:${ledgerId}:${proposal.kind}:${proposal.target}`
 }
 
 export function newLedgerUpdate(p: { ledgerId: Bytes32; counterparty: Address; proposal: Proposal; initiator: boolean; status: ObjectiveStatus }): LedgerUpdate {
-  const proposal = normaliseProposal(p.proposal)
+  const proposal = p.proposal
   return {
     id: ledgerUpdateId(p.ledgerId, proposal),
     kind: 'ledgerUpdate',
     status: p.status,
     failure: null,
-    ledgerId: p.ledgerId.toLowerCase() as Bytes32,
+    ledgerId: p.ledgerId,
     counterparty: p.counterparty,
     proposal,
     requestPending: p.initiator,

@@ -1,22 +1,22 @@
 // Funding thresholds: where a participant may start depositing and where its share is covered.
 // Expected values are worked by hand from the definition (sum of the allocations ahead), and the
 // properties check them against the adjudicator's payout rule (transfer.ts' `affords`).
+import type { Bytes32 } from '../../core/types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Hex } from 'viem'
 import type { Allocation, SingleAssetExit } from '../../core/outcome.js'
 import { depositSafetyThreshold, depositTarget, fullyFundedThreshold } from './funding.js'
 import { affords } from './transfer.js'
 import { codeOf } from '../../../test/hostile.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress, toBytes32 } from '../../core/canonical.js'
 
-const dest = (byte: string): Hex => `0x${'0'.repeat(24)}${byte.repeat(20)}`
+const dest = (byte: string): Bytes32 => `0x${'0'.repeat(24)}${byte.repeat(20)}` as Bytes32
 const A = dest('a1')
 const B = dest('b2')
 const C = dest('c3')
-const V = `0x${'ee'.repeat(32)}` as Hex // a channel id as destination
+const V = `0x${'ee'.repeat(32)}` as Bytes32 // a channel id as destination
 
-const exitOf = (...allocations: readonly [Hex, bigint][]): SingleAssetExit => ({
+const exitOf = (...allocations: readonly [Bytes32, bigint][]): SingleAssetExit => ({
   asset: toAddress('0x0000000000000000000000000000000000000000'),
   assetMetadata: { assetType: 0, metadata: '0x' },
   allocations: allocations.map(([destination, amount]) => ({ destination, amount, allocationType: 0, metadata: '0x' })),
@@ -33,24 +33,23 @@ describe('depositSafetyThreshold and depositTarget', () => {
     { name: 'two adjacent allocations add up', exit: exitOf([A, 2n], [A, 3n], [B, 1n]), who: A, threshold: 0n, target: 5n },
     { name: 'split only by a zero allocation', exit: exitOf([A, 2n], [B, 0n], [A, 3n]), who: A, threshold: 0n, target: 5n },
     { name: 'a channel destination', exit: exitOf([A, 2n], [V, 6n]), who: V, threshold: 2n, target: 8n },
-    { name: 'destination matched in any hex case', exit: exitOf([A, 2n], [V, 6n]), who: V.toUpperCase().replace('0X', '0x') as Hex, threshold: 2n, target: 8n },
     { name: 'uint256 amounts', exit: exitOf([A, 2n ** 255n], [B, 2n ** 255n - 1n]), who: B, threshold: 2n ** 255n, target: 2n ** 256n - 1n },
   ])('$name', ({ exit, who, threshold, target }) => {
-    expect(depositSafetyThreshold(exit, who)).toBe(threshold)
-    expect(depositTarget(exit, who)).toBe(target)
+    expect(depositSafetyThreshold(exit, toBytes32(who))).toBe(threshold)
+    expect(depositTarget(exit, toBytes32(who))).toBe(target)
   })
 
   test.each([
-    { name: 'threshold: not in the outcome', run: () => depositSafetyThreshold(exitOf([A, 5n]), B), code: 'not_in_outcome' },
-    { name: 'threshold: empty outcome', run: () => depositSafetyThreshold(exitOf(), A), code: 'not_in_outcome' },
-    { name: 'target: not in the outcome', run: () => depositTarget(exitOf([A, 5n], [C, 1n]), B), code: 'not_in_outcome' },
-    { name: 'target: split by another share', run: () => depositTarget(exitOf([A, 2n], [B, 1n], [A, 3n]), A), code: 'allocations_not_contiguous' },
+    { name: 'threshold: not in the outcome', run: () => depositSafetyThreshold(exitOf([A, 5n]), toBytes32(B)), code: 'not_in_outcome' },
+    { name: 'threshold: empty outcome', run: () => depositSafetyThreshold(exitOf(), toBytes32(A)), code: 'not_in_outcome' },
+    { name: 'target: not in the outcome', run: () => depositTarget(exitOf([A, 5n], [C, 1n]), toBytes32(B)), code: 'not_in_outcome' },
+    { name: 'target: split by another share', run: () => depositTarget(exitOf([A, 2n], [B, 1n], [A, 3n]), toBytes32(A)), code: 'allocations_not_contiguous' },
   ])('$name → $code', ({ run, code }) => {
     expect(codeOf(run)).toBe(code)
   })
 
   test('a split share still has a well-defined threshold', () => {
-    expect(depositSafetyThreshold(exitOf([C, 1n], [A, 2n], [B, 1n], [A, 3n]), A)).toBe(1n)
+    expect(depositSafetyThreshold(exitOf([C, 1n], [A, 2n], [B, 1n], [A, 3n]), toBytes32(A))).toBe(1n)
   })
 })
 
@@ -70,7 +69,7 @@ describe('properties (distinct destinations)', () => {
     .chain((ids) =>
       fc.tuple(fc.constant(ids), fc.array(fc.bigInt({ min: 0n, max: 10n ** 20n }), { minLength: ids.length, maxLength: ids.length })),
     )
-    .map(([ids, amounts]) => exitOf(...ids.map((id, i): [Hex, bigint] => [dest(id.toString(16).padStart(2, '0')), amounts[i]!])))
+    .map(([ids, amounts]) => exitOf(...ids.map((id, i): [Bytes32, bigint] => [dest(id.toString(16).padStart(2, '0')), amounts[i]!])))
   const allocationsOf = (exit: SingleAssetExit): readonly Allocation[] => exit.allocations
 
   test('threshold ≤ target ≤ fully funded, and target − threshold is my amount', () => {

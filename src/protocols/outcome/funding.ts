@@ -20,7 +20,7 @@ export class AllocationsNotContiguousError extends RejectedInputError {
   readonly code = 'allocations_not_contiguous'
 }
 
-const sameDestination = (a: Destination, b: Destination): boolean => a.toLowerCase() === b.toLowerCase()
+const sameDestination = (a: Destination, b: Destination): boolean => a === b
 
 /**
  * The holdings `destination` must see before depositing: the sum of every allocation before its first one.

@@ -65,13 +65,13 @@ export function computeReclaimEffects({ sourceAllocations, targetAllocations, in
   for (let i = 0; i < sourceAllocations.length; i++) {
     if (i === index) continue
     const allocation = sourceAllocations[i]!
-    const destination = allocation.destination.toLowerCase()
+    const destination = allocation.destination
     let amount = allocation.amount
-    if (!foundLeft && destination === left.toLowerCase()) {
+    if (!foundLeft && destination === left) {
       amount += toLeft
       foundLeft = true
     }
-    if (!foundRight && destination === right.toLowerCase()) {
+    if (!foundRight && destination === right) {
       amount += toRight
       foundRight = true
     }

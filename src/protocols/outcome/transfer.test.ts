@@ -2,20 +2,20 @@
 // (statechannels/go-nitro, packages/nitro-protocol/test/contracts/MultiAssetHolder/transfer.test.ts: `c` is
 // the paying channel, A and B external destinations, C and X channels; a payout to a channel is the rise
 // of its holdings there). Properties: funds conserved, never more than the holdings, and `affords` agrees.
+import type { Bytes32 } from '../../core/types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import type { Hex } from 'viem'
 import type { Allocation } from '../../core/outcome.js'
 import { affords, computeTransferEffects } from './transfer.js'
 import { codeOf } from '../../../test/hostile.js'
 
-const A = `0x${'0'.repeat(24)}${'a1'.repeat(20)}` as Hex
-const B = `0x${'0'.repeat(24)}${'b2'.repeat(20)}` as Hex
-const C = `0x${'c3'.repeat(32)}` as Hex
-const X = `0x${'d4'.repeat(32)}` as Hex
-const G = `0x${'e5'.repeat(32)}` as Hex // a virtual channel a guarantee locks funds for
+const A = `0x${'0'.repeat(24)}${'a1'.repeat(20)}` as Bytes32
+const B = `0x${'0'.repeat(24)}${'b2'.repeat(20)}` as Bytes32
+const C = `0x${'c3'.repeat(32)}` as Bytes32
+const X = `0x${'d4'.repeat(32)}` as Bytes32
+const G = `0x${'e5'.repeat(32)}` as Bytes32 // a virtual channel a guarantee locks funds for
 
-type Row = readonly [Hex, bigint] | readonly [Hex, bigint, 'guarantee']
+type Row = readonly [Bytes32, bigint] | readonly [Bytes32, bigint, 'guarantee']
 const allocationsOf = (...rows: readonly Row[]): Allocation[] =>
   rows.map(([destination, amount, type]) => ({ destination, amount, allocationType: type === 'guarantee' ? 1 : 0, metadata: '0x' }))
 const amountsOf = (allocations: readonly Allocation[]): bigint[] => allocations.map((a) => a.amount)

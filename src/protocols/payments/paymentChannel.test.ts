@@ -17,7 +17,7 @@ import { hashVoucher, recoverVoucherSigner } from '../../core/voucher.js'
 import type { PaymentChannel } from './paymentChannel.js'
 import { newPaymentChannel, pay, receiveVoucher, remaining } from './paymentChannel.js'
 import { codeOf } from '../../../test/hostile.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress, toBytes32 } from '../../core/canonical.js'
 
 interface Actor {
   readonly address: Address
@@ -33,7 +33,7 @@ const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 const VIRTUAL_PAYMENT_APP: Address = toAddress('0x1f9fb7a9e14f3fb6e5b9e8a9fd2b0cc1ce3f7a21')
 const STARTING_BALANCE = 10n
 
-const destinationOf = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCase()}`
+const destinationOf = (a: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${a.slice(2)}`)
 const simple = (destination: Bytes32, amount: bigint) => ({ destination, amount, allocationType: 0, metadata: '0x' as Hex })
 
 /** V's funded state (postfund): alice puts in STARTING_BALANCE, bob nothing. */
@@ -135,7 +135,7 @@ describe('receiveVoucher', () => {
     { name: 'signed by irene', v: () => voucher(3n, irene), code: 'voucher_refused' },
     { name: 'signed by a stranger', v: () => voucher(3n, mallory), code: 'voucher_refused' },
     { name: "alice's signature of another amount", v: () => ({ ...voucher(3n), amount: 4n }), code: 'voucher_refused' },
-    { name: "alice's signature for another channel", v: () => ({ channelId: V, amount: 3n, signature: alice.signer.signHash(hashVoucher(`0x${'ab'.repeat(32)}`, 3n)) }), code: 'voucher_refused' },
+    { name: "alice's signature for another channel", v: () => ({ channelId: V, amount: 3n, signature: alice.signer.signHash(hashVoucher(toBytes32(`0x${'ab'.repeat(32)}`), 3n)) }), code: 'voucher_refused' },
     { name: 'a malformed (high-s) signature', v: () => ({ channelId: V, amount: 3n, signature: highS }), code: 'voucher_refused' },
   ])('refuses a voucher $name with $code', ({ v, code }) => {
     expect(codeOf(() => receiveVoucher(opened(), v()))).toBe(code)
@@ -144,7 +144,7 @@ describe('receiveVoucher', () => {
   })
 
   test('a voucher routed to the wrong channel is our own bug (invariant)', () => {
-    const other: Voucher = { channelId: `0x${'ab'.repeat(32)}`, amount: 3n, signature: alice.signer.signHash(hashVoucher(`0x${'ab'.repeat(32)}`, 3n)) }
+    const other: Voucher = { channelId: toBytes32(`0x${'ab'.repeat(32)}`), amount: 3n, signature: alice.signer.signHash(hashVoucher(toBytes32(`0x${'ab'.repeat(32)}`), 3n)) }
     expect(codeOf(() => receiveVoucher(opened(), other))).toBe('invariant')
   })
 

@@ -49,7 +49,7 @@ export function newPaymentChannel(v: State): PaymentChannel {
 
 /** Payer: a voucher for `paid + amount`. */
 export function pay(pc: PaymentChannel, amount: bigint, signer: Signer): { channel: PaymentChannel; voucher: Voucher } {
-  if (signer.address.toLowerCase() !== pc.payer.toLowerCase()) throw new PaymentRefusedError('only the payer (participant 0) pays in a payment channel')
+  if (signer.address !== pc.payer) throw new PaymentRefusedError('only the payer (participant 0) pays in a payment channel')
   if (pc.closing) throw new ChannelClosingError('the channel is closing', { channelId: pc.channelId })
   if (amount <= 0n) throw new PaymentRefusedError('a payment must be positive', { amount })
   const total = pc.paid + amount
@@ -63,16 +63,16 @@ export function pay(pc: PaymentChannel, amount: bigint, signer: Signer): { chann
  * reordering are harmless). Refuses vouchers above the starting balance or not signed by the payer.
  */
 export function receiveVoucher(pc: PaymentChannel, voucher: Voucher): PaymentChannel {
-  assert(voucher.channelId.toLowerCase() === pc.channelId.toLowerCase(), 'voucher routed to its channel')
+  assert(voucher.channelId === pc.channelId, 'voucher routed to its channel')
   if (voucher.amount <= pc.paid) return pc
   if (voucher.amount > pc.startingBalance) throw new VoucherRefusedError('the voucher exceeds what the payer put in', { amount: voucher.amount, startingBalance: pc.startingBalance })
   let signer: string
   try {
-    signer = recoverVoucherSigner(voucher.channelId, voucher.amount, voucher.signature).toLowerCase()
+    signer = recoverVoucherSigner(voucher.channelId, voucher.amount, voucher.signature)
   } catch (cause) {
     throw new VoucherRefusedError('the voucher signature does not recover', {}, { cause })
   }
-  if (signer !== pc.payer.toLowerCase()) throw new VoucherRefusedError('the voucher is not signed by the payer', { signer })
+  if (signer !== pc.payer) throw new VoucherRefusedError('the voucher is not signed by the payer', { signer })
   return { ...pc, paid: voucher.amount, voucher }
 }
 

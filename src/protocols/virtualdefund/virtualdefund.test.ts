@@ -21,7 +21,7 @@ import type { Proposal } from '../ledger/proposal.js'
 import type { DefundingView, VirtualDefund, VirtualDefundWaitingFor } from './virtualdefund.js'
 import { FINAL_TURN, crank, finalState, newVirtualDefund, update, virtualDefundId } from './virtualdefund.js'
 import { codeOf } from '../../../test/hostile.js'
-import { toAddress } from '../../core/address.js'
+import { toAddress, toBytes32 } from '../../core/canonical.js'
 
 interface Actor {
   readonly name: string
@@ -44,7 +44,7 @@ const ALICE_AMOUNT = 7n
 const BOB_AMOUNT = 2n
 const PAID = 3n
 
-const destinationOf = (a: Address): Bytes32 => `0x${'0'.repeat(24)}${a.slice(2).toLowerCase()}`
+const destinationOf = (a: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${a.slice(2)}`)
 const simple = (destination: Bytes32, amount: bigint) => ({ destination, amount, allocationType: 0, metadata: '0x' as Hex })
 
 /** V's state of `turnNum` for a path alice → intermediaries → bob, with the given allocations. */
@@ -129,7 +129,7 @@ describe('newVirtualDefund', () => {
   test('alice builds the final state from what she paid, unsigned', () => {
     const o = start(alice, PAID)
     expect(o.id).toBe(OBJECTIVE_ID)
-    expect(virtualDefundId(V.toUpperCase().replace('0X', '0x') as Bytes32)).toBe(OBJECTIVE_ID)
+    expect(virtualDefundId(V)).toBe(OBJECTIVE_ID)
     expect(o).toMatchObject({ kind: 'virtualdefund', status: 'approved', failure: null, channelId: V, myIndex: 0, minimumPayment: PAID, finalRequested: false, removalsRequested: false })
     expect(o.final).toEqual({ state: FINAL, signatures: [null, null, null] })
   })

@@ -51,7 +51,7 @@ export type VirtualDefundInput =
   | { readonly kind: 'voucher'; readonly amount: bigint }
 
 export function virtualDefundId(id: Bytes32): string {
-  return `virtualdefund:${id.toLowerCase()}`
+  return `virtualdefund:${id}`
 }
 
 /** The final state Alice writes when the vouchers paid `paid`. */
@@ -115,7 +115,7 @@ export function crank(o: VirtualDefund, signer: Signer, view: DefundingView): Cr
     }
     return pause(next, 'finalStateFromAlice')
   }
-  assert(signer.address.toLowerCase() === participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
+  assert(signer.address === participants[o.myIndex]!, 'signer is my participant')
   if (!isSignedBy(next.final, o.myIndex)) {
     // A voucher may have raised what I must be paid since the final state arrived.
     const paid = o.funded.outcome[0]!.allocations[0]!.amount - next.final.state.outcome[0]!.allocations[0]!.amount

@@ -41,7 +41,7 @@ export interface FundingView {
 export type VirtualFundInput = { readonly kind: 'signedState'; readonly signed: SignedState }
 
 export function virtualFundId(id: Bytes32): string {
-  return `virtualfund:${id.toLowerCase()}`
+  return `virtualfund:${id}`
 }
 
 /**
@@ -52,13 +52,13 @@ export function newVirtualFund(prefund: State, me: Address, status: ObjectiveSta
   if (prefund.turnNum !== 0n || prefund.isFinal) throw new UnexpectedStateError('a prefund state is turn 0 and not final')
   const n = prefund.participants.length
   if (n < 2) throw new UnsupportedChannelError('a virtual channel has at least two participants')
-  if (new Set(prefund.participants.map((p) => p.toLowerCase())).size !== n) throw new UnsupportedChannelError('participants must be distinct')
+  if (new Set(prefund.participants.map((p) => p)).size !== n) throw new UnsupportedChannelError('participants must be distinct')
   const myIndex = participantIndex(prefund, me)
   if (myIndex < 0) throw new UnsupportedChannelError('I am not a participant of this channel')
   const [exit] = prefund.outcome
   if (prefund.outcome.length !== 1 || !exit || exit.allocations.length !== 2) throw new UnsupportedChannelError('a payment channel holds one asset in two allocations')
   const [a, b] = exit.allocations as [(typeof exit.allocations)[number], (typeof exit.allocations)[number]]
-  if (a.destination.toLowerCase() !== addressToDestination(prefund.participants[0]!) || b.destination.toLowerCase() !== addressToDestination(prefund.participants[n - 1]!)) {
+  if (a.destination !== addressToDestination(prefund.participants[0]!) || b.destination !== addressToDestination(prefund.participants[n - 1]!)) {
     throw new UnsupportedChannelError('a payment channel pays Alice (first) and Bob (last)')
   }
   if (a.allocationType !== 0 || b.allocationType !== 0) throw new UnsupportedChannelError('payment channel allocations are simple')
@@ -107,7 +107,7 @@ export function crank(o: VirtualFund, signer: Signer, funding: FundingView): Cra
   const pause = (objective: VirtualFund, waitingFor: VirtualFundWaitingFor) => ({ objective, effects, waitingFor })
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
-  assert(signer.address.toLowerCase() === o.prefund.state.participants[o.myIndex]!.toLowerCase(), 'signer is my participant')
+  assert(signer.address === o.prefund.state.participants[o.myIndex]!, 'signer is my participant')
   const last = o.prefund.state.participants.length - 1
   let next = o
   if (!isSignedBy(next.prefund, o.myIndex)) {
