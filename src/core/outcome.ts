@@ -147,7 +147,7 @@ export function addressToDestination(address: Address): Destination {
 /** An external destination's address, or undefined if the destination is a channel id. */
 export function destinationToAddress(destination: Destination): Address | undefined {
   checkBytes32(destination, 'destination')
-  return isExternalDestination(destination) ? toAddress(`0x${destination.slice(26).toLowerCase()}`) : undefined
+  return isExternalDestination(destination) ? toAddress(`0x${destination.slice(26)}`) : undefined
 }
 
 export function isExternalDestination(destination: Destination): boolean {
