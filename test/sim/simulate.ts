@@ -169,7 +169,7 @@ async function act(cluster: Cluster, workload: Workload, faults: Faults, step: n
 }
 
 /** One step that moves the world on without a fault or new work: a delivery, a node's batch, the chain, time. */
-async function move(cluster: Cluster, chainFailure: number): Promise<boolean> {
+export async function move(cluster: Cluster, chainFailure: number): Promise<boolean> {
   const { random, nodes, network } = cluster
   const choices: (() => Promise<void> | void)[] = []
   if (network.inFlight > 0) {
@@ -215,7 +215,7 @@ async function move(cluster: Cluster, chainFailure: number): Promise<boolean> {
 }
 
 /** Per step: every ledger conserves its funds at every node, and so does the chain. */
-async function checkStep(cluster: Cluster): Promise<void> {
+export async function checkStep(cluster: Cluster): Promise<void> {
   for (const node of cluster.nodes) if (node.up) checkLedgers(node)
   await checkChain(cluster)
 }
