@@ -96,6 +96,13 @@ export class Scenario {
     cluster.network.setFaults({ drop, duplicate, reorder })
   }
 
+  /** The process dies (losing what it had not synced) and comes back from its store at once. */
+  async restart(node: SimNode): Promise<void> {
+    this.cluster.trace(`crash ${node.name}`)
+    this.cluster.crash(node)
+    await this.#bootIfDown(node)
+  }
+
   /** An objective as `node` holds it now. */
   objective(node: SimNode, id: string): Objective | undefined {
     return node.up ? node.machine.tables.objectives.get(id) : undefined
