@@ -28,6 +28,8 @@ export class Scenario {
   readonly cluster: Cluster
   readonly faults: Faults
   #crashable: SimNode[]
+  /** Nodes stopped for good (`stop`): never restarted. */
+  readonly #stopped = new Set<SimNode>()
   restarts = 0
 
   private constructor(readonly options: ScenarioOptions) {
@@ -75,7 +77,7 @@ export class Scenario {
   async quiesce(): Promise<void> {
     const { cluster } = this
     cluster.network.setFaults({ drop: 0, duplicate: 0, reorder: 0 })
-    for (const node of cluster.nodes) await this.#bootIfDown(node)
+    for (const node of cluster.nodes) if (!this.#stopped.has(node)) await this.#bootIfDown(node)
     let quiet = 0
     for (let steps = 0; quiet < 3; steps++) {
       if (steps >= WAIT_STEPS_MAX) throw new Violation('liveness', `not quiet in ${WAIT_STEPS_MAX} steps`)
@@ -101,6 +103,13 @@ export class Scenario {
     this.cluster.trace(`crash ${node.name}`)
     this.cluster.crash(node)
     await this.#bootIfDown(node)
+  }
+
+  /** The node's process is gone for good: it is not restarted, and what is sent to it is lost. */
+  stop(node: SimNode): void {
+    this.cluster.trace(`stop ${node.name}`)
+    this.#stopped.add(node)
+    this.cluster.crash(node)
   }
 
   /** An objective as `node` holds it now. */
@@ -135,7 +144,7 @@ export class Scenario {
       cluster.trace(`crash ${node.name}`)
       return cluster.crash(node)
     }
-    const down = cluster.nodes.filter((n) => !n.up)
+    const down = cluster.nodes.filter((n) => !n.up && !this.#stopped.has(n))
     if (down.length > 0 && random.chance(0.05)) return this.#bootIfDown(random.pick(down))
     await move(cluster, faults.chainFailure)
   }
