@@ -31,6 +31,7 @@ library ExitFormat {
     /// allocationType of an ordinary allocation, paid out by transfer.
     uint8 internal constant SIMPLE = 0;
     /// allocationType of a guarantee: funds locked in a ledger for a virtual channel, settled by reclaim.
-    /// Its metadata is abi.encode(bytes32 left, bytes32 right), exactly 64 bytes.
-    uint8 internal constant GUARANTEE = 1;
+    /// Its metadata is abi.encode(bytes32 left, bytes32 right), exactly 64 bytes. 2, as in the exit format's
+    /// enum AllocationType {simple, withdrawHelper, guarantee}: Nitro pays a withdrawHelper (1) like a simple one.
+    uint8 internal constant GUARANTEE = 2;
 }

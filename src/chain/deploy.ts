@@ -27,10 +27,23 @@ export interface Deployment {
   readonly testToken: Address
 }
 
-interface Artifact {
+export interface Artifact {
   readonly abi: Abi
   readonly bytecode: Hex
   readonly deployedBytecode: Hex
+}
+
+/** The three contracts a node uses: ours by default; the interop tests deploy Nitro's official build instead. */
+export interface ContractSet {
+  readonly adjudicator: Artifact
+  readonly consensusApp: Artifact
+  readonly virtualPaymentApp: Artifact
+}
+
+export const OUR_CONTRACTS: ContractSet = {
+  adjudicator: NitroAdjudicator as unknown as Artifact,
+  consensusApp: ConsensusApp as unknown as Artifact,
+  virtualPaymentApp: VirtualPaymentApp as unknown as Artifact,
 }
 
 /** The chain already has code at our deterministic address, but not ours (older contracts, another deployer). */
@@ -38,26 +51,26 @@ export class ForeignDeploymentError extends OperatingError {
   readonly code = 'foreign_deployment'
 }
 
-const ORDER: readonly [keyof Deployment, Artifact, readonly unknown[]][] = [
-  ['adjudicator', NitroAdjudicator as unknown as Artifact, []],
-  ['consensusApp', ConsensusApp as unknown as Artifact, []],
-  ['virtualPaymentApp', VirtualPaymentApp as unknown as Artifact, []],
+const orderOf = (contracts: ContractSet): readonly [keyof Deployment, Artifact, readonly unknown[]][] => [
+  ['adjudicator', contracts.adjudicator, []],
+  ['consensusApp', contracts.consensusApp, []],
+  ['virtualPaymentApp', contracts.virtualPaymentApp, []],
   ['testToken', TestToken as unknown as Artifact, ['Channels Test Token', 'CTT']],
 ]
 
 /** The addresses a deployment from `deployer` starting at nonce 0 produces. */
 export function expectedDeployment(deployer: Address): Deployment {
-  return Object.fromEntries(ORDER.map(([name], nonce) => [name, toAddress(getContractAddress({ from: deployer, nonce: BigInt(nonce) }))])) as unknown as Deployment
+  return Object.fromEntries(orderOf(OUR_CONTRACTS).map(([name], nonce) => [name, toAddress(getContractAddress({ from: deployer, nonce: BigInt(nonce) }))])) as unknown as Deployment
 }
 
-export async function deployContracts(p: { rpcUrl: string; chainId: number; deployerKey?: Hex }): Promise<Deployment> {
+export async function deployContracts(p: { rpcUrl: string; chainId: number; deployerKey?: Hex; contracts?: ContractSet }): Promise<Deployment> {
   const account = privateKeyToAccount(p.deployerKey ?? ANVIL_DEPLOYER_KEY)
   const chain = { id: p.chainId, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } }
   const publicClient = createPublicClient({ chain, transport: http(p.rpcUrl) })
   const wallet = createWalletClient({ account, chain, transport: http(p.rpcUrl) })
   const expected = expectedDeployment(toAddress(account.address))
   try {
-    for (const [index, [name, artifact, args]] of ORDER.entries()) {
+    for (const [index, [name, artifact, args]] of orderOf(p.contracts ?? OUR_CONTRACTS).entries()) {
       const code = await publicClient.getCode({ address: expected[name] })
       if (code) {
         if (code.toLowerCase() !== artifact.deployedBytecode.toLowerCase()) {

@@ -21,6 +21,7 @@ import { encodeGuaranteeMetadata } from '../core/guarantee.js'
 import { hashState } from '../core/hashState.js'
 import { hashChallenge } from '../core/signState.js'
 import { toAddress, toBytes32 } from '../core/canonical.js'
+import { AllocationType } from '../core/outcome.js'
 
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
 const alice = actor(`0x${'a1'.repeat(32)}`)
@@ -269,7 +270,7 @@ describe('concludeAndWithdraw', () => {
   test('a guarantee in the outcome reverts the whole transaction: not even concluded', async () => {
     const metadata = encodeGuaranteeMetadata({ left: toBytes32(toDestination(alice.address)), right: toBytes32(toDestination(bob.address)) })
     const withGuarantee = finalState([
-      { ...exitOf(ETH, [toDestination(alice.address), 5n]), allocations: [...exitOf(ETH, [toDestination(alice.address), 5n]).allocations, { destination: toBytes32(V), amount: 5n, allocationType: 1, metadata }] },
+      { ...exitOf(ETH, [toDestination(alice.address), 5n]), allocations: [...exitOf(ETH, [toDestination(alice.address), 5n]).allocations, { destination: toBytes32(V), amount: 5n, allocationType: AllocationType.guarantee, metadata }] },
     ])
     const { chain, asAlice, id } = await funded(withGuarantee)
     expect(await rejection(asAlice.submit({ kind: 'concludeAndWithdraw', signedState: signedByBoth(withGuarantee) }))).toEqual({

@@ -23,7 +23,7 @@ import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { Anvil } from './anvil.js'
 import type { Deployment } from './deploy.js'
 import type { ViemChainServiceOptions } from './viemChainService.js'
-import { addressToDestination, encodeOutcome } from '../core/outcome.js'
+import { addressToDestination, encodeOutcome, AllocationType } from '../core/outcome.js'
 import { channelId } from '../core/channelId.js'
 import { hashState } from '../core/hashState.js'
 import { signChallenge, signState } from '../core/signState.js'
@@ -472,7 +472,7 @@ describe('disputes: challenge, checkpoint, conclude, transfer, transferAllAssets
     const redemption = state(vFixed, 2, pays(ETH, [alice, 7n], [bob, 3n]), { appData })
     // Ledger L = (alice, irene) holding 25: irene 10, alice 5, and a guarantee of 10 for V (left alice, right irene).
     const ledger = await funded([alice, irene], { [ETH]: 25n })
-    const guarantee: Allocation = { destination: vId, amount: 10n, allocationType: 1, metadata: encodeGuaranteeMetadata({ left: alice.destination, right: irene.destination }) }
+    const guarantee: Allocation = { destination: vId, amount: 10n, allocationType: AllocationType.guarantee, metadata: encodeGuaranteeMetadata({ left: alice.destination, right: irene.destination }) }
     const lState = state(ledger.fixed, 7, [exit(ETH, [simple(irene.destination, 10n), simple(alice.destination, 5n), guarantee])])
 
     await svc.challenge({ proof: [], candidate: signedBy(lState, [alice, irene]), challengerSignature: signChallenge(lState, alice.key) })

@@ -7,7 +7,8 @@ import { MAX_ALLOCATIONS, MAX_ASSETS, MAX_METADATA_BYTES, MAX_UINT256, MAX_UINT8
 import { checkAddress, checkArray, checkBytes, checkBytes32, checkSmallUint, checkUint } from './validate.js'
 import { toAddress, toBytes32 } from './canonical.js'
 
-export const AllocationType = { simple: 0, guarantee: 1 } as const
+/** ExitFormat's `enum AllocationType {simple, withdrawHelper, guarantee}` (@statechannels/exit-format): a guarantee is 2. */
+export const AllocationType = { simple: 0, withdrawHelper: 1, guarantee: 2 } as const
 
 export interface Allocation {
   readonly destination: Destination

@@ -30,7 +30,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import type { Address, Bytes32, Hex } from '../../src/core/types.js'
 import type { Allocation, Exit, SingleAssetExit } from '../../src/core/outcome.js'
-import { addressToDestination, encodeOutcome } from '../../src/core/outcome.js'
+import { addressToDestination, encodeOutcome, AllocationType } from '../../src/core/outcome.js'
 import type { FixedPart, State } from '../../src/core/state.js'
 import { channelId } from '../../src/core/channelId.js'
 import { hashState } from '../../src/core/hashState.js'
@@ -203,7 +203,7 @@ const simple = (destination: Bytes32, amount: bigint): Allocation => ({ destinat
 const guarantee = (target: Bytes32, amount: bigint, left: Actor, right: Actor): Allocation => ({
   destination: target,
   amount,
-  allocationType: 1,
+  allocationType: AllocationType.guarantee,
   metadata: encodeGuaranteeMetadata({ left: left.destination, right: right.destination }),
 })
 const exit = (asset: Address, allocations: readonly Allocation[]): SingleAssetExit => ({ asset, assetMetadata: { assetType: 0, metadata: '0x' }, allocations })

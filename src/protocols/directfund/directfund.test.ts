@@ -20,6 +20,7 @@ import type { DirectFund, DirectFundWaitingFor } from './directfund.js'
 import { MAX_DEPOSIT_ATTEMPTS, crank, directFundId, newDirectFund, update } from './directfund.js'
 import { codeOf } from '../../../test/hostile.js'
 import { toAddress, toBytes32 } from '../../core/canonical.js'
+import { AllocationType } from '../../core/outcome.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
@@ -110,7 +111,7 @@ describe('newDirectFund', () => {
     { name: "bob's share paid to a channel", prefund: withAllocations(simple(A, 5n), simple(toBytes32(`0x${'ee'.repeat(32)}`), 3n)), me: alice.address, code: 'unsupported_channel' },
     { name: 'one allocation', prefund: withAllocations(simple(A, 5n)), me: alice.address, code: 'unsupported_channel' },
     { name: 'three allocations', prefund: withAllocations(simple(A, 5n), simple(B, 3n), simple(B, 1n)), me: alice.address, code: 'unsupported_channel' },
-    { name: 'a guarantee allocation', prefund: withAllocations(simple(A, 5n), { ...simple(B, 3n), allocationType: 1 }), me: alice.address, code: 'unsupported_channel' },
+    { name: 'a guarantee allocation', prefund: withAllocations(simple(A, 5n), { ...simple(B, 3n), allocationType: AllocationType.guarantee }), me: alice.address, code: 'unsupported_channel' },
     { name: 'turn 1 (non-zero turn)', prefund: { ...PREFUND, turnNum: 1n }, me: alice.address, code: 'unexpected_state' },
     { name: 'a final state', prefund: { ...PREFUND, isFinal: true }, me: alice.address, code: 'unexpected_state' },
     { name: 'me not a participant', prefund: PREFUND, me: mallory.address, code: 'unsupported_channel' },

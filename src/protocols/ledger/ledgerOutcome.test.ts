@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
 import type { Allocation, Exit } from '../../core/outcome.js'
-import { decodeOutcome, encodeOutcome } from '../../core/outcome.js'
+import { decodeOutcome, encodeOutcome, AllocationType } from '../../core/outcome.js'
 import type { Guarantee, LedgerOutcome } from './ledgerOutcome.js'
 import { findGuarantee, ledgerOutcomeFromExit, ledgerOutcomeToExit, totalOf } from './ledgerOutcome.js'
 import { alice, bob, ETH, ledgerOutcome, target } from './testLedger.js'
@@ -19,7 +19,7 @@ const simple = (destination: Bytes32, amount: bigint, metadata: Hex = '0x'): All
 const guarantee = (n: number, amount: bigint, metadata: Hex = concat(alice.destination, bob.destination)): Allocation => ({
   destination: target(n),
   amount,
-  allocationType: 1,
+  allocationType: AllocationType.guarantee,
   metadata,
 })
 const exitOf = (allocations: readonly Allocation[], assetMetadata = { assetType: 0, metadata: '0x' as Hex }): Exit => [{ asset: ETH, assetMetadata, allocations }]
@@ -52,8 +52,8 @@ describe('ledgerOutcomeToExit', () => {
         allocations: [
           { destination: alice.destination, amount: 7n, allocationType: 0, metadata: '0x' },
           { destination: bob.destination, amount: 3n, allocationType: 0, metadata: '0x' },
-          { destination: target(1), amount: 5n, allocationType: 1, metadata: concat(alice.destination, bob.destination) },
-          { destination: target(2), amount: 4n, allocationType: 1, metadata: concat(bob.destination, alice.destination) },
+          { destination: target(1), amount: 5n, allocationType: AllocationType.guarantee, metadata: concat(alice.destination, bob.destination) },
+          { destination: target(2), amount: 4n, allocationType: AllocationType.guarantee, metadata: concat(bob.destination, alice.destination) },
         ],
       },
     ])
@@ -116,11 +116,12 @@ describe('ledgerOutcomeFromExit', () => {
     { name: 'no allocations (leader missing)', exit: exitOf([]) },
     { name: 'only the leader (follower missing)', exit: exitOf([leader]) },
     { name: 'a guarantee before the simple allocations', exit: exitOf([guarantee(1, 1n), leader, follower]) },
-    { name: 'the leader is a guarantee', exit: exitOf([{ ...leader, allocationType: 1 }, follower]) },
+    { name: 'the leader is a guarantee', exit: exitOf([{ ...leader, allocationType: AllocationType.guarantee }, follower]) },
     { name: 'the follower is a guarantee', exit: exitOf([leader, guarantee(1, 1n)]) },
     { name: 'a simple allocation after a guarantee', exit: exitOf([leader, follower, guarantee(1, 1n), simple(alice.destination, 1n)]) },
     { name: 'a simple allocation in the third place', exit: exitOf([leader, follower, simple(alice.destination, 1n)]) },
-    { name: 'an unknown allocation type', exit: exitOf([leader, follower, { ...guarantee(1, 1n), allocationType: 2 }]) },
+    { name: 'a withdrawHelper allocation (type 1)', exit: exitOf([leader, follower, { ...guarantee(1, 1n), allocationType: AllocationType.withdrawHelper }]) },
+    { name: 'an unknown allocation type', exit: exitOf([leader, follower, { ...guarantee(1, 1n), allocationType: 3 }]) },
     { name: 'unsorted targets', exit: exitOf([leader, follower, guarantee(2, 1n), guarantee(1, 1n)]) },
     { name: 'duplicate targets', exit: exitOf([leader, follower, guarantee(1, 1n), guarantee(1, 2n)]) },
     { name: 'guarantee metadata of 63 bytes', exit: exitOf([leader, follower, guarantee(1, 1n, `0x${'11'.repeat(63)}`)]) },

@@ -22,6 +22,7 @@ import type { Effect } from '../objective.js'
 import type { LedgerUpdate, LedgerUpdateCranked } from './ledgerUpdate.js'
 import { crank, isReady, ledgerUpdateId, newLedgerUpdate, reject } from './ledgerUpdate.js'
 import { toAddress } from '../../core/canonical.js'
+import { AllocationType } from '../../core/outcome.js'
 
 // go-nitro's internal/testactors keys; addresses derived by viem, independently of our signer.
 const actor = (key: Hex) => ({ address: toAddress(privateKeyToAccount(key).address), signer: createSigner(key) })
@@ -57,7 +58,7 @@ function ledgerState(turnNum: bigint, balances: { alice: bigint; bob: bigint }, 
         allocations: [
           { destination: A, amount: balances.alice, allocationType: 0, metadata: '0x' },
           { destination: B, amount: balances.bob, allocationType: 0, metadata: '0x' },
-          ...guarantees.map((g) => ({ destination: g.target, amount: g.amount, allocationType: 1, metadata: encodeGuaranteeMetadata({ left: g.left, right: g.right }) })),
+          ...guarantees.map((g) => ({ destination: g.target, amount: g.amount, allocationType: AllocationType.guarantee, metadata: encodeGuaranteeMetadata({ left: g.left, right: g.right }) })),
         ],
       },
     ],

@@ -11,6 +11,7 @@ import { encodeGuaranteeMetadata } from '../../core/guarantee.js'
 import { computeReclaimEffects } from './reclaim.js'
 import { codeOf } from '../../../test/hostile.js'
 import { toBytes32 } from '../../core/canonical.js'
+import { AllocationType } from '../../core/outcome.js'
 
 const ext = (byte: string): Bytes32 => `0x${'0'.repeat(24)}${byte.repeat(20)}` as Bytes32
 const Alice = ext('a1')
@@ -24,7 +25,7 @@ const simple = (destination: Bytes32, amount: bigint, metadata: Hex = '0x'): All
 const guarantee = (target: Hex, amount: bigint, left: Bytes32, right: Bytes32): Allocation => ({
   destination: toBytes32(target),
   amount,
-  allocationType: 1,
+  allocationType: AllocationType.guarantee,
   metadata: encodeGuaranteeMetadata({ left, right }),
 })
 

@@ -6,6 +6,7 @@ import type { Bytes32 } from '../../core/types.js'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { Allocation } from '../../core/outcome.js'
+import { AllocationType } from '../../core/outcome.js'
 import { affords, computeTransferEffects } from './transfer.js'
 import { codeOf } from '../../../test/hostile.js'
 
@@ -17,7 +18,7 @@ const G = `0x${'e5'.repeat(32)}` as Bytes32 // a virtual channel a guarantee loc
 
 type Row = readonly [Bytes32, bigint] | readonly [Bytes32, bigint, 'guarantee']
 const allocationsOf = (...rows: readonly Row[]): Allocation[] =>
-  rows.map(([destination, amount, type]) => ({ destination, amount, allocationType: type === 'guarantee' ? 1 : 0, metadata: '0x' }))
+  rows.map(([destination, amount, type]) => ({ destination, amount, allocationType: type === 'guarantee' ? AllocationType.guarantee : AllocationType.simple, metadata: '0x' }))
 const amountsOf = (allocations: readonly Allocation[]): bigint[] => allocations.map((a) => a.amount)
 
 describe('computeTransferEffects', () => {

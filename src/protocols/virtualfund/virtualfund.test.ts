@@ -22,6 +22,7 @@ import type { FundingView, VirtualFund, VirtualFundWaitingFor } from './virtualf
 import { crank, guaranteeProposal, newVirtualFund, update, virtualFundId } from './virtualfund.js'
 import { codeOf } from '../../../test/hostile.js'
 import { toAddress, toBytes32 } from '../../core/canonical.js'
+import { AllocationType } from '../../core/outcome.js'
 
 interface Actor {
   readonly name: string
@@ -140,8 +141,8 @@ describe('newVirtualFund', () => {
     { name: "bob's allocation paying irene", prefund: withAllocations(simple(A, 7n), simple(destinationOf(irene.address), 2n)), me: alice, code: 'unsupported_channel' },
     { name: "alice's allocation paying irene", prefund: withAllocations(simple(destinationOf(irene.address), 7n), simple(B, 2n)), me: alice, code: 'unsupported_channel' },
     { name: "bob's allocation paying a channel", prefund: withAllocations(simple(A, 7n), simple(toBytes32(`0x${'ee'.repeat(32)}`), 2n)), me: alice, code: 'unsupported_channel' },
-    { name: "a guarantee-type allocation (alice's)", prefund: withAllocations({ ...simple(A, 7n), allocationType: 1 }, simple(B, 2n)), me: alice, code: 'unsupported_channel' },
-    { name: "a guarantee-type allocation (bob's)", prefund: withAllocations(simple(A, 7n), { ...simple(B, 2n), allocationType: 1 }), me: alice, code: 'unsupported_channel' },
+    { name: "a guarantee-type allocation (alice's)", prefund: withAllocations({ ...simple(A, 7n), allocationType: AllocationType.guarantee }, simple(B, 2n)), me: alice, code: 'unsupported_channel' },
+    { name: "a guarantee-type allocation (bob's)", prefund: withAllocations(simple(A, 7n), { ...simple(B, 2n), allocationType: AllocationType.guarantee }), me: alice, code: 'unsupported_channel' },
     { name: 'bob starting with funds (the payment app settles a voucher as his whole amount)', prefund: withAllocations(simple(A, 7n), simple(B, 2n)), me: alice, code: 'unsupported_channel' },
     { name: 'turn 1 (non-zero turn)', prefund: { ...PREFUND, turnNum: 1n }, me: alice, code: 'unexpected_state' },
     { name: 'turn 2 (non-zero turn)', prefund: { ...PREFUND, turnNum: 2n }, me: bob, code: 'unexpected_state' },
