@@ -1,11 +1,16 @@
-// Disputes of app channels in the engine (issue 7): `challenge_app_channel` starts an AppDispute
+// Disputes in the engine (issues 7 and 15): `challenge_app_channel` starts an AppDispute
 // (src/protocols/app/appDispute.ts) that registers the latest state signed by all on chain, waits for the
-// challenge to finalize and pays its outcome out. The engine feeds it the chain's events and its clock: ticks
-// are journaled while a dispute has something due (hasDueDispute), so replay sees the same times.
+// challenge to finalize and pays its outcome out. A challenge someone else registers is answered the same way,
+// for an app channel funded on chain and for a ledger: the ledger's supported state (signed by both, through the
+// consensus app) supersedes a stale one, such as the postfund from before updates that paid this node. The engine
+// feeds disputes the chain's events and its clock: ticks are journaled while a dispute has something due
+// (hasDueDispute), so replay sees the same times.
 import type { Bytes32 } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
 import type { VariablePart } from '../core/state.js'
+import type { SignedState } from '../core/signedState.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
+import { markClosing, supportedSignedState } from '../protocols/ledger/consensusChannel.js'
 import { fundingOf } from '../protocols/app/appData.js'
 import * as appDispute from '../protocols/app/appDispute.js'
 import type { AppDispute } from '../protocols/app/appDispute.js'
@@ -57,32 +62,42 @@ export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
  * the challenger never asks for it. A later state than mine needs nothing from me (it is signed by all).
  * Another state of my latest turn (compared by hash when the chain reports the registered state,
  * `registered`) cannot be superseded, and carries my signature: the dispute fails as conflicting_challenge
- * and says so (appDispute.ts). Channels funded from a ledger are not defended yet (dispute_unsupported).
+ * and says so (appDispute.ts). A ledger under dispute takes no more updates (it is marked closing): what the
+ * chain pays out is its registered state, and a guarantee added off chain now would not be in it.
  */
 function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps, registered?: VariablePart): void {
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
   if (o?.kind === 'appdispute' && isActive(o)) {
     return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt, ...(registered ? { registered } : {}) }), deps)
   }
-  const channel = ctx.apps.get(channelId)
-  const latest = channel?.latest
-  if (!channel || !latest || o?.status === 'completed' || fundingOf(channel.context.definition) !== 'direct') return
-  const mine = latest.signed.state.turnNum
+  const latest = defended(ctx, channelId)
+  if (!latest || o?.status === 'completed') return
+  const mine = latest.state.turnNum
   if (turnNumRecord > mine) return
+  const ledger = ctx.ledger(channelId)
+  if (ledger && !ledger.closing) ctx.ledgers.set(ledger.id, markClosing(ledger))
+  if (ledger) ctx.touchLedger(ledger.id) // its updates not yet signed fail: ledger_closing
   const atMine = turnNumRecord === mine ? { finalizesAt, ...(registered ? { state: registered } : {}) } : undefined
-  crankDispute(ctx, appDispute.newAppDispute(channel.context.id, latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer, atMine), deps)
+  crankDispute(ctx, appDispute.newAppDispute(channelId, latest, holdingsOf(ctx, channelId, latest.state.outcome[0]!.asset), deps.signer, atMine), deps)
+}
+
+/** The latest state signed by all of a channel the node defends on chain: an app channel funded on chain, or a ledger. */
+function defended(ctx: StepContext, channelId: Bytes32): SignedState | undefined {
+  const channel = ctx.apps.get(channelId)
+  if (channel) return fundingOf(channel.context.definition) === 'direct' ? channel.latest?.signed : undefined
+  const ledger = ctx.ledger(channelId)
+  return ledger ? supportedSignedState(ledger) : undefined
 }
 
 /**
- * A chain event of an app channel, with its dispute if one runs: a challenge (onChallenged), or the holdings in
+ * A chain event of a channel (an app channel or a ledger), with its dispute if one runs: a challenge (onChallenged), or the holdings in
  * the channel's own asset.
  */
 export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event: ChainEvent, deps: HandlerDeps): void {
   if (event.kind === 'challenged') return onChallenged(ctx, channelId, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
   if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  const asset = ctx.apps.get(channelId)?.context.definition.asset
-  if (o?.kind !== 'appdispute' || !isActive(o) || asset === undefined || asset !== event.asset) return
+  if (o?.kind !== 'appdispute' || !isActive(o) || o.candidate.state.outcome[0]!.asset !== event.asset) return
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
 }
