@@ -17,7 +17,12 @@ import { createSigner } from '../../src/core/signer.js'
 import type { DirectFund } from '../../src/protocols/directfund/directfund.js'
 import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
-import { ETH, keyOf, statesSignedBy, until } from './harness.js'
+import { ETH, keyOf, madeUpTarget, statesSignedBy, until } from './harness.js'
+import type { Proposal } from '../../src/protocols/ledger/proposal.js'
+import { addressToDestination } from '../../src/core/outcome.js'
+import { hashState } from '../../src/core/hashState.js'
+import { hashChallenge } from '../../src/core/signState.js'
+import { appDisputeId } from '../../src/protocols/app/appDispute.js'
 import type { AnvilAttacker, AnvilChain, AnvilWorld } from './anvilWorld.js'
 import { TX_FUNDS, createAnvilWorld, startAnvilChain } from './anvilWorld.js'
 
@@ -232,3 +237,37 @@ test('positive control: real ETH from the attacker; the honest node deposits, th
   expect(await chain.nonce(w.honest.txAccount)).toBe(1)
   expect(w.honest.engine.rejections.counts).toEqual({})
 }, 30_000)
+
+test('a stale challenge on a ledger: mallory registers the postfund after updates that paid the honest node; its node answers with the supported state and is paid its latest share to the wei', async () => {
+  const policy = { ...ACCEPT_ANY_PEER, challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }
+  const w = (world = await createAnvilWorld(chain, { label: 'stale-ledger', policy }))
+  const mallory = await w.attacker('mallory')
+  const [malloryShare, honestShare] = [3n * SHARE, 2n * SHARE]
+  // A short challenge: anvil stamps blocks with the wall clock, which the node waits on.
+  const ledger = await mallory.openAndFundLedger(w.honest.address, { myIndex: 0, amounts: [malloryShare, honestShare], nonce: 2n, challengeDuration: 3 })
+  expect((await w.objectiveDone(directFundId(ledger.id))).status).toBe('completed')
+  const postfund = { state: ledger.state(), signatures: [...ledger.supported.signatures] }
+  expect(postfund.state.turnNum).toBe(1n)
+
+  // Mallory locks one share for a virtual channel, which then pays all of it to the honest node (its owner agreed).
+  const honestDestination = addressToDestination(w.honest.address)
+  const add: Proposal = { kind: 'add', target: madeUpTarget(7), left: mallory.destination, right: honestDestination, leftAmount: SHARE, rightAmount: 0n }
+  const remove: Proposal = { kind: 'remove', target: madeUpTarget(7), leftAmount: 0n }
+  for (const [turn, proposal] of [[2n, add], [3n, remove]] as const) {
+    await w.honest.engine.agreeLedgerUpdate(ledger.id, proposal)
+    mallory.send(w.honest.address, [mallory.proposalPayload(ledger, mallory.propose(ledger, proposal))])
+    await mallory.awaitCountersignature(ledger, turn)
+  }
+  await until('the honest node holds turn 3', () => w.honest.engine.getLedger(ledger.id)?.supported.vars.turnNum === 3n)
+
+  // Mallory goes on chain with the postfund, which pays her a share more than the ledger's latest state.
+  await mallory.viem.submit({ kind: 'challenge', candidate: postfund, challengerSignature: mallory.signHash(hashChallenge(hashState(postfund.state))) })
+  await until('the honest node answers with turn 3', () => w.honest.engine.getObjective(appDisputeId(ledger.id)) !== undefined, 10_000)
+  const dispute = await w.objectiveDone(appDisputeId(ledger.id), 60_000)
+  expect(dispute.status).toBe('completed')
+  expect(dispute.kind === 'appdispute' && dispute.candidate.state.turnNum).toBe(3n) // it answered with the supported state
+  // Paid out by the latest state: the honest node's two shares and the one it was paid.
+  expect(await chain.holdings(ledger.id, ETH)).toBe(0n)
+  expect(await chain.balance(w.honest.address)).toBe(honestShare + SHARE)
+  expect(await mallory.channelBalance()).toBe(malloryShare - SHARE)
+}, 90_000)
