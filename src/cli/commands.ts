@@ -155,6 +155,21 @@ const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'ledger challenge',
+    args: ['<id>'],
+    options: WAIT_OPTIONS,
+    summary: 'Settles a ledger on chain without the counterparty: challenges with its supported state, then pays it out once the challenge finalizes.',
+    example: 'channels --data-dir data/alice ledger challenge 0x6c2f9e41',
+    run: async (ctx, v, [id]) => {
+      const given = parseChannelId(id!, 'ledger channel id')
+      const wait = waitPlan(v)
+      const client = await ctx.client()
+      const channelId = await findLedger(client, given)
+      const started = await client.challengeLedgerChannel(channelId)
+      return finishObjective(ctx, { ...started, channelId }, wait, async () => `ledger channel ${channelId} is ${(await client.getLedgerChannel(channelId)).status}`)
+    },
+  },
+  {
     name: 'ledger list',
     summary: 'Every ledger channel the node has or had: id, counterparty, balances, guarantees, status.',
     example: 'channels --data-dir data/alice ledger list',

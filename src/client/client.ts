@@ -107,6 +107,11 @@ export class ChannelsClient {
     return this.#call('create_ledger_channel', p)
   }
 
+  /** Settles a ledger on chain from its supported state (challenge, then payout); `waitForObjective(objectiveId)` follows it. */
+  challengeLedgerChannel(channelId: Bytes32): Promise<ResultOf<'challenge_ledger_channel'>> {
+    return this.#call('challenge_ledger_channel', { channelId })
+  }
+
   /** Closes a ledger channel (DirectDefund). @throws RpcError -32002 (unknown ledger), -32003 (`ledger_not_empty`, …). */
   closeLedgerChannel(channelId: Bytes32): Promise<ResultOf<'close_ledger_channel'>> {
     return this.#call('close_ledger_channel', { channelId })

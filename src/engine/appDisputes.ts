@@ -20,7 +20,7 @@ import type { StepContext } from './context.js'
 import type { Readable } from './table.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { HandlerDeps } from './step.js'
-import { applyEffects, setObjective } from './step.js'
+import { applyEffects, requireLedger, setObjective } from './step.js'
 import { NoSuchAppChannelError } from './errors.js'
 import { holdingsOf } from './holdings.js'
 import { Index } from './indexes.js'
@@ -49,6 +49,28 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
   return dispute.id
 }
 
+/** Starts the dispute of a ledger from its supported state (signed by both), or returns the running one; the ledger takes no more updates. */
+export function challengeLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): string {
+  const ledger = requireLedger(ctx, ledgerId)
+  const existing = ctx.objectives.get(appDispute.appDisputeId(ledger.id))
+  if (existing && isActive(existing)) return existing.id
+  const latest = supportedSignedState(ledger)
+  const holdings = holdingsOf(ctx, ledger.id, latest.state.outcome[0]!.asset)
+  if (holdings === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this ledger (as this node last saw it)', { ledgerId })
+  freeze(ctx, ledger.id)
+  const dispute = appDispute.newAppDispute(ledger.id, latest, holdings, deps.signer)
+  crankDispute(ctx, dispute, deps)
+  return dispute.id
+}
+
+/** A ledger under dispute takes no more updates: what the chain pays out is its registered state. */
+function freeze(ctx: StepContext, ledgerId: Bytes32): void {
+  const ledger = ctx.ledger(ledgerId)
+  if (!ledger) return
+  if (!ledger.closing) ctx.ledgers.set(ledger.id, markClosing(ledger))
+  ctx.touchLedger(ledger.id) // its updates not yet signed fail: ledger_closing
+}
+
 /** My events stop once I dispute: the chain decides from the challenged state (a later state signed by all would clear it). */
 export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
   const dispute = ctx.objectives.get(appDispute.appDisputeId(channel.context.id))
@@ -74,9 +96,7 @@ function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigin
   if (!latest || o?.status === 'completed') return
   const mine = latest.state.turnNum
   if (turnNumRecord > mine) return
-  const ledger = ctx.ledger(channelId)
-  if (ledger && !ledger.closing) ctx.ledgers.set(ledger.id, markClosing(ledger))
-  if (ledger) ctx.touchLedger(ledger.id) // its updates not yet signed fail: ledger_closing
+  freeze(ctx, channelId)
   const atMine = turnNumRecord === mine ? { finalizesAt, ...(registered ? { state: registered } : {}) } : undefined
   crankDispute(ctx, appDispute.newAppDispute(channelId, latest, holdingsOf(ctx, channelId, latest.state.outcome[0]!.asset), deps.signer, atMine), deps)
 }

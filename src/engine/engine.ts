@@ -332,6 +332,16 @@ export class Engine {
     return this.#api({ op: 'challengeAppChannel', channelId })
   }
 
+  /**
+   * Settles a ledger on chain without the counterparty: challenges with its supported state (signed by both),
+   * waits until the challenge finalizes, then pays it out (`appdispute:<ledgerId>`). The ledger takes no more
+   * updates. A ledger that still locks guarantees is paid out only once they are reclaimed (issue 15).
+   * Errors: no_such_ledger, dispute_unsupported (nothing held on chain).
+   */
+  challengeLedger(ledgerId: Bytes32): Promise<string> {
+    return this.#api({ op: 'challengeLedger', ledgerId })
+  }
+
   getAppChannel(channelId: Bytes32): AppChannelView | undefined {
     return appChannelView(this.#tables, this.#deps, channelId)
   }

@@ -124,6 +124,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return appFunding.closeAppChannel(ctx, request.channelId, deps)
     case 'challengeAppChannel':
       return appDisputes.challengeAppChannel(ctx, request.channelId, deps)
+    case 'challengeLedger':
+      return appDisputes.challengeLedger(ctx, request.ledgerId, deps)
     case 'setPolicy': {
       ctx.meta.set('meta', { ...ctx.meta.get('meta')!, policy: request.policy })
       return undefined

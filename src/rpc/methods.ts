@@ -101,6 +101,12 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ objectiveId: await node.engine.directDefund(p.channelId) }),
   },
+  challenge_ledger_channel: {
+    summary: 'Settles a ledger on chain without the counterparty: challenges with its supported state (signed by both), then pays it out once the challenge finalizes.',
+    description: 'For a counterparty that stopped answering. The ledger takes no more updates; follow `appdispute:<channelId>` with `get_objective`. A ledger that still locks guarantees is paid out only once they are reclaimed. The node also answers by itself a challenge someone registers with an older state of the ledger. Refused (`dispute_unsupported`) when the chain holds nothing for it.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.challengeLedger(p.channelId) }),
+  },
   get_ledger_channel: {
     summary: 'A ledger channel: status, balances, guarantees, holdings.',
     errors: [notFound],

@@ -358,6 +358,10 @@ export const RPC_METHODS = {
     params: z.strictObject({ channelId: bytes32Schema }),
     result: z.object({ objectiveId: z.string() }).describe('The close (`appdefund:<channelId>`): every participant signs the concluding state, then the deposits are paid out.'),
   },
+  challenge_ledger_channel: {
+    params: z.strictObject({ channelId: bytes32Schema }),
+    result: z.object({ objectiveId: z.string() }).describe('The dispute (`appdispute:<channelId>`): challenge with the ledger\'s supported state, then the payout once it finalizes.'),
+  },
   challenge_app_channel: {
     params: z.strictObject({ channelId: bytes32Schema }),
     result: z.object({ objectiveId: z.string() }).describe('The dispute (`appdispute:<channelId>`): challenge with the latest state signed by all, then the payout once it finalizes.'),

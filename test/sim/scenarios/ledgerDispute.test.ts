@@ -89,4 +89,21 @@ describe('a ledger challenged on chain by a counterparty whose node is gone', ()
     expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
     expect(chain.balanceOf(alice.address, ETH)).toBe(STARTING_BALANCE - 10n)
   }, 60_000)
+
+  test('the operator challenges a ledger whose counterparty stopped answering: it is paid out at the supported state', async () => {
+    const s = await Scenario.start({ seed: 153, nodes: 2 })
+    const [alice, bob] = s.nodes as [SimNode, SimNode]
+    const chain = s.cluster.chain
+    const { ledgerId } = await ledgerThatPaidBob(s)
+    await expect(s.call(bob, { op: 'challengeLedger', ledgerId: toBytes32(`0x${'77'.repeat(32)}`) })).rejects.toMatchObject({ code: 'no_such_ledger' })
+    s.stop(alice)
+    const id = await s.call(bob, { op: 'challengeLedger', ledgerId })
+    expect(id).toBe(appDisputeId(ledgerId))
+    await expect(s.call(bob, { op: 'challengeLedger', ledgerId })).resolves.toBe(id) // idempotent
+    await s.until('the challenge is on chain', () => chain.events().some((e) => e.kind === 'challenged' && e.channelId === ledgerId))
+    passChallengeDuration(s)
+    expect((await s.settled(bob, id)).status).toBe('completed')
+    expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
+    expect(chain.balanceOf(alice.address, ETH)).toBe(STARTING_BALANCE - 10n)
+  }, 60_000)
 })
