@@ -19,7 +19,7 @@ import { RpcErrorCode } from '../rpc/errors.js'
 import { TOPICS, voucherSchema } from '../rpc/schemas.js'
 import type { Voucher } from '../rpc/schemas.js'
 import type { Writer } from './format.js'
-import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderLedgerTable, renderPayment, renderPaymentTable, renderTable, required, parseAddress, shortId, shortObjectiveId, timeoutSeconds, toJson } from './format.js'
+import { CliFailure, Progress, UsageError, describeError, formatAmount, formatNotification, parseAmount, parseChannelId, renderFields, renderLedger, renderDisputeTable, renderLedgerTable, renderPayment, renderPaymentTable, renderTable, required, parseAddress, shortId, shortObjectiveId, timeoutSeconds, toJson } from './format.js'
 import type { Values } from './format.js'
 import { connect, resolveConnection } from './connection.js'
 import type { Connection } from './connection.js'
@@ -189,6 +189,15 @@ const COMMANDS: readonly Command[] = [
       const channelId = await findLedger(client, given)
       const ledger = await client.getLedgerChannel(channelId)
       return print(ctx, ledger, renderLedger(ledger))
+    },
+  },
+  {
+    name: 'dispute list',
+    summary: 'Every dispute the node runs or ran on chain (ledger or app channel): the turn it registers or defends, the deadline, where it stands.',
+    example: 'channels --data-dir data/alice dispute list',
+    run: async (ctx) => {
+      const disputes = await (await ctx.client()).listDisputes()
+      return print(ctx, disputes, disputes.length === 0 ? 'no disputes\n' : renderDisputeTable(disputes))
     },
   },
   {

@@ -11,7 +11,7 @@ import { MAX_UINT256 } from '../core/limits.js'
 import { ObjectiveFailedError, RpcError } from '../client/client.js'
 import type { Notification } from '../client/client.js'
 import type { Address } from '../core/types.js'
-import type { LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
+import type { DisputeInfo, LedgerChannelInfo, PaymentChannelInfo } from '../rpc/schemas.js'
 import { escapeJson, escapeText } from './sanitize.js'
 import { ZERO_ADDRESS, toAddress } from '../core/canonical.js'
 
@@ -137,6 +137,20 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
 export function renderFields(fields: readonly (readonly [string, string])[]): string {
   const width = Math.max(...fields.map(([label]) => label.length))
   return fields.map(([label, value]) => `${label.padEnd(width)}  ${value.split('\n').join(`\n${' '.repeat(width + 2)}`)}`).join('\n') + '\n'
+}
+
+/** The disputes the node runs or ran: what is disputed, the turn it registers or defends, the deadline, where it stands. */
+export function renderDisputeTable(disputes: readonly DisputeInfo[]): string {
+  const columns: Column[] = [{ header: 'CHANNEL' }, { header: 'KIND' }, { header: 'TURN', align: 'right' }, { header: 'FINALIZES AT' }, { header: 'STATUS' }, { header: 'WAITING FOR' }]
+  const rows = disputes.map((d) => [
+    shortId(d.channelId),
+    d.channel,
+    d.turnNum.toString(),
+    d.finalizesAt === null ? '-' : new Date(Number(d.finalizesAt) * 1000).toISOString(),
+    d.failure ? `${d.status} (${escapeText(d.failure.code)})` : d.status,
+    d.waitingFor ?? '-',
+  ])
+  return renderTable(columns, rows)
 }
 
 export function renderLedgerTable(ledgers: readonly LedgerChannelInfo[]): string {

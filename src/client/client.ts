@@ -107,6 +107,11 @@ export class ChannelsClient {
     return this.#call('create_ledger_channel', p)
   }
 
+  /** Every dispute the node runs or ran on chain (ledger or app channel). */
+  listDisputes(): Promise<ResultOf<'list_disputes'>> {
+    return this.#call('list_disputes', {})
+  }
+
   /** Settles a ledger on chain from its supported state (challenge, then payout); `waitForObjective(objectiveId)` follows it. */
   challengeLedgerChannel(channelId: Bytes32): Promise<ResultOf<'challenge_ledger_channel'>> {
     return this.#call('challenge_ledger_channel', { channelId })

@@ -90,3 +90,16 @@ test('ids are echoed as given in a batch, each with its own outcome', async () =
     { jsonrpc: '2.0', id: 2, result: alice.address },
   ])
 })
+
+test('a ledger the operator challenges is listed as a dispute: the turn it registers, where it stands', async () => {
+  const created = await answer(context(), 'create_ledger_channel', { counterparty: bob.address, myDeposit: '5', theirDeposit: '5', nonce: '7' })
+  expect((await alice.engine.waitForObjective(created.result.objectiveId)).status).toBe('completed')
+  expect((await answer(context(), 'list_disputes')).result).toEqual([])
+  const started = await answer(context(), 'challenge_ledger_channel', { channelId: created.result.channelId })
+  expect(started.result).toEqual({ objectiveId: `appdispute:${created.result.channelId}` })
+  const [dispute, ...others] = (await answer(context(), 'list_disputes')).result
+  expect(others).toEqual([])
+  expect(dispute).toMatchObject({ objectiveId: started.result.objectiveId, channelId: created.result.channelId, channel: 'ledger', status: 'approved', turnNum: '1', paidOut: false, failure: null })
+  expect((await answer(context(), 'get_ledger_channel', { channelId: created.result.channelId })).result.status).toBe('closing') // no more updates
+  expect((await answer(context(), 'challenge_ledger_channel', { channelId: `0x${'77'.repeat(32)}` })).error).toMatchObject({ data: { code: 'no_such_ledger' } })
+})

@@ -14,7 +14,7 @@ import type { RpcErrorCodeValue, RpcErrorObject } from './errors.js'
 import { RpcErrorCode, RpcMethodError, invalidParams, toRpcError } from './errors.js'
 import { MAX_BATCH_SIZE, MAX_EVENTS_PER_CALL } from './limits.js'
 import { appEvents, appStateAt, appStateDiff, exportAppLog, requireAppChannelInfo } from './appViews.js'
-import { allLedgerChannels, ledgerChannelInfo, objectiveInfo, paymentChannelInfo, paymentChannelsByLedger, toWire } from './serialize.js'
+import { allDisputes, allLedgerChannels, ledgerChannelInfo, objectiveInfo, paymentChannelInfo, paymentChannelsByLedger, toWire } from './serialize.js'
 import type { OpenRpcDocument, OpenRpcMethodSource } from './openrpc.js'
 import { buildOpenRpcDocument } from './openrpc.js'
 
@@ -116,6 +116,12 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     summary: 'Every ledger channel this node has or had (funding, open, closing, closed, failed), by id.',
     errors: [],
     handler: ({ node }) => allLedgerChannels(node.engine),
+  },
+  list_disputes: {
+    summary: 'Every dispute the node runs or ran on chain, ledger or app channel: the turn it registers or defends, the deadline, where it stands.',
+    description: 'A dispute is `appdispute:<channelId>`: one the operator started (`challenge_ledger_channel`, `challenge_app_channel`), or one the node started by itself to answer a challenge with an older state, or to follow one with its latest state to the payout.',
+    errors: [],
+    handler: ({ node }) => allDisputes(node.engine),
   },
   create_payment_channel: {
     summary: 'Opens a virtual payment channel to `counterparty` through `intermediaries`, funded with `amount` of mine (VirtualFund).',

@@ -185,6 +185,22 @@ export const objectiveInfoSchema = z
   })
   .describe('One protocol run toward a goal, and how far it got.')
 
+export const disputeInfoSchema = z
+  .object({
+    objectiveId: z.string().describe('`appdispute:<channelId>`.'),
+    channelId: bytes32Schema,
+    channel: z.enum(['ledger', 'app']).describe('What is disputed: a ledger channel, or an app channel funded on chain.'),
+    status: z.enum(OBJECTIVE_STATUSES),
+    waitingFor: z.string().nullable().describe('challenge, finalization, payout, or nothing; null once done.'),
+    turnNum: turnNumSchema.describe('The turn of the state the node registers or defends (its latest signed by all).'),
+    challengeSubmitted: z.boolean().describe('Whether a challenge with that state is on chain (mine, or one at my turn).'),
+    finalizesAt: z.string().regex(/^\d+$/).nullable().describe('Chain time (seconds) the registered challenge finalizes at, as a decimal string; null until the chain reports it.'),
+    paidOut: z.boolean().describe('The chain paid the channel out after the challenge.'),
+    failures: z.number().int().min(0).describe('Transactions the chain refused so far.'),
+    failure: z.object({ code: z.string(), summary: z.string() }).nullable(),
+  })
+  .describe('A dispute the node runs on chain: a challenge it registered, or one it answers or follows to the payout.')
+
 export const appEventSchema = z
   .object({
     seq: seqSchema,
@@ -275,6 +291,7 @@ export type Voucher = z.output<typeof voucherSchema>
 export type LedgerChannelInfo = z.output<typeof ledgerChannelInfoSchema>
 export type PaymentChannelInfo = z.output<typeof paymentChannelInfoSchema>
 export type ObjectiveInfo = z.output<typeof objectiveInfoSchema>
+export type DisputeInfo = z.output<typeof disputeInfoSchema>
 export type NodeInfo = z.output<typeof nodeInfoSchema>
 export type Rejections = z.output<typeof rejectionsSchema>
 export type { LedgerStatus, PaymentChannelStatus } from '../engine/views.js'
@@ -311,6 +328,7 @@ export const RPC_METHODS = {
   close_ledger_channel: { params: channelIdParams(), result: objectiveStartedSchema },
   get_ledger_channel: { params: channelIdParams(), result: ledgerChannelInfoSchema },
   get_all_ledger_channels: { params: noParams(), result: z.array(ledgerChannelInfoSchema) },
+  list_disputes: { params: noParams(), result: z.array(disputeInfoSchema) },
   create_payment_channel: {
     params: z.strictObject({
       counterparty: addressSchema,

@@ -13,7 +13,7 @@ import { directFundId } from '../protocols/directfund/directfund.js'
 import { directDefundId } from '../protocols/directdefund/directdefund.js'
 import { virtualFundId } from '../protocols/virtualfund/virtualfund.js'
 import { virtualDefundId } from '../protocols/virtualdefund/virtualdefund.js'
-import type { LedgerChannelInfo, LedgerStatus, ObjectiveInfo, PaymentChannelInfo } from './schemas.js'
+import type { DisputeInfo, LedgerChannelInfo, LedgerStatus, ObjectiveInfo, PaymentChannelInfo } from './schemas.js'
 import { ledgerStatus, paymentStatus } from '../engine/views.js'
 
 /** The part of the engine the views read. */
@@ -33,6 +33,28 @@ export function objectiveInfo(engine: Pick<EngineView, 'getObjective'>, objectiv
     failure: objective.failure ? { code: objective.failure.code, summary: objective.failure.summary } : null,
     channelId: objective.kind === 'ledgerUpdate' ? objective.ledgerId : objective.channelId,
   }
+}
+
+/** Every dispute the node runs or ran (objectives `appdispute:`), ledger or app channel. */
+export function allDisputes(engine: Pick<EngineView, 'objectives' | 'getObjective' | 'getLedger'>): DisputeInfo[] {
+  const disputes: DisputeInfo[] = []
+  for (const o of engine.objectives()) {
+    if (o.kind !== 'appdispute') continue
+    disputes.push({
+      objectiveId: o.id,
+      channelId: o.channelId,
+      channel: engine.getLedger(o.channelId) !== undefined ? 'ledger' : 'app',
+      status: o.status,
+      waitingFor: isActive(o) ? (engine.getObjective(o.id)?.waitingFor ?? null) : null,
+      turnNum: o.candidate.state.turnNum,
+      challengeSubmitted: o.challengeSubmitted,
+      finalizesAt: o.finalizesAt === null ? null : o.finalizesAt.toString(),
+      paidOut: o.paidOut,
+      failures: o.failures,
+      failure: o.failure ? { code: o.failure.code, summary: o.failure.summary } : null,
+    })
+  }
+  return disputes
 }
 
 // ---- ledger channels ----
