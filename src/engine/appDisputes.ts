@@ -98,7 +98,9 @@ function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigin
   if (turnNumRecord > mine) return
   freeze(ctx, channelId)
   const atMine = turnNumRecord === mine ? { finalizesAt, ...(registered ? { state: registered } : {}) } : undefined
-  crankDispute(ctx, appDispute.newAppDispute(channelId, latest, holdingsOf(ctx, channelId, latest.state.outcome[0]!.asset), deps.signer, atMine), deps)
+  // An older state registered: my answer must land before it finalizes (the dispute's deadline).
+  const deadline = atMine ? undefined : finalizesAt
+  crankDispute(ctx, appDispute.newAppDispute(channelId, latest, holdingsOf(ctx, channelId, latest.state.outcome[0]!.asset), deps.signer, atMine, deadline), deps)
 }
 
 /** The latest state signed by all of a channel the node defends on chain: an app channel funded on chain, or a ledger. */

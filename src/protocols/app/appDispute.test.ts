@@ -2,7 +2,8 @@
 // bob. Each crank is checked for the one transaction it may ask for: the challenge (with her challenge
 // signature, recovered here with the core), then nothing until the chain reports the challenge and its
 // finalizesAt passes on her clock, then transferAllAssets with the candidate's outcome and hash; refused
-// transactions are retried after DISPUTE_RETRY_MS, up to MAX_DISPUTE_FAILURES; a later state registered by
+// transactions are retried with a doubling delay, up to MAX_DISPUTE_FAILURES (an answer to an older challenge: while
+// it can land before that challenge finalizes); a later state registered by
 // someone else supersedes hers; another state of her turn registered on chain fails it as conflicting_challenge;
 // she is done when the chain reports the holdings paid out.
 import { describe, expect, test } from 'vitest'
@@ -15,7 +16,7 @@ import { hashChallenge } from '../../core/signState.js'
 import { recoverHashSigner } from '../../core/signatures.js'
 import { signBy, unsigned } from '../../core/signedState.js'
 import type { AppDispute } from './appDispute.js'
-import { DISPUTE_RETRY_MS, MAX_DISPUTE_FAILURES, appDisputeId, crank, isDue, newAppDispute, update } from './appDispute.js'
+import { MAX_DISPUTE_FAILURES, appDisputeId, crank, isDue, newAppDispute, retryDelayMs, update } from './appDispute.js'
 import { CONSENSUS_APP, ETH, alice, bob } from './testApps.js'
 import { toBytes32 } from '../../core/canonical.js'
 
@@ -34,6 +35,7 @@ const ID = channelId(fixedPart(STATE))
 const SIGNED = signBy(signBy(unsigned(STATE), alice.signer), bob.signer)
 const NOW = 1_800_000_000_000 // ms
 const FINALIZES_AT = 1_800_000_100n // s
+const NOW_SEC = BigInt(NOW / 1000)
 
 const fresh = () => newAppDispute(ID, SIGNED, 10n, alice.signer)
 const submitted = () => crank(fresh(), NOW).objective
@@ -70,21 +72,45 @@ describe('AppDispute', () => {
     expect(crank(o, NOW).objective.status).toBe('approved')
   })
 
-  test('a refused transaction is retried after the retry delay; the limit fails it; a late report changes nothing', () => {
+  test('a refused transaction is retried after a delay that doubles up to a minute; the limit fails it; a late report changes nothing', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelayMs)).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000])
     let o: AppDispute = registered()
-    const at = Number(FINALIZES_AT) * 1000
+    let at = Number(FINALIZES_AT) * 1000
     o = crank(o, at).objective
     for (let i = 1; i < MAX_DISPUTE_FAILURES; i++) {
       o = update(o, { kind: 'txFailed', code: 'chain_reverted', summary: 'Channel not finalized.', now: at })
       expect(o.status).toBe('approved')
-      expect(crank(o, at + DISPUTE_RETRY_MS - 1).effects).toEqual([])
-      const retried = crank(o, at + DISPUTE_RETRY_MS)
+      expect(crank(o, at + retryDelayMs(i) - 1).effects).toEqual([])
+      at += retryDelayMs(i)
+      const retried = crank(o, at)
       expect(retried.effects).toHaveLength(1)
       o = retried.objective
     }
     const failed = update(o, { kind: 'txFailed', code: 'chain_reverted', summary: 'Channel not finalized.', now: at })
-    expect(failed).toMatchObject({ status: 'failed', failure: { code: 'chain_reverted', summary: 'dispute failed: Channel not finalized.' } })
+    expect(failed).toMatchObject({ status: 'failed', failure: { code: 'chain_reverted', summary: `dispute failed after ${MAX_DISPUTE_FAILURES} refusals: Channel not finalized.` } })
     expect(update(failed, { kind: 'txFailed', code: 'other', summary: 'late', now: at })).toEqual(failed)
+  })
+
+  test('an answer to an older challenge is retried while it can land before that challenge finalizes, then fails loudly', () => {
+    const deadline = NOW_SEC + 60n // the stale challenge finalizes a minute from now
+    let o: AppDispute = newAppDispute(ID, SIGNED, 10n, alice.signer, undefined, deadline)
+    let at = Number(NOW_SEC) * 1000
+    o = crank(o, at).objective
+    expect(o.challengeSubmitted).toBe(true)
+    let refusals = 0
+    while (o.status === 'approved') {
+      o = update(o, { kind: 'txFailed', code: 'chain_unavailable', summary: '503 Service Unavailable', now: at })
+      refusals++
+      if (o.status !== 'approved') break
+      expect(o.retryAt).toBeLessThan(Number(deadline) * 1000)
+      at = o.retryAt
+      o = crank(o, at).objective
+      expect(o.challengeSubmitted).toBe(true)
+    }
+    // 2 + 4 + 8 + 16 s of retries fit in the minute; the next wait (32 s) would end after the deadline.
+    expect(refusals).toBe(5)
+    expect(o).toMatchObject({ status: 'failed', failure: { code: 'answer_too_late' } })
+    expect(o.failure!.summary).toMatch(/can no longer land before it: 503 Service Unavailable/)
   })
 
   test('a later state registered by someone else supersedes hers', () => {

@@ -23,9 +23,20 @@ import { fail } from '../objective.js'
 
 export type AppDisputeWaitingFor = 'challenge' | 'finalization' | 'payout' | 'nothing'
 
-/** Transactions the chain may refuse before the objective gives up; between tries it waits RETRY_MS. */
-export const MAX_DISPUTE_FAILURES = 5
+/**
+ * Refused transactions are tried again after a delay that doubles from DISPUTE_RETRY_MS up to DISPUTE_RETRY_CAP_MS
+ * (an RPC outage, a node whose clock runs ahead of the chain's). An answer to someone's challenge is tried for as
+ * long as it can still land before that challenge finalizes, and then fails loudly (answer_too_late); otherwise
+ * the dispute gives up after MAX_DISPUTE_FAILURES refusals (about an hour of tries).
+ */
+export const MAX_DISPUTE_FAILURES = 64
 export const DISPUTE_RETRY_MS = 2_000
+export const DISPUTE_RETRY_CAP_MS = 60_000
+
+/** The wait after the `failures`-th refusal: 2 s, 4 s, 8 s … at most a minute. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(DISPUTE_RETRY_MS * 2 ** Math.min(Math.max(0, failures - 1), 16), DISPUTE_RETRY_CAP_MS)
+}
 
 export interface AppDispute extends ObjectiveBase {
   readonly kind: 'appdispute'
@@ -43,6 +54,8 @@ export interface AppDispute extends ObjectiveBase {
   readonly failures: number
   /** Not before this time (ms, the engine's clock) after a refused transaction. */
   readonly retryAt: number
+  /** Chain time (seconds) the older challenge this dispute answers finalizes at: my challenge must land before it. */
+  readonly deadline?: bigint
 }
 
 export type AppDisputeInput =
@@ -67,6 +80,7 @@ export function newAppDispute(
   holdings: bigint,
   signer: Signer,
   registered?: { readonly finalizesAt: bigint; readonly state?: VariablePart },
+  deadline?: bigint,
 ): AppDispute {
   assert(isFullySigned(candidate), 'a challenge through the consensus app needs a state signed by all')
   const dispute: AppDispute = {
@@ -84,6 +98,7 @@ export function newAppDispute(
     paidOut: false,
     failures: 0,
     retryAt: 0,
+    ...(deadline === undefined ? {} : { deadline }),
   }
   const conflict = registered?.state && conflictingChallenge(candidate, registered.state)
   return conflict ? fail(dispute, conflict) : dispute
@@ -123,8 +138,14 @@ export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
     case 'txFailed': {
       if (o.status !== 'approved') return o // a late report changes nothing settled
       const failures = o.failures + 1
-      const next = { ...o, failures, retryAt: input.now + DISPUTE_RETRY_MS, ...(o.finalizesAt === null ? { challengeSubmitted: false } : { transferSubmitted: false }) }
-      return failures >= MAX_DISPUTE_FAILURES ? fail(next, { code: input.code, summary: `dispute failed: ${input.summary}` }) : next
+      const retryAt = input.now + retryDelayMs(failures)
+      const next = { ...o, failures, retryAt, ...(o.finalizesAt === null ? { challengeSubmitted: false } : { transferSubmitted: false }) }
+      if (o.finalizesAt === null && o.deadline !== undefined) {
+        // Answering a challenge: worth trying while the answer can still land before it finalizes.
+        if (BigInt(retryAt) < o.deadline * 1000n) return next
+        return fail(next, { code: 'answer_too_late', summary: `the answer to the challenge finalizing at ${o.deadline} (chain time, s) can no longer land before it: ${input.summary}` })
+      }
+      return failures >= MAX_DISPUTE_FAILURES ? fail(next, { code: input.code, summary: `dispute failed after ${failures} refusals: ${input.summary}` }) : next
     }
   }
 }
