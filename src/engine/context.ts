@@ -37,6 +37,7 @@ export interface StateTables {
   readonly payments: Readable<PaymentChannel>
   readonly apps: Readable<AppChannel>
   readonly parked: Readable<ParkedPayload>
+  readonly chainOutbox: Readable<ChainOutboxEntry>
   /** Derived, not persisted: the named indexes of active objectives (indexes.ts). */
   readonly indexes: Readable<readonly string[]>
 }
@@ -45,6 +46,15 @@ export interface StateTables {
 export interface ParkedPayload {
   readonly from: Address
   readonly payload: Payload
+}
+
+/**
+ * A transaction an objective decided to send, recorded in the step that decided it (issue 15): the chain outbox
+ * keeps it until it is mined, refused, or no longer needed (its objective ended), and a restart sends it again.
+ */
+export interface ChainOutboxEntry {
+  readonly objectiveId: string
+  readonly tx: ChainTransaction
 }
 
 export interface Rejection {
@@ -64,6 +74,7 @@ export class StepContext {
   readonly indexes: Draft<readonly string[]>
   readonly apps: Draft<AppChannel>
   readonly parked: Draft<ParkedPayload>
+  readonly chainOutbox: Draft<ChainOutboxEntry>
   /**
    * Events appended to channel logs in this step, in order; the engine turns them into event-store ops in
    * the step's batch (an app channel's history is appended, never rewritten: O(1) per event).
@@ -100,6 +111,7 @@ export class StepContext {
     this.indexes = new Draft(tables.indexes)
     this.apps = new Draft(tables.apps)
     this.parked = new Draft(tables.parked)
+    this.chainOutbox = new Draft(tables.chainOutbox)
   }
 
   child(): StepContext {
@@ -117,6 +129,7 @@ export class StepContext {
     this.indexes.absorb(child.indexes)
     this.apps.absorb(child.apps)
     this.parked.absorb(child.parked)
+    this.chainOutbox.absorb(child.chainOutbox)
     this.logAppends.push(...child.logAppends)
     this.records.push(...child.records)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
@@ -196,7 +209,7 @@ export class StepContext {
 
   /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
   isInert(): boolean {
-    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps, this.parked]
+    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps, this.parked, this.chainOutbox]
     return (
       drafts.every((d) => d.changes().size === 0) &&
       this.logAppends.length === 0 &&

@@ -176,6 +176,7 @@ export class Engine {
       this.#unsubscribe = chain.subscribe((event) => void this.#offer({ kind: 'chain', event }), cursor)
     }
     if (transport) this.#effects.resendAll()
+    this.#effects.resubmitAll()
     const interval = this.options.tickIntervalMs ?? 50
     if (interval > 0 && transport) {
       this.#stopTicking = this.#scheduler.every(interval, () => {

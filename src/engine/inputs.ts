@@ -52,6 +52,8 @@ export type EngineInput =
   | { readonly kind: 'peer'; readonly from: Address; readonly bytes: Uint8Array }
   | { readonly kind: 'chain'; readonly event: ChainEvent }
   | { readonly kind: 'chainResult'; readonly objectiveId: string; readonly code: string; readonly summary: string }
+  /** A transaction of the chain outbox was mined: it is not sent again. */
+  | { readonly kind: 'chainMined'; readonly objectiveId: string; readonly txKind: string }
   | { readonly kind: 'tick' }
 
 export interface TimedInput {
@@ -67,6 +69,7 @@ export function journalKindOf(input: EngineInput): JournalInputKind {
       return JournalInputKind.peer
     case 'chain':
     case 'chainResult':
+    case 'chainMined':
       return JournalInputKind.chain
     case 'tick':
       return JournalInputKind.tick

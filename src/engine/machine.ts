@@ -23,7 +23,7 @@ import { putEventOps, readHead } from '../store/eventStore.js'
 import { JOURNAL_LOG_ID } from '../store/keys.js'
 import type { TimedInput } from './inputs.js'
 import { encodeInput, journalKindOf } from './inputs.js'
-import type { Meta, ParkedPayload, Rejection, StateTables } from './context.js'
+import type { ChainOutboxEntry, Meta, ParkedPayload, Rejection, StateTables } from './context.js'
 import { StepContext } from './context.js'
 import type { HandlerDeps } from './step.js'
 import { drain, handleInput } from './router.js'
@@ -54,6 +54,7 @@ export interface MachineTables extends StateTables {
   readonly indexes: Table<readonly string[]>
   readonly apps: Table<AppChannel>
   readonly parked: Table<ParkedPayload>
+  readonly chainOutbox: Table<ChainOutboxEntry>
 }
 
 /** What a commit changed, for subscribers (the RPC's notifications). */
@@ -113,6 +114,7 @@ export class NodeMachine {
     indexes: new Table<readonly string[]>(),
     apps: new Table<AppChannel>(),
     parked: new Table<ParkedPayload>(),
+    chainOutbox: new Table<ChainOutboxEntry>(),
   }
   /** What each active objective waits for (derived, never stored). */
   readonly waitingFor = new Map<string, string>()
@@ -277,6 +279,11 @@ export class NodeMachine {
   /** After a restart every unacknowledged entry is due again: the peer may have missed it. */
   resendAll(): OutgoingFrame[] {
     return [...this.tables.outbox.values()].map((entry) => ({ to: entry.to, bytes: encodeFrame({ seq: entry.seq, payloads: entry.payloads, acks: [], ...this.#session(entry.to) }) }))
+  }
+
+  /** After a restart: the transactions decided and not yet mined or refused (the chain outbox), to send again. */
+  pendingTransactions(): { readonly objectiveId: string; readonly tx: ChainTransaction }[] {
+    return [...this.tables.chainOutbox.values()].map(({ objectiveId, tx }) => ({ objectiveId, tx }))
   }
 
   /** Whether a tick at `now` would do something: a retransmission, a held app timeout, a dispute's next move. */

@@ -7,7 +7,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
 
-export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps', 'parked'] as const
+export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps', 'parked', 'chainOutbox'] as const
 export type TableName = (typeof TABLES)[number]
 
 const PREFIX: Record<TableName, string> = {
@@ -22,6 +22,8 @@ const PREFIX: Record<TableName, string> = {
   apps: 'a/',
   /** Peer messages that came before what they are about was ready here, kept to handle then (virtual.ts). */
   parked: 'k/',
+  /** Transactions decided and not yet mined, one per objective (context.ts ChainOutboxEntry): sent again after a restart. */
+  chainOutbox: 'c/',
 }
 
 // Write-once records of app channels, outside the tables (never loaded whole; read by range when asked):

@@ -48,6 +48,11 @@ export function handleInput(ctx: StepContext, input: EngineInput, deps: HandlerD
       handleChainFailure(ctx, input.objectiveId, input.code, input.summary, deps)
       drain(ctx, deps)
       return undefined
+    case 'chainMined': {
+      const entry = ctx.chainOutbox.get(input.objectiveId)
+      if (entry?.tx.kind === input.txKind) ctx.chainOutbox.delete(input.objectiveId)
+      return undefined
+    }
     case 'tick':
       retransmitDue(ctx)
       apps.handleDueTimeouts(ctx, deps, (run, from) => handleIsolated(ctx, run, deps, from))
@@ -279,6 +284,8 @@ function isMyChannel(ctx: StepContext, id: Bytes32): boolean {
 }
 
 function handleChainFailure(ctx: StepContext, objectiveId: string, code: string, summary: string, deps: HandlerDeps): void {
+  // The refusal is handled here: the objective decides whether to send again (a new outbox entry).
+  if (ctx.chainOutbox.get(objectiveId)) ctx.chainOutbox.delete(objectiveId)
   const objective = ctx.objectives.get(objectiveId)
   if (!objective || !isActive(objective)) return
   const kind = kindOf(objective)

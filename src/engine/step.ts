@@ -8,6 +8,7 @@ import type { Signer } from '../core/signer.js'
 import { ChannelsError, RejectedInputError } from '../core/errors.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Effect } from '../protocols/objective.js'
+import { isActive } from '../protocols/objective.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Proposal } from '../protocols/ledger/proposal.js'
 import type { AppDefinition } from '../protocols/app/appData.js'
@@ -44,13 +45,18 @@ export function setObjective(ctx: StepContext, objective: Objective): void {
   if (!before || before.status !== objective.status) ctx.changedStatus.add(objective.id)
   ctx.objectives.set(objective.id, objective)
   reindex(ctx.indexes, objective)
+  // An objective that ended needs no transaction any more: a restart does not send its last one again.
+  if (!isActive(objective) && ctx.chainOutbox.get(objective.id)) ctx.chainOutbox.delete(objective.id)
 }
 
 /** What a crank asks for: messages, transactions, and changes on my ledgers (run by the worklist). */
 export function applyEffects(ctx: StepContext, objectiveId: string, effects: readonly Effect[], deps: HandlerDeps): void {
   for (const effect of effects) {
     if (effect.kind === 'send') ctx.send(effect.to, effect.payload)
-    else if (effect.kind === 'submit') ctx.transactions.push({ objectiveId, tx: effect.tx })
+    else if (effect.kind === 'submit') {
+      ctx.transactions.push({ objectiveId, tx: effect.tx })
+      ctx.chainOutbox.set(objectiveId, { objectiveId, tx: effect.tx }) // sent again after a restart until mined or refused
+    }
     else startLedgerUpdate(ctx, effect.counterparty, effect.proposal, deps)
   }
 }

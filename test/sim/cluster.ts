@@ -35,6 +35,7 @@ import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import type { AppRuntime } from '../../src/wasm/appRuntime.js'
 import type { Bytes32 } from '../../src/core/types.js'
 import { toAddress } from '../../src/core/canonical.js'
+import { STALE_DEPOSIT, resendDecision } from '../../src/engine/chainOutbox.js'
 
 export const ETH: Address = toAddress('0x0000000000000000000000000000000000000000')
 export const SIM_PAYMENT_APP: Address = toAddress('0x00000000000000000000000000000000000f0a11')
@@ -49,8 +50,6 @@ const MAX_BATCH = 8
 interface InboxItem {
   readonly timed: TimedInput
   readonly answer?: (outcome: { result?: unknown; error?: unknown }) => void
-  /** A chain refusal's transaction: if a crash loses the refusal, the chain outbox would send it again. */
-  readonly refused?: PendingTransaction
 }
 
 /** A transaction a node decided to send, not yet submitted (the chain client's latency). */
@@ -70,9 +69,8 @@ export class SimNode {
   up = false
   /** Acknowledgements wait for a frame to ride on; the simulation flushes them when the shell's delay would. */
   acksPending = false
-  /** Times it crashed, and objectives whose transaction a crash lost before it reached the chain (issue 15). */
+  /** Times it crashed. */
   crashes = 0
-  readonly lostTransactions = new Set<string>()
   #transport: Transport | undefined
   #unsubscribe: (() => void) | undefined
   readonly chainService: ChainService
@@ -112,13 +110,6 @@ export interface ClusterOptions {
   readonly seed: number
   readonly nodes: number
   readonly apps: (appId: Bytes32) => AppRuntime | undefined
-  /**
-   * What a crash does to the transactions a node decided and had not yet handed to the chain. false (the default):
-   * they wait and go once the node is back, as the chain outbox of issue 15 will make them. true: they are lost, as
-   * the shell loses them today (the "submitted" flag is committed before the send) — the objective that decided
-   * them then waits forever, which the simulation reports instead of judging liveness.
-   */
-  readonly loseTransactions?: boolean
   /**
    * Whether a transaction may fail again after it failed once. false (the default): one injected failure per
    * objective, as a node that retried with backoff (issue 15) would see of a short outage. true: every submission
@@ -200,11 +191,19 @@ export class Cluster {
       this.call(node, { op: 'setPolicy', policy: node.deps.policy })
     }
     node.send(node.machine.resendAll())
+    // The chain outbox: what the node decided to send and did not learn mined or refused goes again (issue 15),
+    // a deposit only if the holdings do not show it landed (the shell's resendDecision).
+    for (const { objectiveId, tx } of node.machine.pendingTransactions()) {
+      const decision = resendDecision(tx, tx.kind === 'deposit' ? await node.chainService.holdings(tx.channelId, tx.asset) : undefined)
+      if (decision === 'send') this.pendingTransactions.push({ node, objectiveId, tx })
+      else if (decision === 'mined') this.#queue(node, { kind: 'chainMined', objectiveId, txKind: tx.kind })
+      else this.#queue(node, { kind: 'chainResult', objectiveId, ...STALE_DEPOSIT })
+    }
   }
 
   /**
-   * The process dies: queued inputs and unsynced writes are lost, and so are transactions it had decided
-   * and not yet handed to the chain. It comes back from its durable store at once or later (`boot`).
+   * The process dies: queued inputs, unsynced writes and the transactions in the chain client's hands are lost.
+   * It comes back from its durable store at once or later (`boot`), its chain outbox with it.
    */
   crash(node: SimNode): void {
     node.detach()
@@ -212,17 +211,9 @@ export class Cluster {
     node.acksPending = false
     node.crashes++
     for (const item of node.inbox) item.answer?.({ error: new Error('crashed') })
-    // A refusal the node never handled leaves its transaction "submitted": sent again after the restart (issue 15).
-    if (!this.options.loseTransactions) for (const item of node.inbox) if (item.refused) this.pendingTransactions.push(item.refused)
     node.inbox = []
     node.store = new MemoryStore(node.store.snapshot())
-    if (!this.options.loseTransactions) return
-    for (let i = this.pendingTransactions.length - 1; i >= 0; i--) {
-      const pending = this.pendingTransactions[i]!
-      if (pending.node !== node) continue
-      node.lostTransactions.add(pending.objectiveId)
-      this.pendingTransactions.splice(i, 1)
-    }
+    for (let i = this.pendingTransactions.length - 1; i >= 0; i--) if (this.pendingTransactions[i]!.node === node) this.pendingTransactions.splice(i, 1)
   }
 
   /** Queues an API call at a node; `answer` gets its result or refusal once the node handled it. */
@@ -260,13 +251,8 @@ export class Cluster {
     const effects = node.machine.commit(prepared)
     this.onStep({ node, effects, delivered: !crashBeforeEffects })
     if (crashBeforeEffects) {
+      // The decided transactions never reached the chain client; the chain outbox sends them after the restart.
       this.crash(node)
-      // The decided transactions were never handed to the chain client: lost with the process, or (the chain
-      // outbox of issue 15) sent once it is back.
-      for (const { objectiveId, tx } of effects.transactions) {
-        if (this.options.loseTransactions) node.lostTransactions.add(objectiveId)
-        else this.pendingTransactions.push({ node, objectiveId, tx })
-      }
       return
     }
     for (const [i, item] of batch.entries()) item.answer?.(prepared.results[i]!)
@@ -301,13 +287,13 @@ export class Cluster {
     if (failure) this.chain.failNext(1, failure)
     try {
       await pending.node.chainService.submit(pending.tx)
+      if (pending.node.up) pending.node.inbox.push({ timed: { at: this.now, input: { kind: 'chainMined', objectiveId: pending.objectiveId, txKind: pending.tx.kind } } })
     } catch (error) {
       const code = error instanceof ChannelsError ? error.code : 'chain_error'
       const summary = error instanceof ChannelsError ? error.summary : String(error)
       this.trace(`${pending.node.name}'s ${pending.tx.kind} refused: ${code}`)
       const input: EngineInput = { kind: 'chainResult', objectiveId: pending.objectiveId, code, summary }
-      if (pending.node.up) pending.node.inbox.push({ timed: { at: this.now, input }, refused: pending })
-      else if (!this.options.loseTransactions) this.pendingTransactions.push(pending)
+      if (pending.node.up) pending.node.inbox.push({ timed: { at: this.now, input } })
     }
   }
 

@@ -13,7 +13,6 @@ const { values } = parseArgs({
     from: { type: 'string', default: '1' },
     steps: { type: 'string', default: '600' },
     verbose: { type: 'boolean', default: false },
-    'lose-transactions': { type: 'boolean', default: false },
     'repeated-chain-failures': { type: 'boolean', default: false },
   },
 })
@@ -22,12 +21,11 @@ const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ l
 
 const started = performance.now()
 const failures: SimulationResult[] = []
-const totals = { objectives: 0, completed: 0, active: 0, payments: 0, appChannels: 0, signatures: 0, crashes: 0, messages: 0, lostToCrash: 0, runsWithLost: 0 }
+const totals = { objectives: 0, completed: 0, active: 0, payments: 0, appChannels: 0, signatures: 0, crashes: 0, messages: 0 }
 for (const [i, seed] of seeds.entries()) {
-  const options = { seed, steps, loseTransactions: values['lose-transactions'], repeatedChainFailures: values['repeated-chain-failures'] }
+  const options = { seed, steps, repeatedChainFailures: values['repeated-chain-failures'] }
   const result = await simulate(options)
   for (const key of Object.keys(result.stats) as (keyof SimulationResult['stats'])[]) totals[key] += result.stats[key]
-  if (result.stats.lostToCrash > 0) totals.runsWithLost++
   if (result.violation) {
     failures.push(result)
     console.log(`\nseed ${seed}: ${result.violation.invariant} violated at step ${result.violation.step}\n${result.violation.message}\nreplay: ${replayCommand(options)}\n`)
@@ -50,8 +48,6 @@ console.table({
   'signatures checked': totals.signatures,
   crashes: totals.crashes,
   'messages delivered': totals.messages,
-  'transactions lost to a crash (--lose-transactions)': totals.lostToCrash,
-  'runs with a lost transaction (liveness not judged)': totals.runsWithLost,
 })
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, node ${process.version}`)
 process.exitCode = failures.length > 0 ? 1 : 0

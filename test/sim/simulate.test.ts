@@ -17,15 +17,16 @@ describe('the simulator', () => {
     expect(a.stats.completed).toBeGreaterThan(0)
   })
 
-  test('a crash that loses the transactions its node decided leaves objectives waiting: the shell has no chain outbox yet (issue 15)', async () => {
-    // Heavy crashes so that one strikes between a decision and its transaction. The objective then waits for good:
-    // the run may even end in a violation (its ledger never opens), which is the gap itself.
-    let lost: Awaited<ReturnType<typeof simulate>> | undefined
-    for (let seed = 1; seed <= 20 && !lost; seed++) {
-      const result = await simulate({ seed, steps: 400, loseTransactions: true, faults: { drop: 0.05, duplicate: 0.03, reorder: 0.05, crash: 0.05, partition: 0, chainFailure: 0 } })
-      if (result.stats.lostToCrash > 0) lost = result
+  test('a crash between deciding a transaction and sending it loses nothing: the chain outbox sends it after the restart (issue 15)', async () => {
+    // Heavy crashes, a quarter of them between a commit and its effects: transactions decided and never handed to
+    // the chain client. Every run still settles, each node paid its due to the wei (simulate's end checks).
+    let crashes = 0
+    for (let seed = 1; seed <= 6; seed++) {
+      const result = await simulate({ seed, steps: 400, faults: { drop: 0.05, duplicate: 0.03, reorder: 0.05, crash: 0.05, partition: 0, chainFailure: 0 } })
+      expect(result.violation, `seed ${seed}: ${result.violation?.message}`).toBeUndefined()
+      crashes += result.stats.crashes
     }
-    expect(lost?.stats.active).toBeGreaterThan(0)
+    expect(crashes).toBeGreaterThan(50)
   })
 
   test('the signature book refuses a second, different signature by one key at one turn of one channel', () => {

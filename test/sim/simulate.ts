@@ -38,8 +38,6 @@ export interface SimulationOptions {
   readonly faults?: Faults
   /** Steps allowed to settle once the faults stop: more is a liveness violation. */
   readonly settleSteps?: number
-  /** A crash loses the transactions its node had not yet sent (today's shell; see ClusterOptions). */
-  readonly loseTransactions?: boolean
   /** The chain may fail one transaction again and again (see ClusterOptions). */
   readonly repeatedChainFailures?: boolean
   /** Mallory, the byzantine participant (byzantine.ts), acts on this share of steps (default 0.02; 0: she is not there). */
@@ -54,15 +52,13 @@ export interface SimulationResult {
   readonly stats: {
     readonly objectives: number
     readonly completed: number
-    /** Still running at the end (none, unless a crash lost a transaction). */
+    /** Still running at the end (none: liveness). */
     readonly active: number
     readonly payments: number
     readonly appChannels: number
     readonly signatures: number
     readonly crashes: number
     readonly messages: number
-    /** Objectives left waiting because a crash lost their transaction (the chain outbox of issue 15). */
-    readonly lostToCrash: number
   }
 }
 
@@ -73,7 +69,7 @@ const apps = (appId: Bytes32) => (appId.toLowerCase() === raceApp.appId.toLowerC
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const faults = options.faults ?? DEFAULT_FAULTS
-  const cluster = new Cluster({ seed: options.seed, nodes: options.nodes ?? 5, apps, loseTransactions: options.loseTransactions ?? false, repeatedChainFailures: options.repeatedChainFailures ?? false })
+  const cluster = new Cluster({ seed: options.seed, nodes: options.nodes ?? 5, apps, repeatedChainFailures: options.repeatedChainFailures ?? false })
   const byzantine = options.byzantine ?? 0.02
   const mallory = byzantine > 0 ? new Mallory(cluster) : undefined
   if (mallory) cluster.outsiders.push(mallory.address)
@@ -103,17 +99,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     for (const node of cluster.nodes) if (!node.up) await cluster.boot(node)
     cluster.trace('faults stop')
     step = await settle(cluster, workload, step, options.settleSteps ?? 50_000)
-    const lostToCrash = cluster.nodes.reduce((n, node) => n + node.lostTransactions.size, 0)
-    // A transaction a crash lost leaves its objective (and its peers') waiting forever: not a liveness verdict.
-    if (lostToCrash === 0) {
-      checkLiveness(cluster, excused)
-      checkAgreement(cluster, excused)
-    }
+    checkLiveness(cluster, excused)
+    checkAgreement(cluster, excused)
     for (const node of cluster.nodes) {
       await checkReplay(node)
       await checkAppLogs(node)
     }
-    if (lostToCrash === 0) checkBalances(cluster, workload)
+    checkBalances(cluster, workload)
     // The trace ends with each node's journal head: two runs with one hash ended in the same states.
     for (const node of cluster.nodes) cluster.trace(`${node.name} journal ${node.machine.journalHead.seq} ${node.machine.journalHead.hash}`)
   } catch (error) {
@@ -271,7 +263,6 @@ function describe(node: SimNode, workload: Workload): string {
 }
 
 function statsOf(cluster: Cluster, workload: Workload, signatures: SignatureBook): SimulationResult['stats'] {
-  const lostToCrash = cluster.nodes.reduce((n, node) => n + node.lostTransactions.size, 0)
   let objectives = 0
   let completed = 0
   let active = 0
@@ -292,7 +283,6 @@ function statsOf(cluster: Cluster, workload: Workload, signatures: SignatureBook
     signatures: signatures.count,
     crashes: cluster.nodes.reduce((n, node) => n + node.crashes, 0),
     messages: cluster.network.stats.delivered,
-    lostToCrash,
   }
 }
 
@@ -304,5 +294,5 @@ function describeFrame(bytes: Uint8Array): string {
 
 /** The one-line command that replays a run. */
 export function replayCommand(options: SimulationOptions): string {
-  return `npm run sim -- --seed ${options.seed} --steps ${options.steps}${options.loseTransactions ? ' --lose-transactions' : ''}${options.repeatedChainFailures ? ' --repeated-chain-failures' : ''}`
+  return `npm run sim -- --seed ${options.seed} --steps ${options.steps}${options.repeatedChainFailures ? ' --repeated-chain-failures' : ''}`
 }

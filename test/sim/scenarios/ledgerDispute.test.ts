@@ -106,4 +106,30 @@ describe('a ledger challenged on chain by a counterparty whose node is gone', ()
     expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
     expect(chain.balanceOf(alice.address, ETH)).toBe(STARTING_BALANCE - 10n)
   }, 60_000)
+
+  test('the node crashes after deciding its answer and before sending it: the chain outbox sends it after the restart, in time', async () => {
+    const s = await Scenario.start({ seed: 154, nodes: 2 })
+    const [alice, bob] = s.nodes as [SimNode, SimNode]
+    const { cluster } = s
+    const chain = cluster.chain
+    const { ledgerId, postfund } = await ledgerThatPaidBob(s)
+    const latestTurn = bob.machine.tables.ledgers.get(ledgerId)!.supported.vars.turnNum
+    s.stop(alice)
+    await chain.connect(alice.address).submit({ kind: 'challenge', candidate: postfund, challengerSignature: alice.signer.signHash(hashChallenge(hashState(postfund.state))) })
+    const isChallenge = (i: (typeof bob.inbox)[number]) => i.timed.input.kind === 'chain' && i.timed.input.event.kind === 'challenged'
+    await s.until('the challenge reaches bob', () => bob.inbox.some(isChallenge))
+    // Bob handles it first thing in his next batch, commits his decision to answer, and dies before sending it.
+    bob.inbox = [...bob.inbox.filter(isChallenge), ...bob.inbox.filter((i) => !isChallenge(i))]
+    await cluster.process(bob, true)
+    expect(bob.up).toBe(false)
+    expect(chain.events().filter((e) => e.kind === 'challenged')).toHaveLength(1) // only alice's: the answer never left
+    await cluster.boot(bob)
+    expect(bob.machine.pendingTransactions().map((p) => p.tx.kind)).toEqual(['challenge'])
+    await s.until('the answer lands', () => chain.events().some((e) => e.kind === 'challenged' && e.turnNumRecord === latestTurn))
+    passChallengeDuration(s)
+    expect((await s.settled(bob, appDisputeId(ledgerId))).status).toBe('completed')
+    expect(bob.machine.pendingTransactions()).toEqual([]) // mined, or no longer needed
+    expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
+    await s.checkReplays()
+  }, 60_000)
 })
