@@ -112,8 +112,8 @@ function defended(ctx: StepContext, channelId: Bytes32): SignedState | undefined
 }
 
 /**
- * A chain event of a channel (an app channel or a ledger), with its dispute if one runs: a challenge (onChallenged), or the holdings in
- * the channel's own asset.
+ * A chain event of a channel (an app channel or a ledger), with its dispute if one runs: a challenge
+ * (onChallenged), or the holdings in the channel's own asset.
  */
 export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event: ChainEvent, deps: HandlerDeps): void {
   if (event.kind === 'challenged') return onChallenged(ctx, channelId, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
