@@ -289,6 +289,29 @@ describe('submit: deposit', () => {
     expect(await Promise.all(ids.map((id) => svc.holdings(id, ETH)))).toEqual([1n, 2n, 3n, 4n, 5n])
   })
 
+  test('a transaction dropped from the pool leaves no gap: the next one takes its nonce and lands (nonces come from the chain)', async () => {
+    const [dropped, next] = [channelId(channel([alice, bob])), channelId(channel([alice, bob]))]
+    const nonce = await nonceOf(txAddress)
+    await testClient.setAutomine(false)
+    const one = service({ receiptTimeoutMs: 1_000 }) // both from one service: a nonce it counted itself would leave the gap
+    const lost = one.submit(deposit(dropped, ETH, 0n, 1n)).then(
+      () => 'mined',
+      (error: unknown) => (error as { code?: string }).code,
+    )
+    await poolHolds(1)
+    const pool = await testClient.getTxpoolContent()
+    const [hash] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce).map((tx) => tx.hash))
+    await testClient.dropTransaction({ hash: hash! })
+    await poolHolds(0)
+    const start = await head()
+    await mineUntilSettled(one.submit(deposit(next, ETH, 0n, 2n)))
+    await testClient.setAutomine(true)
+    expect((await sentSince(start)).map(({ tx }) => tx.nonce)).toEqual([nonce]) // the dropped one's nonce
+    expect(await svc.holdings(next, ETH)).toBe(2n)
+    expect(await svc.holdings(dropped, ETH)).toBe(0n)
+    expect(await lost).toBe('chain_transaction') // its receipt never came: the objective hears of it and decides again
+  })
+
   test('five concurrent submits land with automine on as well, each in its own block', async () => {
     const ids = [1, 2, 3, 4, 5].map(() => channelId(channel([alice, bob])))
     const start = await head()

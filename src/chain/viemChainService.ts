@@ -109,8 +109,6 @@ export class ViemChainService implements ChainService {
   /** Per token: the tail of the deposits in progress (see deposit). */
   private readonly tokenLocks = new Map<string, Promise<void>>()
   private queued = 0
-  /** The next nonce to use; undefined: ask the node (at start and after any failed send). */
-  private nonce: number | undefined
 
   constructor(private readonly options: ViemChainServiceOptions) {
     checkAddress(options.adjudicator, 'adjudicator')
@@ -325,23 +323,37 @@ export class ViemChainService implements ChainService {
   private async transact(call: Call): Promise<Hex> {
     const details = { functionName: call.functionName, to: call.to }
     const hash = await this.enqueue(() => this.send(call, details))
+    // viem follows a transaction replaced by another with its nonce (ours after the pool dropped it, or anyone's
+    // with our key) to that one's receipt: that is not this transaction landing, unless only its fee changed.
+    let replaced: string | undefined
     const receipt = await this.call(
-      () => this.publicClient.waitForTransactionReceipt({ hash, confirmations: this.confirmations + 1, pollingInterval: this.pollingIntervalMs, timeout: this.receiptTimeoutMs }),
+      () =>
+        this.publicClient.waitForTransactionReceipt({
+          hash,
+          confirmations: this.confirmations + 1,
+          pollingInterval: this.pollingIntervalMs,
+          timeout: this.receiptTimeoutMs,
+          onReplaced: ({ reason }) => (replaced = reason),
+        }),
       { ...details, transactionHash: hash },
     )
+    if (replaced !== undefined && replaced !== 'repriced') {
+      throw new ChainTransactionError(`the transaction was ${replaced} by another with its nonce before it was mined`, { ...details, transactionHash: hash, replacedBy: receipt.transactionHash })
+    }
     if (receipt.status === 'reverted') throw await this.revertReasonOf(call, receipt.blockNumber, { ...details, transactionHash: hash })
     return hash
   }
 
-  /** Signs and sends with the next local nonce; one retry with a fresh nonce if the node says it is used. */
+  /**
+   * Signs and sends with the chain's pending nonce (issue 15): asked every time, not counted here, so a transaction
+   * the pool dropped leaves no gap that would hold every later one. Sends are queued one at a time (`enqueue`), and
+   * each is in the pool when the next asks. One retry if the node says the nonce is used.
+   */
   private async send(call: Call, details: Record<string, unknown>, retry = true): Promise<Hex> {
-    const nonce = this.nonce ?? (await this.call(() => this.publicClient.getTransactionCount({ address: this.account, blockTag: 'pending' }), details))
+    const nonce = await this.call(() => this.publicClient.getTransactionCount({ address: this.account, blockTag: 'pending' }), details)
     try {
-      const hash = await this.walletClient.writeContract({ address: call.to, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value, nonce } as never)
-      this.nonce = nonce + 1
-      return hash
+      return await this.walletClient.writeContract({ address: call.to, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value, nonce } as never)
     } catch (error) {
-      this.nonce = undefined // unsure what the node holds now: ask again next time
       if (retry && error instanceof BaseError && error.walk((e) => e instanceof NonceTooLowError) instanceof NonceTooLowError) return this.send(call, details, false)
       throw toChainError(error, details)
     }
