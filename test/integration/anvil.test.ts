@@ -1,7 +1,7 @@
 // DirectFund and DirectDefund end to end on a real local chain (issue 4): anvil running our compiled
 // contracts, two engines with the viem ChainService (transaction keys separate from channel keys), an
 // ETH ledger and an ERC20 ledger: deposit, update, close; balances checked to the wei, gas accounted.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { createPublicClient, createWalletClient, http } from 'viem'
 import type { Hex } from 'viem'
 import type { Address } from '../../src/core/types.js'
@@ -13,14 +13,12 @@ import { MemoryStore } from '../../src/store/memoryStore.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { Anvil } from '../../src/chain/anvil.js'
-import { startAnvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
-import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import { toAddress } from '../../src/core/canonical.js'
-import { CONTRACT_SETS } from '../support/officialNitro.js'
+import { onEachContractSet } from '../support/officialNitro.js'
 
 // anvil's well-known development accounts 1 and 2 pay for transactions; channel keys are separate.
 const TX_KEYS = ['0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'] as const
@@ -131,106 +129,104 @@ async function lifecycle(asset: Address, deposits: readonly [bigint, bigint]) {
   }
 }
 
-describe.each(CONTRACT_SETS)('on $name contracts', ({ contracts }) => {
-  beforeAll(async () => {
-    anvil = await startAnvil({ port: 0 })
-    deployment = await deployContracts({ rpcUrl: anvil.url, chainId, contracts })
-  }, 60_000)
-  afterAll(async () => {
-    await anvil?.stop()
-  })
+onEachContractSet(
+  (chain, deployed) => {
+    anvil = chain
+    deployment = deployed
+  },
+  () => {
+    describe('ledger channels on anvil', () => {
+      test('an ETH ledger: fund on chain, update, close; balances exact to the wei', async () => {
+        await lifecycle(ETH, [10n ** 18n, 2n * 10n ** 17n])
+      }, 60_000)
 
-  describe('ledger channels on anvil', () => {
-    test('an ETH ledger: fund on chain, update, close; balances exact to the wei', async () => {
-      await lifecycle(ETH, [10n ** 18n, 2n * 10n ** 17n])
-    }, 60_000)
+      test('an ERC20 ledger: approve and deposit, update, close; token balances exact', async () => {
+        const wallet = createWalletClient({ account: privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'), chain: { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }, transport: http(anvil.url) })
+        for (const key of TX_KEYS) {
+          const hash = await wallet.writeContract({ address: deployment.testToken, abi: TestToken.abi, functionName: 'mint', args: [toAddress(privateKeyToAccount(key as Hex).address), 10n ** 24n] })
+          await client().waitForTransactionReceipt({ hash })
+        }
+        await lifecycle(deployment.testToken, [500n, 700n])
+      }, 60_000)
+    })
 
-    test('an ERC20 ledger: approve and deposit, update, close; token balances exact', async () => {
-      const wallet = createWalletClient({ account: privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'), chain: { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }, transport: http(anvil.url) })
-      for (const key of TX_KEYS) {
-        const hash = await wallet.writeContract({ address: deployment.testToken, abi: TestToken.abi, functionName: 'mint', args: [toAddress(privateKeyToAccount(key as Hex).address), 10n ** 24n] })
+    describe('catching up after downtime', () => {
+      test('a node that was down while a deposit landed learns the new holdings when it restarts from its store', async () => {
+        const [alice, bob] = await startNodes()
+        const id = await alice.engine.directFund({ counterparty: bob.signer.address, asset: ETH, myDeposit: 3n, theirDeposit: 4n, nonce: 77n })
+        await alice.engine.waitForObjective(id)
+        const ledgerId = id.slice('directfund:'.length) as Bytes32
+        const store = alice.store
+        await alice.engine.close()
+        await alice.chain.close()
+        // while alice is down, bob tops the ledger up on chain
+        const hash = await bob.chain.deposit({ channelId: ledgerId, asset: ETH, expectedHeld: 7n, amount: 5n })
         await client().waitForTransactionReceipt({ hash })
-      }
-      await lifecycle(deployment.testToken, [500n, 700n])
-    }, 60_000)
-  })
+        await client().request({ method: 'anvil_mine' as never, params: ['0x5'] as never })
+        const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[0], pollingIntervalMs: 20, chunkBlocks: 2n })
+        const restarted = await Engine.open({ store, signer: alice.signer, chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY })
+        try {
+          expect(restarted.holdings(ledgerId)).toBe(7n) // what it knew before going down
+          await eventually('alice catches up from her cursor', () => restarted.holdings(ledgerId) === 12n)
+        } finally {
+          await restarted.close()
+          await chain.close()
+          await bob.engine.close()
+          await bob.chain.close()
+        }
+      }, 60_000)
+    })
 
-  describe('catching up after downtime', () => {
-    test('a node that was down while a deposit landed learns the new holdings when it restarts from its store', async () => {
-      const [alice, bob] = await startNodes()
-      const id = await alice.engine.directFund({ counterparty: bob.signer.address, asset: ETH, myDeposit: 3n, theirDeposit: 4n, nonce: 77n })
-      await alice.engine.waitForObjective(id)
-      const ledgerId = id.slice('directfund:'.length) as Bytes32
-      const store = alice.store
-      await alice.engine.close()
-      await alice.chain.close()
-      // while alice is down, bob tops the ledger up on chain
-      const hash = await bob.chain.deposit({ channelId: ledgerId, asset: ETH, expectedHeld: 7n, amount: 5n })
-      await client().waitForTransactionReceipt({ hash })
-      await client().request({ method: 'anvil_mine' as never, params: ['0x5'] as never })
-      const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[0], pollingIntervalMs: 20, chunkBlocks: 2n })
-      const restarted = await Engine.open({ store, signer: alice.signer, chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY })
-      try {
-        expect(restarted.holdings(ledgerId)).toBe(7n) // what it knew before going down
-        await eventually('alice catches up from her cursor', () => restarted.holdings(ledgerId) === 12n)
-      } finally {
-        await restarted.close()
-        await chain.close()
-        await bob.engine.close()
-        await bob.chain.close()
-      }
-    }, 60_000)
-  })
-
-  describe('a payment channel through a hub, settled on anvil', () => {
-    test('ledgers funded on chain, virtual open, 1,000 payments, virtual close, ledgers closed: balances exact to the wei', async () => {
-      const network = new MemoryNetwork({ seed: 7 })
-      const keys = [`0x${'c1'.repeat(32)}`, `0x${'c2'.repeat(32)}`, `0x${'c3'.repeat(32)}`] as const
-      const txKeys = [TX_KEYS[0], TX_KEYS[1], '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6'] as const // anvil accounts 1, 2, 3
-      const nodes = await Promise.all(
-        keys.map(async (k, i) => {
-          const signer = createSigner(k)
-          const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: txKeys[i]!, pollingIntervalMs: 20 })
-          const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
-          return { signer, chain, engine }
-        }),
-      )
-      const [alice, hub, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
-      try {
-        const before = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
-        const open = async (leader: typeof alice, follower: typeof alice, nonce: bigint) => {
-          const id = await leader.engine.directFund({ counterparty: follower.signer.address, myDeposit: 10n ** 16n, theirDeposit: 10n ** 16n, nonce })
-          expect((await leader.engine.waitForObjective(id)).status).toBe('completed')
-          const ledgerId = id.slice('directfund:'.length) as Bytes32
-          await eventually('follower funded', () => follower.engine.getLedger(ledgerId) !== undefined)
-          return ledgerId
+    describe('a payment channel through a hub, settled on anvil', () => {
+      test('ledgers funded on chain, virtual open, 1,000 payments, virtual close, ledgers closed: balances exact to the wei', async () => {
+        const network = new MemoryNetwork({ seed: 7 })
+        const keys = [`0x${'c1'.repeat(32)}`, `0x${'c2'.repeat(32)}`, `0x${'c3'.repeat(32)}`] as const
+        const txKeys = [TX_KEYS[0], TX_KEYS[1], '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6'] as const // anvil accounts 1, 2, 3
+        const nodes = await Promise.all(
+          keys.map(async (k, i) => {
+            const signer = createSigner(k)
+            const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: txKeys[i]!, pollingIntervalMs: 20 })
+            const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
+            return { signer, chain, engine }
+          }),
+        )
+        const [alice, hub, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+        try {
+          const before = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
+          const open = async (leader: typeof alice, follower: typeof alice, nonce: bigint) => {
+            const id = await leader.engine.directFund({ counterparty: follower.signer.address, myDeposit: 10n ** 16n, theirDeposit: 10n ** 16n, nonce })
+            expect((await leader.engine.waitForObjective(id)).status).toBe('completed')
+            const ledgerId = id.slice('directfund:'.length) as Bytes32
+            await eventually('follower funded', () => follower.engine.getLedger(ledgerId) !== undefined)
+            return ledgerId
+          }
+          const ledgerAH = await open(alice, hub, BigInt(Date.now()))
+          const ledgerHB = await open(hub, bob, BigInt(Date.now()) + 1n)
+          const fund = await alice.engine.createPaymentChannel({ counterparty: bob.signer.address, intermediaries: [hub.signer.address], amount: 5000n, nonce: 1n })
+          expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
+          const channelId = fund.slice('virtualfund:'.length) as Bytes32
+          await eventually('bob can be paid', () => bob.engine.getPaymentChannel(channelId) !== undefined)
+          for (let i = 0; i < 1000; i++) await alice.engine.pay(channelId, 3n)
+          await eventually('bob holds all 1,000 payments', () => bob.engine.getPaymentChannel(channelId)?.paid === 3000n)
+          const close = await alice.engine.closePaymentChannel(channelId)
+          expect((await alice.engine.waitForObjective(close)).status).toBe('completed')
+          await eventually('everyone defunded V', () => nodes.every((n) => n.engine.getObjective(close)?.objective.status === 'completed'))
+          for (const [closer, ledgerId, other] of [[alice, ledgerAH, hub], [hub, ledgerHB, bob]] as const) {
+            await eventually('the ledger settled everywhere', () => other.engine.getLedger(ledgerId)?.supported.vars.turnNum === closer.engine.getLedger(ledgerId)?.supported.vars.turnNum)
+            const id = await closer.engine.directDefund(ledgerId)
+            expect((await closer.engine.waitForObjective(id)).status).toBe('completed')
+            await eventually('the other side completes', () => other.engine.getObjective(id)?.objective.status === 'completed')
+          }
+          // channel keys only receive: alice −3000, bob +3000, the hub exactly what it put in (net-zero)
+          const after = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
+          expect(after.map((a, i) => a - before[i]!)).toEqual([10n ** 16n - 3000n, 2n * 10n ** 16n, 10n ** 16n + 3000n])
+        } finally {
+          for (const n of nodes) {
+            await n.engine.close()
+            await n.chain.close()
+          }
         }
-        const ledgerAH = await open(alice, hub, BigInt(Date.now()))
-        const ledgerHB = await open(hub, bob, BigInt(Date.now()) + 1n)
-        const fund = await alice.engine.createPaymentChannel({ counterparty: bob.signer.address, intermediaries: [hub.signer.address], amount: 5000n, nonce: 1n })
-        expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
-        const channelId = fund.slice('virtualfund:'.length) as Bytes32
-        await eventually('bob can be paid', () => bob.engine.getPaymentChannel(channelId) !== undefined)
-        for (let i = 0; i < 1000; i++) await alice.engine.pay(channelId, 3n)
-        await eventually('bob holds all 1,000 payments', () => bob.engine.getPaymentChannel(channelId)?.paid === 3000n)
-        const close = await alice.engine.closePaymentChannel(channelId)
-        expect((await alice.engine.waitForObjective(close)).status).toBe('completed')
-        await eventually('everyone defunded V', () => nodes.every((n) => n.engine.getObjective(close)?.objective.status === 'completed'))
-        for (const [closer, ledgerId, other] of [[alice, ledgerAH, hub], [hub, ledgerHB, bob]] as const) {
-          await eventually('the ledger settled everywhere', () => other.engine.getLedger(ledgerId)?.supported.vars.turnNum === closer.engine.getLedger(ledgerId)?.supported.vars.turnNum)
-          const id = await closer.engine.directDefund(ledgerId)
-          expect((await closer.engine.waitForObjective(id)).status).toBe('completed')
-          await eventually('the other side completes', () => other.engine.getObjective(id)?.objective.status === 'completed')
-        }
-        // channel keys only receive: alice −3000, bob +3000, the hub exactly what it put in (net-zero)
-        const after = await Promise.all(nodes.map((n) => balance(ETH, n.signer.address)))
-        expect(after.map((a, i) => a - before[i]!)).toEqual([10n ** 16n - 3000n, 2n * 10n ** 16n, 10n ** 16n + 3000n])
-      } finally {
-        for (const n of nodes) {
-          await n.engine.close()
-          await n.chain.close()
-        }
-      }
-    }, 120_000)
-  })
-})
+      }, 120_000)
+    })
+  },
+)

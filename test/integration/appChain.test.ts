@@ -6,7 +6,7 @@
 // A document channel funded from a ledger whose counterparty vanished is settled from what alice's engine holds
 // (the ledger's supported state and the document's latest state signed by both): both challenged, then reclaim
 // moves the document's outcome into the ledger and transferAllAssets pays the ledger out.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import { createPublicClient, createTestClient, http } from 'viem'
 import type { Chain } from 'viem'
 import type { Address } from '../../src/core/types.js'
@@ -16,9 +16,7 @@ import { MemoryStore } from '../../src/store/memoryStore.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { Anvil } from '../../src/chain/anvil.js'
-import { startAnvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
-import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { loadBuiltApp } from '../support/appSessions.js'
 import { hashState } from '../../src/core/hashState.js'
@@ -27,7 +25,7 @@ import { supportedSignedState } from '../../src/protocols/ledger/consensusChanne
 import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import { toAddress } from '../../src/core/canonical.js'
-import { CONTRACT_SETS } from '../support/officialNitro.js'
+import { onEachContractSet } from '../support/officialNitro.js'
 
 const TICTACTOE = loadBuiltApp('tictactoe')
 const apps = (appId: Bytes32) => (appId.toLowerCase() === TICTACTOE.appId.toLowerCase() ? TICTACTOE : undefined)
@@ -86,138 +84,136 @@ async function playTurns(nodes: readonly { engine: Engine }[], id: Bytes32, cell
   }
 }
 
-describe.each(CONTRACT_SETS)('on $name contracts', ({ contracts }) => {
-  beforeAll(async () => {
-    anvil = await startAnvil({ port: 0 })
-    deployment = await deployContracts({ rpcUrl: anvil.url, chainId, contracts })
-  }, 60_000)
-  afterAll(async () => {
-    await anvil?.stop()
-  })
-
-  test('funded on chain, played, concluded by itself: the winner\'s address receives the pot to the wei', async () => {
-    const { nodes, close } = await players(21)
-    const [alice, bob] = nodes
-    const balance = (address: Address) => clients().public.getBalance({ address })
-    try {
-      const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], nonce: 1n, challengeDuration: CHALLENGE_DURATION })
-      for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
-      expect(await alice.chain.holdings(id, ETH)).toBe(2n * STAKE)
-      const before = await Promise.all(nodes.map((n) => balance(n.address)))
-      await playTurns(nodes, id, X_WINS)
-      for (const n of nodes) await eventually(`${n.address} sees it closed`, () => n.engine.getAppChannel(id)?.status === 'closed')
-      expect(await alice.chain.holdings(id, ETH)).toBe(0n)
-      const after = await Promise.all(nodes.map((n) => balance(n.address)))
-      expect(after.map((a, i) => a - before[i]!)).toEqual([2n * STAKE, 0n])
-    } finally {
-      await close()
-    }
-  }, 120_000)
-
-  test('a participant\'s node vanishes mid-game: the other\'s node enforces the latest state signed by both on chain by itself', async () => {
-    const { nodes, close } = await players(22)
-    const [alice, bob] = nodes
-    const { public: publicClient } = clients()
-    try {
-      // a short challenge: anvil stamps blocks with the wall clock, which the node waits on
-      const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], moveTimeout: 1, nonce: 2n, challengeDuration: 2 })
-      for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
-      await playTurns(nodes, id, X_WINS.slice(0, 3)) // X 0, O 3, X 1: bob (O) is on turn
-      await bob.engine.close()
-      bob.chain.close()
-      bob.closed = true
-      // bob never moves again: alice may claim the timeout after a second, but nobody countersigns it
-      await new Promise((r) => setTimeout(r, 1_100))
-      await alice.engine.submitEvent(id, Uint8Array.of(0xff))
-      await new Promise((r) => setTimeout(r, 200))
-      expect(alice.engine.getAppChannel(id)!.pending).toMatchObject({ turnNum: 4n, missing: [1] })
-
-      // what alice holds: turn 3 signed by both, whose outcome (the game undecided) returns the deposits
-      const latest = alice.engine.getAppChannel(id)!.latest!
-      expect(latest.state.turnNum).toBe(3n)
-      expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([STAKE, STAKE])
-      const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
-      const dispute = await alice.engine.challengeAppChannel(id)
-      await eventually('the challenge is on chain', async () => (await alice.chain.status(id)).turnNumRecord === 3n)
-      await eventually('alice\'s node pays the channel out', () => alice.engine.getAppChannel(id)?.status === 'closed', 60_000)
-      expect(alice.engine.getObjective(dispute)!.objective.status).toBe('completed')
-      expect(await alice.chain.holdings(id, ETH)).toBe(0n)
-      const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
-      expect(after.map((a, i) => a - before[i]!)).toEqual([STAKE, STAKE])
-    } finally {
-      await close()
-    }
-  }, 120_000)
-
-  // Last in this file: it moves anvil's clock a day on, which the node-run dispute above must not see.
-  test('a document channel funded from a ledger, its counterparty gone: the ledger and the channel are settled on chain by reclaim', async () => {
-    const DOCUMENT = loadBuiltApp('document')
-    const network = new MemoryNetwork({ seed: 23 })
-    const docApps = (appId: Bytes32) => (appId.toLowerCase() === DOCUMENT.appId.toLowerCase() ? DOCUMENT : undefined)
-    const nodes = await Promise.all(
-      CHANNEL_KEYS.map(async (key, i) => {
-        const signer = createSigner(key)
-        const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-        const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps: docApps })
-        return { key, chain, engine, address: signer.address, closed: false }
-      }),
-    )
-    const [alice, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
-    const { public: publicClient } = clients()
-    const testClient = createTestClient({ chain: { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }, transport: http(anvil.url), mode: 'anvil' })
-    try {
-      const fund = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 4n * STAKE, theirDeposit: 4n * STAKE, nonce: 3n })
-      expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
-      const ledgerId = fund.slice('directfund:'.length) as Bytes32
-      await eventually('bob has the ledger', () => bob.engine.getLedger(ledgerId) !== undefined)
-
-      const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: DOCUMENT.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], funding: 'ledger', nonce: 4n, challengeDuration: CHALLENGE_DURATION })
-      for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
-      const insert = (position: number, text: string) => Uint8Array.of(0x01, position, 0, text.length, 0, ...Buffer.from(text))
-      for (const [who, event] of [[alice, insert(0, 'aaaaaa')], [bob, insert(6, 'bb')]] as const) {
-        const { turnNum } = await who.engine.submitEvent(id, event)
-        for (const n of nodes) await n.engine.waitForAppTurn(id, turnNum)
+onEachContractSet(
+  (chain, deployed) => {
+    anvil = chain
+    deployment = deployed
+  },
+  () => {
+    test('funded on chain, played, concluded by itself: the winner\'s address receives the pot to the wei', async () => {
+      const { nodes, close } = await players(21)
+      const [alice, bob] = nodes
+      const balance = (address: Address) => clients().public.getBalance({ address })
+      try {
+        const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], nonce: 1n, challengeDuration: CHALLENGE_DURATION })
+        for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
+        expect(await alice.chain.holdings(id, ETH)).toBe(2n * STAKE)
+        const before = await Promise.all(nodes.map((n) => balance(n.address)))
+        await playTurns(nodes, id, X_WINS)
+        for (const n of nodes) await eventually(`${n.address} sees it closed`, () => n.engine.getAppChannel(id)?.status === 'closed')
+        expect(await alice.chain.holdings(id, ETH)).toBe(0n)
+        const after = await Promise.all(nodes.map((n) => balance(n.address)))
+        expect(after.map((a, i) => a - before[i]!)).toEqual([2n * STAKE, 0n])
+      } finally {
+        await close()
       }
-      for (const n of nodes) await eventually('the ledgers agree', () => n.engine.getLedger(ledgerId)?.supported.vars.turnNum === alice.engine.getLedger(ledgerId)?.supported.vars.turnNum)
-      await bob.engine.close()
-      bob.chain.close()
-      bob.closed = true
+    }, 120_000)
 
-      // alice holds: the ledger's supported state (with the guarantee) and turn 2 of the document, 6:2 bytes
-      const ledger = supportedSignedState(alice.engine.getLedger(ledgerId)!)
-      const latest = alice.engine.getAppChannel(id)!.latest!
-      expect(latest.state.turnNum).toBe(2n)
-      expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([(2n * STAKE * 3n) / 4n, (2n * STAKE) / 4n])
-      await alice.chain.challenge({ proof: [], candidate: ledger, challengerSignature: signChallenge(ledger.state, alice.key) })
-      await alice.chain.challenge({ proof: [], candidate: latest, challengerSignature: signChallenge(latest.state, alice.key) })
-      await testClient.increaseTime({ seconds: 86_400 + 1 })
-      await testClient.mine({ blocks: 1 })
+    test('a participant\'s node vanishes mid-game: the other\'s node enforces the latest state signed by both on chain by itself', async () => {
+      const { nodes, close } = await players(22)
+      const [alice, bob] = nodes
+      const { public: publicClient } = clients()
+      try {
+        // a short challenge: anvil stamps blocks with the wall clock, which the node waits on
+        const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: TICTACTOE.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], moveTimeout: 1, nonce: 2n, challengeDuration: 2 })
+        for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
+        await playTurns(nodes, id, X_WINS.slice(0, 3)) // X 0, O 3, X 1: bob (O) is on turn
+        await bob.engine.close()
+        bob.chain.close()
+        bob.closed = true
+        // bob never moves again: alice may claim the timeout after a second, but nobody countersigns it
+        await new Promise((r) => setTimeout(r, 1_100))
+        await alice.engine.submitEvent(id, Uint8Array.of(0xff))
+        await new Promise((r) => setTimeout(r, 200))
+        expect(alice.engine.getAppChannel(id)!.pending).toMatchObject({ turnNum: 4n, missing: [1] })
 
-      const index = ledger.state.outcome[0]!.allocations.findIndex((a) => a.destination.toLowerCase() === id.toLowerCase())
-      expect(index).toBeGreaterThanOrEqual(0)
-      await alice.chain.reclaim({
-        sourceChannelId: ledgerId,
-        sourceStateHash: hashState(ledger.state),
-        sourceOutcome: ledger.state.outcome,
-        sourceAssetIndex: 0n,
-        indexOfTargetInSource: BigInt(index),
-        targetStateHash: hashState(latest.state),
-        targetOutcome: latest.state.outcome,
-        targetAssetIndex: 0n,
-      })
-      const reclaimed = computeReclaimEffects({ sourceAllocations: ledger.state.outcome[0]!.allocations, targetAllocations: latest.state.outcome[0]!.allocations, indexOfTargetInSource: index })
-      const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
-      await alice.chain.transferAllAssets({ channelId: ledgerId, outcome: [{ ...ledger.state.outcome[0]!, allocations: reclaimed }], stateHash: hashState(ledger.state) })
-      expect(await alice.chain.holdings(ledgerId, ETH)).toBe(0n)
-      const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
-      // each put 4 STAKE in the ledger and 1 of it in the document; alice wrote 3/4 of what survives
-      expect(after.map((a, i) => a - before[i]!)).toEqual([3n * STAKE + (3n * STAKE) / 2n, 3n * STAKE + STAKE / 2n])
-    } finally {
-      for (const n of nodes) {
-        if (n.closed) continue
-        await n.engine.close()
-        n.chain.close()
+        // what alice holds: turn 3 signed by both, whose outcome (the game undecided) returns the deposits
+        const latest = alice.engine.getAppChannel(id)!.latest!
+        expect(latest.state.turnNum).toBe(3n)
+        expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([STAKE, STAKE])
+        const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+        const dispute = await alice.engine.challengeAppChannel(id)
+        await eventually('the challenge is on chain', async () => (await alice.chain.status(id)).turnNumRecord === 3n)
+        await eventually('alice\'s node pays the channel out', () => alice.engine.getAppChannel(id)?.status === 'closed', 60_000)
+        expect(alice.engine.getObjective(dispute)!.objective.status).toBe('completed')
+        expect(await alice.chain.holdings(id, ETH)).toBe(0n)
+        const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+        expect(after.map((a, i) => a - before[i]!)).toEqual([STAKE, STAKE])
+      } finally {
+        await close()
       }
-    }
-  }, 120_000)
-})
+    }, 120_000)
+
+    // Last in this file: it moves anvil's clock a day on, which the node-run dispute above must not see.
+    test('a document channel funded from a ledger, its counterparty gone: the ledger and the channel are settled on chain by reclaim', async () => {
+      const DOCUMENT = loadBuiltApp('document')
+      const network = new MemoryNetwork({ seed: 23 })
+      const docApps = (appId: Bytes32) => (appId.toLowerCase() === DOCUMENT.appId.toLowerCase() ? DOCUMENT : undefined)
+      const nodes = await Promise.all(
+        CHANNEL_KEYS.map(async (key, i) => {
+          const signer = createSigner(key)
+          const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
+          const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps: docApps })
+          return { key, chain, engine, address: signer.address, closed: false }
+        }),
+      )
+      const [alice, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+      const { public: publicClient } = clients()
+      const testClient = createTestClient({ chain: { id: chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } }, transport: http(anvil.url), mode: 'anvil' })
+      try {
+        const fund = await alice.engine.directFund({ counterparty: bob.address, myDeposit: 4n * STAKE, theirDeposit: 4n * STAKE, nonce: 3n })
+        expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
+        const ledgerId = fund.slice('directfund:'.length) as Bytes32
+        await eventually('bob has the ledger', () => bob.engine.getLedger(ledgerId) !== undefined)
+
+        const id = await alice.engine.createAppChannel({ participants: [alice.address, bob.address], appId: DOCUMENT.appId, params: Uint8Array.of(2), deposits: [STAKE, STAKE], funding: 'ledger', nonce: 4n, challengeDuration: CHALLENGE_DURATION })
+        for (const n of nodes) await eventually(`${n.address} sees the channel open`, () => n.engine.getAppChannel(id)?.status === 'open')
+        const insert = (position: number, text: string) => Uint8Array.of(0x01, position, 0, text.length, 0, ...Buffer.from(text))
+        for (const [who, event] of [[alice, insert(0, 'aaaaaa')], [bob, insert(6, 'bb')]] as const) {
+          const { turnNum } = await who.engine.submitEvent(id, event)
+          for (const n of nodes) await n.engine.waitForAppTurn(id, turnNum)
+        }
+        for (const n of nodes) await eventually('the ledgers agree', () => n.engine.getLedger(ledgerId)?.supported.vars.turnNum === alice.engine.getLedger(ledgerId)?.supported.vars.turnNum)
+        await bob.engine.close()
+        bob.chain.close()
+        bob.closed = true
+
+        // alice holds: the ledger's supported state (with the guarantee) and turn 2 of the document, 6:2 bytes
+        const ledger = supportedSignedState(alice.engine.getLedger(ledgerId)!)
+        const latest = alice.engine.getAppChannel(id)!.latest!
+        expect(latest.state.turnNum).toBe(2n)
+        expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([(2n * STAKE * 3n) / 4n, (2n * STAKE) / 4n])
+        await alice.chain.challenge({ proof: [], candidate: ledger, challengerSignature: signChallenge(ledger.state, alice.key) })
+        await alice.chain.challenge({ proof: [], candidate: latest, challengerSignature: signChallenge(latest.state, alice.key) })
+        await testClient.increaseTime({ seconds: 86_400 + 1 })
+        await testClient.mine({ blocks: 1 })
+
+        const index = ledger.state.outcome[0]!.allocations.findIndex((a) => a.destination.toLowerCase() === id.toLowerCase())
+        expect(index).toBeGreaterThanOrEqual(0)
+        await alice.chain.reclaim({
+          sourceChannelId: ledgerId,
+          sourceStateHash: hashState(ledger.state),
+          sourceOutcome: ledger.state.outcome,
+          sourceAssetIndex: 0n,
+          indexOfTargetInSource: BigInt(index),
+          targetStateHash: hashState(latest.state),
+          targetOutcome: latest.state.outcome,
+          targetAssetIndex: 0n,
+        })
+        const reclaimed = computeReclaimEffects({ sourceAllocations: ledger.state.outcome[0]!.allocations, targetAllocations: latest.state.outcome[0]!.allocations, indexOfTargetInSource: index })
+        const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+        await alice.chain.transferAllAssets({ channelId: ledgerId, outcome: [{ ...ledger.state.outcome[0]!, allocations: reclaimed }], stateHash: hashState(ledger.state) })
+        expect(await alice.chain.holdings(ledgerId, ETH)).toBe(0n)
+        const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
+        // each put 4 STAKE in the ledger and 1 of it in the document; alice wrote 3/4 of what survives
+        expect(after.map((a, i) => a - before[i]!)).toEqual([3n * STAKE + (3n * STAKE) / 2n, 3n * STAKE + STAKE / 2n])
+      } finally {
+        for (const n of nodes) {
+          if (n.closed) continue
+          await n.engine.close()
+          n.chain.close()
+        }
+      }
+    }, 120_000)
+  },
+)

@@ -3,7 +3,7 @@
 // the states their engines hold: each challenges their ledger with its supported state, bob challenges V
 // with a redemption state carrying alice's largest voucher (proof: V's fully signed postfund), the
 // challenges time out, reclaim moves V's outcome into both ledgers and transferAllAssets pays everyone.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { createPublicClient, createTestClient, encodeAbiParameters, http } from 'viem'
 import type { Chain } from 'viem'
 import type { Address } from '../../src/core/types.js'
@@ -20,13 +20,11 @@ import { MemoryStore } from '../../src/store/memoryStore.js'
 import { MemoryNetwork } from '../../src/transport/memoryTransport.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { Anvil } from '../../src/chain/anvil.js'
-import { startAnvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
-import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService, toOnChainSignature } from '../../src/chain/viemChainService.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import { toAddress } from '../../src/core/canonical.js'
-import { CONTRACT_SETS } from '../support/officialNitro.js'
+import { onEachContractSet } from '../support/officialNitro.js'
 
 // anvil's development accounts 1, 2 and 3 pay for transactions; the channel keys are separate.
 const TX_KEYS = [
@@ -67,132 +65,130 @@ function guaranteeIndex(ledger: State, target: Bytes32): number {
   return index
 }
 
-describe.each(CONTRACT_SETS)('on $name contracts', ({ contracts }) => {
-  beforeAll(async () => {
-    anvil = await startAnvil({ port: 0 })
-    deployment = await deployContracts({ rpcUrl: anvil.url, chainId, contracts })
-  }, 60_000)
-  afterAll(async () => {
-    await anvil?.stop()
-  })
-
-  describe('a payment channel through a vanished hub, settled on anvil by challenge and reclaim', () => {
-    test('ledgers and V challenged from the engines’ states, reclaimed, transferred: balances exact to the wei, the hub net-zero', async () => {
-      const network = new MemoryNetwork({ seed: 11 })
-      const nodes = await Promise.all(
-        CHANNEL_KEYS.map(async (key, i) => {
-          const signer = createSigner(key)
-          const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-          const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
-          return { key, signer, chain, engine }
-        }),
-      )
-      const [alice, hub, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
-      const { public: publicClient, test: testClient } = clients()
-      const balance = (address: Address) => publicClient.getBalance({ address })
-      let hubClosed = false
-      try {
-        const before = await Promise.all(nodes.map((n) => balance(n.signer.address)))
-        const open = async (leader: typeof alice, follower: typeof alice, nonce: bigint) => {
-          const id = await leader.engine.directFund({ counterparty: follower.signer.address, myDeposit: DEPOSIT, theirDeposit: DEPOSIT, nonce })
-          expect((await leader.engine.waitForObjective(id)).status).toBe('completed')
-          const ledgerId = id.slice('directfund:'.length) as Bytes32
-          await eventually('follower funded', () => follower.engine.getLedger(ledgerId) !== undefined)
-          return ledgerId
-        }
-        const ledgerAH = await open(alice, hub, 5_000_001n)
-        const ledgerHB = await open(hub, bob, 5_000_002n)
-        expect(await alice.chain.holdings(ledgerAH, ETH)).toBe(2n * DEPOSIT)
-        expect(await bob.chain.holdings(ledgerHB, ETH)).toBe(2n * DEPOSIT)
-
-        const fund = await alice.engine.createPaymentChannel({ counterparty: bob.signer.address, intermediaries: [hub.signer.address], amount: AMOUNT, nonce: 42n })
-        expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
-        const vId = fund.slice('virtualfund:'.length) as Bytes32
-        await eventually('bob completes the virtual fund', () => bob.engine.getObjective(fund)?.objective.status === 'completed')
-        await eventually('bob can be paid', () => bob.engine.getPaymentChannel(vId) !== undefined)
-        for (const amount of PAYMENTS) await alice.engine.pay(vId, amount)
-        await eventually('bob holds every payment', () => bob.engine.getPaymentChannel(vId)?.paid === 3000n)
-        // the guarantees for V are in both ledgers' supported states, on both sides
-        for (const [x, y, id] of [[alice, hub, ledgerAH], [hub, bob, ledgerHB]] as const) {
-          await eventually('the ledger agrees on both sides', () => x.engine.getLedger(id)?.supported.vars.turnNum === y.engine.getLedger(id)?.supported.vars.turnNum)
-        }
-
-        // The hub vanishes: its engine stops, and its links are cut.
-        await hub.engine.close()
-        await hub.chain.close()
-        hubClosed = true
-        network.partition(hub.signer.address, alice.signer.address, true)
-        network.partition(hub.signer.address, bob.signer.address, true)
-        // The cooperative close needs the hub (V's final state and both ledgers' guarantee removals): it stalls.
-        const close = await alice.engine.closePaymentChannel(vId)
-        await new Promise((r) => setTimeout(r, 500))
-        expect(alice.engine.getObjective(close)?.objective.status).not.toBe('completed')
-
-        // What alice and bob hold: their ledgers' supported states, V's postfund, alice's largest voucher.
-        const lAH = supportedSignedState(alice.engine.getLedger(ledgerAH)!)
-        const lHB = supportedSignedState(bob.engine.getLedger(ledgerHB)!)
-        expect(lAH.signatures.every((s) => s !== null)).toBe(true)
-        expect(lHB.signatures.every((s) => s !== null)).toBe(true)
-        const vf = bob.engine.getObjective(fund)!.objective
-        if (vf.kind !== 'virtualfund') throw new Error('not a virtual fund')
-        const postfund: SignedState = vf.postfund
-        expect(postfund.signatures.every((s) => s !== null)).toBe(true)
-        const voucher = bob.engine.getPaymentChannel(vId)!.voucher!
-        expect(voucher.amount).toBe(3000n)
-
-        // alice challenges L_AH, bob challenges L_HB, each with the supported state and their channel key
-        await alice.chain.challenge({ proof: [], candidate: lAH, challengerSignature: signChallenge(lAH.state, alice.key) })
-        await bob.chain.challenge({ proof: [], candidate: lHB, challengerSignature: signChallenge(lHB.state, bob.key) })
-
-        // bob challenges V: turn 2, signed by him, appData = abi.encode((uint256 amount, (v, r, s) voucher))
-        const sig = toOnChainSignature(voucher.signature, 'voucher')
-        const appData = encodeAbiParameters(
-          [{ type: 'tuple', components: [{ name: 'amount', type: 'uint256' }, { name: 'signature', type: 'tuple', components: [{ name: 'v', type: 'uint8' }, { name: 'r', type: 'bytes32' }, { name: 's', type: 'bytes32' }] }] }],
-          [{ amount: voucher.amount, signature: sig }],
+onEachContractSet(
+  (chain, deployed) => {
+    anvil = chain
+    deployment = deployed
+  },
+  () => {
+    describe('a payment channel through a vanished hub, settled on anvil by challenge and reclaim', () => {
+      test('ledgers and V challenged from the engines’ states, reclaimed, transferred: balances exact to the wei, the hub net-zero', async () => {
+        const network = new MemoryNetwork({ seed: 11 })
+        const nodes = await Promise.all(
+          CHANNEL_KEYS.map(async (key, i) => {
+            const signer = createSigner(key)
+            const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
+            const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, virtualPaymentApp: deployment.virtualPaymentApp })
+            return { key, signer, chain, engine }
+          }),
         )
-        const [toAlice, toBob] = postfund.state.outcome[0]!.allocations as [Allocation, Allocation]
-        expect([toAlice.amount, toBob.amount]).toEqual([AMOUNT, 0n])
-        const redeemedOutcome: Exit = [{ ...postfund.state.outcome[0]!, allocations: [{ ...toAlice, amount: AMOUNT - voucher.amount }, { ...toBob, amount: voucher.amount }] }]
-        const redemption: State = { ...postfund.state, turnNum: 2n, appData, outcome: redeemedOutcome }
-        const byBob: SignedState = { state: redemption, signatures: [null, null, signState(redemption, bob.key)] }
-        await bob.chain.challenge({ proof: [postfund], candidate: byBob, challengerSignature: signChallenge(redemption, bob.key) })
-        for (const id of [ledgerAH, ledgerHB, vId]) expect((await bob.chain.status(id)).finalizesAt).toBeGreaterThan(0n)
+        const [alice, hub, bob] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+        const { public: publicClient, test: testClient } = clients()
+        const balance = (address: Address) => publicClient.getBalance({ address })
+        let hubClosed = false
+        try {
+          const before = await Promise.all(nodes.map((n) => balance(n.signer.address)))
+          const open = async (leader: typeof alice, follower: typeof alice, nonce: bigint) => {
+            const id = await leader.engine.directFund({ counterparty: follower.signer.address, myDeposit: DEPOSIT, theirDeposit: DEPOSIT, nonce })
+            expect((await leader.engine.waitForObjective(id)).status).toBe('completed')
+            const ledgerId = id.slice('directfund:'.length) as Bytes32
+            await eventually('follower funded', () => follower.engine.getLedger(ledgerId) !== undefined)
+            return ledgerId
+          }
+          const ledgerAH = await open(alice, hub, 5_000_001n)
+          const ledgerHB = await open(hub, bob, 5_000_002n)
+          expect(await alice.chain.holdings(ledgerAH, ETH)).toBe(2n * DEPOSIT)
+          expect(await bob.chain.holdings(ledgerHB, ETH)).toBe(2n * DEPOSIT)
 
-        // the challenges time out
-        await testClient.increaseTime({ seconds: CHALLENGE_DURATION + 1 })
-        await testClient.mine({ blocks: 1 })
+          const fund = await alice.engine.createPaymentChannel({ counterparty: bob.signer.address, intermediaries: [hub.signer.address], amount: AMOUNT, nonce: 42n })
+          expect((await alice.engine.waitForObjective(fund)).status).toBe('completed')
+          const vId = fund.slice('virtualfund:'.length) as Bytes32
+          await eventually('bob completes the virtual fund', () => bob.engine.getObjective(fund)?.objective.status === 'completed')
+          await eventually('bob can be paid', () => bob.engine.getPaymentChannel(vId) !== undefined)
+          for (const amount of PAYMENTS) await alice.engine.pay(vId, amount)
+          await eventually('bob holds every payment', () => bob.engine.getPaymentChannel(vId)?.paid === 3000n)
+          // the guarantees for V are in both ledgers' supported states, on both sides
+          for (const [x, y, id] of [[alice, hub, ledgerAH], [hub, bob, ledgerHB]] as const) {
+            await eventually('the ledger agrees on both sides', () => x.engine.getLedger(id)?.supported.vars.turnNum === y.engine.getLedger(id)?.supported.vars.turnNum)
+          }
 
-        // reclaim V's outcome into each ledger; transferAllAssets with the post-reclaim outcome
-        for (const [party, ledger, id] of [[alice, lAH, ledgerAH], [bob, lHB, ledgerHB]] as const) {
-          const index = guaranteeIndex(ledger.state, vId)
-          await party.chain.reclaim({
-            sourceChannelId: id,
-            sourceStateHash: hashState(ledger.state),
-            sourceOutcome: ledger.state.outcome,
-            sourceAssetIndex: 0n,
-            indexOfTargetInSource: BigInt(index),
-            targetStateHash: hashState(redemption),
-            targetOutcome: redemption.outcome,
-            targetAssetIndex: 0n,
-          })
-          const allocations = computeReclaimEffects({ sourceAllocations: ledger.state.outcome[0]!.allocations, targetAllocations: redemption.outcome[0]!.allocations, indexOfTargetInSource: index })
-          const reclaimed: Exit = [{ ...ledger.state.outcome[0]!, allocations }]
-          await party.chain.transferAllAssets({ channelId: id, outcome: reclaimed, stateHash: hashState(ledger.state) })
-          expect(await party.chain.holdings(id, ETH)).toBe(0n)
+          // The hub vanishes: its engine stops, and its links are cut.
+          await hub.engine.close()
+          await hub.chain.close()
+          hubClosed = true
+          network.partition(hub.signer.address, alice.signer.address, true)
+          network.partition(hub.signer.address, bob.signer.address, true)
+          // The cooperative close needs the hub (V's final state and both ledgers' guarantee removals): it stalls.
+          const close = await alice.engine.closePaymentChannel(vId)
+          await new Promise((r) => setTimeout(r, 500))
+          expect(alice.engine.getObjective(close)?.objective.status).not.toBe('completed')
+
+          // What alice and bob hold: their ledgers' supported states, V's postfund, alice's largest voucher.
+          const lAH = supportedSignedState(alice.engine.getLedger(ledgerAH)!)
+          const lHB = supportedSignedState(bob.engine.getLedger(ledgerHB)!)
+          expect(lAH.signatures.every((s) => s !== null)).toBe(true)
+          expect(lHB.signatures.every((s) => s !== null)).toBe(true)
+          const vf = bob.engine.getObjective(fund)!.objective
+          if (vf.kind !== 'virtualfund') throw new Error('not a virtual fund')
+          const postfund: SignedState = vf.postfund
+          expect(postfund.signatures.every((s) => s !== null)).toBe(true)
+          const voucher = bob.engine.getPaymentChannel(vId)!.voucher!
+          expect(voucher.amount).toBe(3000n)
+
+          // alice challenges L_AH, bob challenges L_HB, each with the supported state and their channel key
+          await alice.chain.challenge({ proof: [], candidate: lAH, challengerSignature: signChallenge(lAH.state, alice.key) })
+          await bob.chain.challenge({ proof: [], candidate: lHB, challengerSignature: signChallenge(lHB.state, bob.key) })
+
+          // bob challenges V: turn 2, signed by him, appData = abi.encode((uint256 amount, (v, r, s) voucher))
+          const sig = toOnChainSignature(voucher.signature, 'voucher')
+          const appData = encodeAbiParameters(
+            [{ type: 'tuple', components: [{ name: 'amount', type: 'uint256' }, { name: 'signature', type: 'tuple', components: [{ name: 'v', type: 'uint8' }, { name: 'r', type: 'bytes32' }, { name: 's', type: 'bytes32' }] }] }],
+            [{ amount: voucher.amount, signature: sig }],
+          )
+          const [toAlice, toBob] = postfund.state.outcome[0]!.allocations as [Allocation, Allocation]
+          expect([toAlice.amount, toBob.amount]).toEqual([AMOUNT, 0n])
+          const redeemedOutcome: Exit = [{ ...postfund.state.outcome[0]!, allocations: [{ ...toAlice, amount: AMOUNT - voucher.amount }, { ...toBob, amount: voucher.amount }] }]
+          const redemption: State = { ...postfund.state, turnNum: 2n, appData, outcome: redeemedOutcome }
+          const byBob: SignedState = { state: redemption, signatures: [null, null, signState(redemption, bob.key)] }
+          await bob.chain.challenge({ proof: [postfund], candidate: byBob, challengerSignature: signChallenge(redemption, bob.key) })
+          for (const id of [ledgerAH, ledgerHB, vId]) expect((await bob.chain.status(id)).finalizesAt).toBeGreaterThan(0n)
+
+          // the challenges time out
+          await testClient.increaseTime({ seconds: CHALLENGE_DURATION + 1 })
+          await testClient.mine({ blocks: 1 })
+
+          // reclaim V's outcome into each ledger; transferAllAssets with the post-reclaim outcome
+          for (const [party, ledger, id] of [[alice, lAH, ledgerAH], [bob, lHB, ledgerHB]] as const) {
+            const index = guaranteeIndex(ledger.state, vId)
+            await party.chain.reclaim({
+              sourceChannelId: id,
+              sourceStateHash: hashState(ledger.state),
+              sourceOutcome: ledger.state.outcome,
+              sourceAssetIndex: 0n,
+              indexOfTargetInSource: BigInt(index),
+              targetStateHash: hashState(redemption),
+              targetOutcome: redemption.outcome,
+              targetAssetIndex: 0n,
+            })
+            const allocations = computeReclaimEffects({ sourceAllocations: ledger.state.outcome[0]!.allocations, targetAllocations: redemption.outcome[0]!.allocations, indexOfTargetInSource: index })
+            const reclaimed: Exit = [{ ...ledger.state.outcome[0]!, allocations }]
+            await party.chain.transferAllAssets({ channelId: id, outcome: reclaimed, stateHash: hashState(ledger.state) })
+            expect(await party.chain.holdings(id, ETH)).toBe(0n)
+          }
+
+          // channel keys only receive: alice −3000, bob +3000, the hub exactly its two deposits (net-zero)
+          const after = await Promise.all(nodes.map((n) => balance(n.signer.address)))
+          expect(after.map((a, i) => a - before[i]!)).toEqual([DEPOSIT - 3000n, 2n * DEPOSIT, DEPOSIT + 3000n])
+          expect(await alice.chain.holdings(ledgerAH, ETH)).toBe(0n)
+          expect(await bob.chain.holdings(ledgerHB, ETH)).toBe(0n)
+        } finally {
+          for (const n of nodes) {
+            if (n === hub && hubClosed) continue
+            await n.engine.close()
+            await n.chain.close()
+          }
         }
-
-        // channel keys only receive: alice −3000, bob +3000, the hub exactly its two deposits (net-zero)
-        const after = await Promise.all(nodes.map((n) => balance(n.signer.address)))
-        expect(after.map((a, i) => a - before[i]!)).toEqual([DEPOSIT - 3000n, 2n * DEPOSIT, DEPOSIT + 3000n])
-        expect(await alice.chain.holdings(ledgerAH, ETH)).toBe(0n)
-        expect(await bob.chain.holdings(ledgerHB, ETH)).toBe(0n)
-      } finally {
-        for (const n of nodes) {
-          if (n === hub && hubClosed) continue
-          await n.engine.close()
-          await n.chain.close()
-        }
-      }
-    }, 120_000)
-  })
-})
+      }, 120_000)
+    })
+  },
+)
