@@ -7,15 +7,12 @@ import { performance } from 'node:perf_hooks'
 import type { BenchResult, Benchmark } from './harness.js'
 import { round } from './harness.js'
 import { ACCEPT_ANY_PEER } from '../src/engine/policy.js'
-import { addressToDestination } from '../src/core/outcome.js'
 import { hashState } from '../src/core/hashState.js'
 import { hashChallenge } from '../src/core/signState.js'
 import { adjudicatorAbi } from '../src/chain/abi.js'
-import type { Proposal } from '../src/protocols/ledger/proposal.js'
-import { directFundId } from '../src/protocols/directfund/directfund.js'
 import { appDisputeId } from '../src/protocols/app/appDispute.js'
-import { madeUpTarget, until } from '../test/adversary/harness.js'
-import { createAnvilWorld, startAnvilChain } from '../test/adversary/anvilWorld.js'
+import { until } from '../test/adversary/harness.js'
+import { createAnvilWorld, ledgerThatPaidHonest, startAnvilChain } from '../test/adversary/anvilWorld.js'
 import { decodeEventLog } from 'viem'
 
 const ROUNDS = 5
@@ -36,17 +33,7 @@ const bench: Benchmark = {
         const w = await createAnvilWorld(chain, { label: `dispute-bench-${i}`, policy })
         try {
           const mallory = await w.attacker('mallory')
-          const ledger = await mallory.openAndFundLedger(w.honest.address, { myIndex: 0, amounts: [3n * SHARE, 2n * SHARE], nonce: BigInt(100 + i), challengeDuration: 3_600 })
-          await w.objectiveDone(directFundId(ledger.id))
-          const postfund = { state: ledger.state(), signatures: [...ledger.supported.signatures] }
-          const add: Proposal = { kind: 'add', target: madeUpTarget(7), left: mallory.destination, right: addressToDestination(w.honest.address), leftAmount: SHARE, rightAmount: 0n }
-          const remove: Proposal = { kind: 'remove', target: madeUpTarget(7), leftAmount: 0n }
-          for (const [turn, proposal] of [[2n, add], [3n, remove]] as const) {
-            await w.honest.engine.agreeLedgerUpdate(ledger.id, proposal)
-            mallory.send(w.honest.address, [mallory.proposalPayload(ledger, mallory.propose(ledger, proposal))])
-            await mallory.awaitCountersignature(ledger, turn)
-          }
-          await until('the honest node holds turn 3', () => w.honest.engine.getLedger(ledger.id)?.supported.vars.turnNum === 3n)
+          const { ledger, postfund } = await ledgerThatPaidHonest(w, mallory, { amounts: [3n * SHARE, 2n * SHARE], paid: SHARE, nonce: BigInt(100 + i), challengeDuration: 3_600 })
           const challengedAt = await chain.client.getBlockNumber()
           const start = performance.now()
           await mallory.viem.submit({ kind: 'challenge', candidate: postfund, challengerSignature: mallory.signHash(hashChallenge(hashState(postfund.state))) })

@@ -33,7 +33,11 @@ import { deployContracts } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { TestToken } from '../../src/chain/artifacts.js'
 import { adjudicatorAbi } from '../../src/chain/abi.js'
-import { Attacker, DAY_SEC, ETH, keyOf, objectiveDone, sleep } from './harness.js'
+import { Attacker, DAY_SEC, ETH, keyOf, madeUpTarget, objectiveDone, sleep, until } from './harness.js'
+import type { LedgerView } from './harness.js'
+import type { SignedState } from '../../src/core/signedState.js'
+import type { Proposal } from '../../src/protocols/ledger/proposal.js'
+import { addressToDestination } from '../../src/core/outcome.js'
 import { toAddress } from '../../src/core/canonical.js'
 
 export const CHAIN_ID = 31337
@@ -263,4 +267,29 @@ export async function createAnvilWorld(chain: AnvilChain, p: { label: string; po
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A ledger mallory opens with the honest node (she leads), funded by both, that then pays the honest node `paid`
+ * in two updates its owner agreed to (a guarantee locked from her side, released to the honest node): the honest
+ * node holds turn 3. Mallory keeps the postfund (turn 1), signed by both, which pays her `paid` more: the stale
+ * state she may register on chain.
+ */
+export async function ledgerThatPaidHonest(
+  w: AnvilWorld,
+  mallory: AnvilAttacker,
+  p: { readonly amounts: readonly [bigint, bigint]; readonly paid: bigint; readonly nonce: bigint; readonly challengeDuration: number },
+): Promise<{ readonly ledger: LedgerView; readonly postfund: SignedState }> {
+  const ledger = await mallory.openAndFundLedger(w.honest.address, { myIndex: 0, amounts: p.amounts, nonce: p.nonce, challengeDuration: p.challengeDuration })
+  await w.objectiveDone(directFundId(ledger.id))
+  const postfund: SignedState = { state: ledger.state(), signatures: [...ledger.supported.signatures] }
+  const add: Proposal = { kind: 'add', target: madeUpTarget(7), left: mallory.destination, right: addressToDestination(w.honest.address), leftAmount: p.paid, rightAmount: 0n }
+  const remove: Proposal = { kind: 'remove', target: madeUpTarget(7), leftAmount: 0n }
+  for (const [turn, proposal] of [[2n, add], [3n, remove]] as const) {
+    await w.honest.engine.agreeLedgerUpdate(ledger.id, proposal)
+    mallory.send(w.honest.address, [mallory.proposalPayload(ledger, mallory.propose(ledger, proposal))])
+    await mallory.awaitCountersignature(ledger, turn)
+  }
+  await until('the honest node holds turn 3', () => w.honest.engine.getLedger(ledger.id)?.supported.vars.turnNum === 3n)
+  return { ledger, postfund }
 }
