@@ -22,12 +22,36 @@ export type ChainTransaction =
       readonly signedState: SignedState
     }
   | {
-      /** challenge(fixedPart, [], candidate, challengerSig): registers a state signed by all (no proof: the consensus app). */
+      /**
+       * challenge(fixedPart, proof, candidate, challengerSig): registers a state the channel's app supports. The
+       * consensus app takes a candidate signed by all and no proof; the virtual payment app's redemption state
+       * (turn 2, signed by the payee) takes the postfund signed by all as its proof.
+       */
       readonly kind: 'challenge'
       readonly candidate: SignedState
+      /** Absent or empty: no proof. */
+      readonly proof?: readonly SignedState[]
       /** signChallenge's signature by a participant on the candidate. */
       readonly challengerSignature: Signature
     }
+  | {
+      /** conclude(fixedPart, candidate): a final state signed by all finalizes the channel now, paying nothing. */
+      readonly kind: 'conclude'
+      readonly signedState: SignedState
+    }
+  | {
+      /** checkpoint(fixedPart, proof, candidate): a later supported state clears a challenge; needs no participant's key. */
+      readonly kind: 'checkpoint'
+      readonly candidate: SignedState
+      readonly proof?: readonly SignedState[]
+    }
+  | ({
+      /**
+       * reclaim(ReclaimArgs): both finalized, the source (a ledger)'s guarantee for the target (a channel it funds)
+       * is replaced by the target's two amounts, paid to the guarantee's left and right in the source's outcome.
+       */
+      readonly kind: 'reclaim'
+    } & ReclaimTransaction)
   | {
       /** transferAllAssets(channelId, outcome, stateHash): pays out a channel whose challenge finalized. */
       readonly kind: 'transferAllAssets'
@@ -35,6 +59,18 @@ export type ChainTransaction =
       readonly outcome: Exit
       readonly stateHash: Bytes32
     }
+
+/** NitroAdjudicator's ReclaimArgs, with outcomes as Exit values (the chain layer encodes them). */
+export interface ReclaimTransaction {
+  readonly sourceChannelId: Bytes32
+  readonly sourceStateHash: Bytes32
+  readonly sourceOutcome: Exit
+  readonly sourceAssetIndex: bigint
+  readonly indexOfTargetInSource: bigint
+  readonly targetStateHash: Bytes32
+  readonly targetOutcome: Exit
+  readonly targetAssetIndex: bigint
+}
 
 /** Chain events, in the order the chain emitted them. Amounts are absolute (assigned, not added), so a replayed event is harmless. */
 export type ChainLogEvent =
@@ -59,6 +95,17 @@ export type ChainLogEvent =
        * not only its turn. Absent from events journaled before the chain layer reported it.
        */
       readonly candidate?: VariablePart
+      readonly block: bigint
+      readonly logIndex: number
+    }
+  | {
+      /**
+       * A guarantee in a finalized channel (the source, a ledger) was reclaimed: `outcome` is the source's whole
+       * outcome now, which its transferAllAssets must name (the chain layer computes it from the reclaim's calldata).
+       */
+      readonly kind: 'reclaimed'
+      readonly channelId: Bytes32
+      readonly outcome: Exit
       readonly block: bigint
       readonly logIndex: number
     }
