@@ -1,19 +1,32 @@
-// Disputes in the engine (issues 7 and 15): `challenge_app_channel` starts an AppDispute
-// (src/protocols/app/appDispute.ts) that registers the latest state signed by all on chain, waits for the
-// challenge to finalize and pays its outcome out. A challenge someone else registers is answered the same way,
-// for an app channel funded on chain and for a ledger: the ledger's supported state (signed by both, through the
-// consensus app) supersedes a stale one, such as the postfund from before updates that paid this node. The engine
-// feeds disputes the chain's events and its clock: ticks are journaled while a dispute has something due
-// (hasDueDispute), so replay sees the same times.
+// Disputes in the engine (issues 7 and 15): an AppDispute (src/protocols/app/appDispute.ts) registers the best
+// state the node holds for a channel on chain, waits for it to finalize, reclaims the guarantees in it and pays
+// it out. The node runs one for every channel it takes part in:
+// - on the operator's request (`challengeLedger`, `challengeAppChannel`, `challengePaymentChannel`);
+// - when someone else registers a challenge: an older state than the node's is answered by registering its own
+//   (a ledger's supported state, an app channel's latest signed by all, a payment channel's final state or the
+//   payee's redemption of its largest voucher); a later one is followed to the payout;
+// - for each channel a disputed ledger guarantees (a payment channel, an app channel funded from the ledger):
+//   the ledger pays out only once every guarantee is reclaimed, which needs that channel finalized too.
+// A ledger under dispute takes no more updates (it is marked closing): what the chain pays out is its registered
+// state, and a guarantee added off chain now would not be in it. The engine feeds disputes the chain's events
+// and its clock: ticks are journaled while a dispute has something due (hasDueDispute), so replay sees the same times.
 import type { Bytes32 } from '../core/types.js'
 import { RejectedInputError } from '../core/errors.js'
-import type { VariablePart } from '../core/state.js'
-import type { SignedState } from '../core/signedState.js'
+import type { State, VariablePart } from '../core/state.js'
+import { isFullySigned } from '../core/signedState.js'
+import { AllocationType } from '../core/outcome.js'
 import type { AppChannel } from '../protocols/app/appChannel.js'
 import { markClosing, supportedSignedState } from '../protocols/ledger/consensusChannel.js'
+import { findGuarantee } from '../protocols/ledger/ledgerOutcome.js'
 import { fundingOf } from '../protocols/app/appData.js'
 import * as appDispute from '../protocols/app/appDispute.js'
-import type { AppDispute } from '../protocols/app/appDispute.js'
+import type { AppDispute, Claim, TargetsView } from '../protocols/app/appDispute.js'
+import { virtualFundId } from '../protocols/virtualfund/virtualfund.js'
+import { virtualDefundId } from '../protocols/virtualdefund/virtualdefund.js'
+import { directDefundId } from '../protocols/directdefund/directdefund.js'
+import { appDefundId } from '../protocols/app/appDefund.js'
+import { redemptionState } from '../protocols/payments/redemption.js'
+import { signBy, unsigned } from '../core/signedState.js'
 import { isActive } from '../protocols/objective.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { StepContext } from './context.js'
@@ -21,7 +34,7 @@ import type { Readable } from './table.js'
 import type { ChainEvent } from '../protocols/onchain.js'
 import type { HandlerDeps } from './step.js'
 import { applyEffects, requireLedger, setObjective } from './step.js'
-import { NoSuchAppChannelError } from './errors.js'
+import { NoSuchAppChannelError, UnknownChannelError } from './errors.js'
 import { holdingsOf } from './holdings.js'
 import { Index } from './indexes.js'
 
@@ -32,21 +45,36 @@ export class ChannelDisputedError extends RejectedInputError {
   readonly code = 'channel_disputed'
 }
 
-/** Starts the dispute of a channel funded on chain, from the latest state every participant signed; or returns the running one. */
+/** Starts the dispute of an app channel from the latest state every participant signed (and of the ledger funding it), or returns the running one. */
 export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
   const channel = ctx.apps.get(channelId)
   if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
   const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
   if (existing && isActive(existing)) return existing.id
   const funding = fundingOf(channel.context.definition)
-  if (funding !== 'direct') {
-    throw new DisputeUnsupportedError(`a channel funded ${funding === 'none' ? 'by nobody has nothing to enforce' : 'from a ledger is enforced by challenging the ledger too, which the node does not do yet'}`, { channelId, funding })
-  }
+  if (funding === 'none') throw new DisputeUnsupportedError('a channel funded by nobody has nothing to enforce', { channelId, funding })
   if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
-  if (holdingsOf(ctx, channel.context.id, channel.context.definition.asset) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
-  const dispute = appDispute.newAppDispute(channel.context.id, channel.latest.signed, holdingsOf(ctx, channel.context.id, channel.context.definition.asset), deps.signer)
-  crankDispute(ctx, dispute, deps)
-  return dispute.id
+  if (funding === 'direct' && holdingsOf(ctx, channelId, channel.context.definition.asset) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this channel (as this node last saw it)', { channelId })
+  const ledgers = funding === 'ledger' ? guaranteeing(ctx, channelId) : []
+  if (funding === 'ledger' && ledgers.length === 0) throw new DisputeUnsupportedError('no ledger of this node holds the channel\'s guarantee: it is not funded (or no longer)', { channelId })
+  const id = startDispute(ctx, channelId, claimFor(ctx, channelId, deps)!, deps)
+  for (const ledgerId of ledgers) challengeLedger(ctx, ledgerId, deps)
+  return id
+}
+
+/**
+ * Starts the dispute of a payment channel (and of the ledgers of mine holding its guarantee: the money is there),
+ * or returns the running one. The node registers the best state it holds: the final state if signed by all,
+ * the payee's redemption of its largest voucher, or the funded state.
+ */
+export function challengePaymentChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
+  const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (existing && isActive(existing)) return existing.id
+  const claim = paymentClaim(ctx, channelId, deps)
+  if (!claim) throw new UnknownChannelError('no such payment channel (funded, with this node taking part)', { channelId })
+  const id = startDispute(ctx, channelId, claim, deps)
+  for (const ledgerId of guaranteeing(ctx, channelId)) challengeLedger(ctx, ledgerId, deps)
+  return id
 }
 
 /** Starts the dispute of a ledger from its supported state (signed by both), or returns the running one; the ledger takes no more updates. */
@@ -55,20 +83,27 @@ export function challengeLedger(ctx: StepContext, ledgerId: Bytes32, deps: Handl
   const existing = ctx.objectives.get(appDispute.appDisputeId(ledger.id))
   if (existing && isActive(existing)) return existing.id
   const latest = supportedSignedState(ledger)
-  const holdings = holdingsOf(ctx, ledger.id, latest.state.outcome[0]!.asset)
-  if (holdings === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this ledger (as this node last saw it)', { ledgerId })
-  freeze(ctx, ledger.id)
-  const dispute = appDispute.newAppDispute(ledger.id, latest, holdings, deps.signer)
+  if (holdingsOf(ctx, ledger.id, latest.state.outcome[0]!.asset) === 0n) throw new DisputeUnsupportedError('the chain holds nothing for this ledger (as this node last saw it)', { ledgerId })
+  return startDispute(ctx, ledger.id, appDispute.claimOf(latest), deps)
+}
+
+function startDispute(ctx: StepContext, channelId: Bytes32, claim: Claim, deps: HandlerDeps, deadline?: bigint): string {
+  freeze(ctx, channelId)
+  const asset = claim.candidate.state.outcome[0]!.asset
+  const dispute = appDispute.newAppDispute({ channelId, claim, holdings: holdingsOf(ctx, channelId, asset), signer: deps.signer, ...(deadline === undefined ? {} : { deadline }) })
   crankDispute(ctx, dispute, deps)
   return dispute.id
 }
 
-/** A ledger under dispute takes no more updates: what the chain pays out is its registered state. */
-function freeze(ctx: StepContext, ledgerId: Bytes32): void {
-  const ledger = ctx.ledger(ledgerId)
-  if (!ledger) return
-  if (!ledger.closing) ctx.ledgers.set(ledger.id, markClosing(ledger))
-  ctx.touchLedger(ledger.id) // its updates not yet signed fail: ledger_closing
+/** A channel under dispute takes no more updates (a ledger) or payments (a payment channel): the chain decides from what is registered. */
+function freeze(ctx: StepContext, channelId: Bytes32): void {
+  const ledger = ctx.ledger(channelId)
+  if (ledger) {
+    if (!ledger.closing) ctx.ledgers.set(ledger.id, markClosing(ledger))
+    ctx.touchLedger(ledger.id) // its updates not yet signed fail: ledger_closing
+  }
+  const payments = ctx.payments.get(channelId)
+  if (payments && !payments.closing) ctx.payments.set(channelId, { ...payments, closing: true })
 }
 
 /** My events stop once I dispute: the chain decides from the challenged state (a later state signed by all would clear it). */
@@ -77,49 +112,101 @@ export function requireUndisputed(ctx: StepContext, channel: AppChannel): void {
   if (dispute && dispute.status !== 'failed') throw new ChannelDisputedError('the channel is being settled on chain', { channelId: channel.context.id, objectiveId: dispute.id })
 }
 
+/** The best state this node can register for a channel it takes part in: a ledger, an app channel, a payment channel. */
+function claimFor(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): Claim | undefined {
+  const ledger = ctx.ledger(channelId)
+  if (ledger) return appDispute.claimOf(supportedSignedState(ledger))
+  const channel = ctx.apps.get(channelId)
+  if (channel) return fundingOf(channel.context.definition) !== 'none' && channel.latest ? appDispute.claimOf(channel.latest.signed) : undefined
+  return paymentClaim(ctx, channelId, deps)
+}
+
+/**
+ * A payment channel's best state here: its final state signed by all (concluded at once); the payee's redemption
+ * of the largest voucher it holds (which beats the funded state the payer would register); else the funded state,
+ * or for an intermediary whose postfund is not signed by all, the prefund (the app supports both unanimous).
+ */
+function paymentClaim(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): Claim | undefined {
+  const fund = ctx.objectives.get(virtualFundId(channelId))
+  if (fund?.kind !== 'virtualfund' || !isFullySigned(fund.prefund)) return undefined
+  const defund = ctx.objectives.get(virtualDefundId(channelId))
+  if (defund?.kind === 'virtualdefund' && defund.final && isFullySigned(defund.final)) return { candidate: defund.final, proof: [], register: 'conclude' }
+  if (!isFullySigned(fund.postfund)) return fund.status === 'completed' ? appDispute.claimOf(fund.prefund) : undefined
+  const voucher = ctx.payments.get(channelId)?.voucher
+  if (voucher && voucher.amount > 0n && ctx.payments.get(channelId)!.payee === deps.signer.address) {
+    const redemption = signBy(unsigned(redemptionState(fund.postfund.state, voucher)), deps.signer)
+    return { candidate: redemption, proof: [fund.postfund], register: 'challenge' }
+  }
+  return appDispute.claimOf(fund.postfund)
+}
+
+/** A final state this node signed for a channel (its defund's), which a `concluded` event finalized it with. */
+function knownFinal(ctx: StepContext, channelId: Bytes32): State | undefined {
+  for (const id of [virtualDefundId(channelId), directDefundId(channelId), appDefundId(channelId)]) {
+    const o = ctx.objectives.get(id)
+    if (o?.kind === 'virtualdefund' && o.final) return o.final.state
+    if ((o?.kind === 'directdefund' || o?.kind === 'appdefund') && o.final) return o.final.state
+  }
+  return undefined
+}
+
+/** My ledgers whose supported state holds a guarantee for `target`. */
+function guaranteeing(ctx: StepContext, target: Bytes32): Bytes32[] {
+  const ids: Bytes32[] = []
+  for (const ledger of ctx.ledgers.values()) if (findGuarantee(ledger.supported.vars.outcome, target)) ids.push(ledger.id)
+  return ids
+}
+
 /**
  * A challenge registered on chain for a channel. Mine: it reached the chain. Someone else's: the node defends
- * the latest state all signed — a challenge with an older one (a cheat, or a peer that lags) is answered by
- * challenging with mine, which supersedes it; one with mine is followed to its payout, so I am paid even if
- * the challenger never asks for it. A later state than mine needs nothing from me (it is signed by all).
- * Another state of my latest turn (compared by hash when the chain reports the registered state,
- * `registered`) cannot be superseded, and carries my signature: the dispute fails as conflicting_challenge
- * and says so (appDispute.ts). A ledger under dispute takes no more updates (it is marked closing): what the
- * chain pays out is its registered state, and a guarantee added off chain now would not be in it.
+ * its claim — a challenge with an older state (a cheat, or a peer that lags) is answered by registering mine,
+ * which supersedes it and must land before it finalizes (the dispute's deadline); one at my turn or later is
+ * followed to its payout, so I am paid even if the challenger never asks for it.
  */
-function onChallenged(ctx: StepContext, channelId: Bytes32, turnNumRecord: bigint, finalizesAt: bigint, deps: HandlerDeps, registered?: VariablePart): void {
+function onChallenged(ctx: StepContext, channelId: Bytes32, event: { turnNumRecord: bigint; finalizesAt: bigint; registered?: VariablePart }, deps: HandlerDeps): void {
+  const input = { kind: 'challenged' as const, turnNumRecord: event.turnNumRecord, finalizesAt: event.finalizesAt, ...(event.registered ? { registered: event.registered } : {}) }
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (o?.kind === 'appdispute' && isActive(o)) {
-    return crankDispute(ctx, appDispute.update(o, { kind: 'challenged', turnNumRecord, finalizesAt, ...(registered ? { registered } : {}) }), deps)
-  }
-  const latest = defended(ctx, channelId)
-  if (!latest || o?.status === 'completed') return
-  const mine = latest.state.turnNum
-  if (turnNumRecord > mine) return
-  freeze(ctx, channelId)
-  const atMine = turnNumRecord === mine ? { finalizesAt, ...(registered ? { state: registered } : {}) } : undefined
-  // An older state registered: my answer must land before it finalizes (the dispute's deadline).
-  const deadline = atMine ? undefined : finalizesAt
-  crankDispute(ctx, appDispute.newAppDispute(channelId, latest, holdingsOf(ctx, channelId, latest.state.outcome[0]!.asset), deps.signer, atMine, deadline), deps)
-}
-
-/** The latest state signed by all of a channel the node defends on chain: an app channel funded on chain, or a ledger. */
-function defended(ctx: StepContext, channelId: Bytes32): SignedState | undefined {
-  const channel = ctx.apps.get(channelId)
-  if (channel) return fundingOf(channel.context.definition) === 'direct' ? channel.latest?.signed : undefined
-  const ledger = ctx.ledger(channelId)
-  return ledger ? supportedSignedState(ledger) : undefined
+  if (o?.kind === 'appdispute' && isActive(o)) return crankDispute(ctx, appDispute.update(o, input), deps)
+  if (o?.status === 'completed') return
+  const claim = claimFor(ctx, channelId, deps)
+  if (!claim) return
+  const mine = claim.candidate.state.turnNum
+  const deadline = event.turnNumRecord < mine && claim.register === 'challenge' ? event.finalizesAt : undefined
+  startDispute(ctx, channelId, claim, deps, deadline)
+  const started = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (started?.kind === 'appdispute' && isActive(started)) crankDispute(ctx, appDispute.update(started, input), deps)
 }
 
 /**
- * A chain event of a channel (an app channel or a ledger), with its dispute if one runs: a challenge
- * (onChallenged), or the holdings in the channel's own asset.
+ * A channel concluded with a final state. A dispute learns the state it finalized with (the one this node signed);
+ * a channel that a guarantee funds (a payment channel, an app channel funded from a ledger) gets a dispute that
+ * follows it, so a ledger dispute can reclaim it. A ledger's or a directly funded channel's conclusion is its
+ * cooperative close, which its defund pays out.
  */
-export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event: ChainEvent, deps: HandlerDeps): void {
-  if (event.kind === 'challenged') return onChallenged(ctx, channelId, event.turnNumRecord, event.finalizesAt, deps, event.candidate)
-  if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
+function onConcluded(ctx: StepContext, channelId: Bytes32, finalizesAt: bigint, deps: HandlerDeps): void {
+  const final = knownFinal(ctx, channelId)
+  const input = { kind: 'concluded' as const, finalizesAt, ...(final ? { state: final } : {}) }
   const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (o?.kind !== 'appdispute' || !isActive(o) || o.candidate.state.outcome[0]!.asset !== event.asset) return
+  if (o?.kind === 'appdispute' && isActive(o)) return crankDispute(ctx, appDispute.update(o, input), deps)
+  if (o?.status === 'completed' || ctx.ledger(channelId) || !final) return
+  const channel = ctx.apps.get(channelId)
+  if (channel && fundingOf(channel.context.definition) !== 'ledger') return
+  const claim = claimFor(ctx, channelId, deps)
+  if (!claim) return
+  startDispute(ctx, channelId, claim, deps)
+  const started = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (started?.kind === 'appdispute' && isActive(started)) crankDispute(ctx, appDispute.update(started, input), deps)
+}
+
+/** A chain event of a channel, with its dispute if one runs: a challenge, a conclusion, a reclaim, or the holdings in the channel's own asset. */
+export function onDisputeChainEvent(ctx: StepContext, channelId: Bytes32, event: ChainEvent, deps: HandlerDeps): void {
+  if (event.kind === 'challenged') return onChallenged(ctx, channelId, { turnNumRecord: event.turnNumRecord, finalizesAt: event.finalizesAt, ...(event.candidate ? { registered: event.candidate } : {}) }, deps)
+  if (event.kind === 'concluded') return onConcluded(ctx, channelId, event.finalizesAt, deps)
+  const o = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  if (o?.kind !== 'appdispute' || !isActive(o)) return
+  if (event.kind === 'reclaimed') return crankDispute(ctx, appDispute.update(o, { kind: 'reclaimed', outcome: event.outcome }), deps)
+  if (event.kind !== 'deposited' && event.kind !== 'allocationUpdated') return
+  if (o.candidate.state.outcome[0]!.asset !== event.asset) return
   const amount = event.kind === 'deposited' ? event.nowHeld : event.finalHoldings
   crankDispute(ctx, appDispute.update(o, { kind: 'holdings', amount }), deps)
 }
@@ -128,25 +215,50 @@ export function onDisputeChainFailure(ctx: StepContext, o: AppDispute, code: str
   crankDispute(ctx, appDispute.update(o, { kind: 'txFailed', code, summary, now: ctx.now }), deps)
 }
 
-/** On a tick: the disputes whose challenge or payout is due now. */
+/** What the chain registered for the channels guarantees fund, from their disputes (once the chain reported it). */
+export function targetsView(objectives: Readable<Objective>): TargetsView {
+  return (target) => {
+    const o = objectives.get(appDispute.appDisputeId(target))
+    if (o?.kind !== 'appdispute' || o.status === 'failed' || o.finalizesAt === null) return undefined
+    return { state: appDispute.registeredState(o), finalizesAt: o.finalizesAt }
+  }
+}
+
+/** On a tick: the disputes whose challenge, reclaim or payout is due now. */
 export function crankDueDisputes(ctx: StepContext, deps: HandlerDeps): void {
+  const targets = targetsView(ctx.objectives)
   for (const id of ctx.indexes.get(Index.disputes) ?? []) {
     const o = ctx.objectives.get(id)
-    if (o?.kind === 'appdispute' && appDispute.isDue(o, ctx.now)) crankDispute(ctx, o, deps)
+    if (o?.kind === 'appdispute' && appDispute.isDue(o, ctx.now, targets)) crankDispute(ctx, o, deps)
   }
 }
 
 /** Whether a tick now would let a dispute submit something. */
 export function hasDueDispute(objectives: Readable<Objective>, indexes: Readable<readonly string[]>, now: number): boolean {
+  const targets = targetsView(objectives)
   return (indexes.get(Index.disputes) ?? []).some((id) => {
     const o = objectives.get(id)
-    return o?.kind === 'appdispute' && appDispute.isDue(o, now)
+    return o?.kind === 'appdispute' && appDispute.isDue(o, now, targets)
   })
 }
 
 export function crankDispute(ctx: StepContext, o: AppDispute, deps: HandlerDeps): void {
-  const result = appDispute.crank(o, ctx.now)
+  const result = appDispute.crank(o, ctx.now, targetsView(ctx.objectives))
   setObjective(ctx, result.objective)
   ctx.waitingFor.set(o.id, result.waitingFor)
   applyEffects(ctx, o.id, result.effects, deps)
+  if (result.waitingFor === 'target') disputeTargets(ctx, result.objective, deps)
+}
+
+/** A ledger's payout waits for the channels its guarantees fund to finalize: each gets a dispute of its own. */
+function disputeTargets(ctx: StepContext, o: AppDispute, deps: HandlerDeps): void {
+  for (const exit of appDispute.payoutOutcome(o)) {
+    for (const allocation of exit.allocations) {
+      if (allocation.allocationType !== AllocationType.guarantee) continue
+      const target = allocation.destination
+      if (ctx.objectives.get(appDispute.appDisputeId(target))) continue // running, or ended (a failed one is reported there)
+      const claim = claimFor(ctx, target, deps)
+      if (claim) startDispute(ctx, target, claim, deps)
+    }
+  }
 }

@@ -324,10 +324,11 @@ export class Engine {
   }
 
   /**
-   * Settles an app channel funded on chain without the others: challenges with the latest state every
-   * participant signed, waits until the challenge finalizes (chain time), then pays its outcome out
-   * (AppDispute). My events stop meanwhile. Resolves to the objective id.
-   * Errors: no_such_app_channel, dispute_unsupported (funded from a ledger, or by nobody).
+   * Settles an app channel without the others: challenges with the latest state every participant signed, waits
+   * until the challenge finalizes (chain time), then pays its outcome out (AppDispute). A channel funded from a
+   * ledger is paid through that ledger, which is disputed too (its guarantee is reclaimed, then it pays out).
+   * My events stop meanwhile. Resolves to the objective id.
+   * Errors: no_such_app_channel, dispute_unsupported (funded by nobody, nothing held, no guarantee held).
    */
   challengeAppChannel(channelId: Bytes32): Promise<string> {
     return this.#api({ op: 'challengeAppChannel', channelId })
@@ -341,6 +342,17 @@ export class Engine {
    */
   challengeLedger(ledgerId: Bytes32): Promise<string> {
     return this.#api({ op: 'challengeLedger', ledgerId })
+  }
+
+  /**
+   * Settles a payment channel on chain without the others: registers the best state this node holds (the final
+   * state signed by all; the payee's redemption of its largest voucher; else the funded state), and disputes the
+   * ledgers of mine that hold its guarantee, whose payout reclaims it once both finalized (`appdispute:<id>` for
+   * each). No more payments meanwhile. Resolves to the payment channel's dispute.
+   * Errors: unknown_channel.
+   */
+  challengePaymentChannel(channelId: Bytes32): Promise<string> {
+    return this.#api({ op: 'challengePaymentChannel', channelId })
   }
 
   getAppChannel(channelId: Bytes32): AppChannelView | undefined {

@@ -45,3 +45,7 @@ export class RejectionTooLateError extends RejectedInputError {
 export class SyncInFlightError extends RejectedInputError {
   readonly code = 'sync_in_flight'
 }
+/** No payment channel (or channel of any kind) of this node has that id. */
+export class UnknownChannelError extends RejectedInputError {
+  readonly code = 'unknown_channel'
+}

@@ -42,6 +42,7 @@ export type ApiRequest =
   | { readonly op: 'closeAppChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'challengeLedger'; readonly ledgerId: Bytes32 }
+  | { readonly op: 'challengePaymentChannel'; readonly channelId: Bytes32 }
   /** The shell's first input on a new store: the node's epoch (time and randomness come from the shell). */
   | { readonly op: 'startEpoch'; readonly epoch: bigint }
   /** The configured policy, journaled at open when it differs from the one in effect (configuration is an input). */

@@ -131,6 +131,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return appDisputes.challengeAppChannel(ctx, request.channelId, deps)
     case 'challengeLedger':
       return appDisputes.challengeLedger(ctx, request.ledgerId, deps)
+    case 'challengePaymentChannel':
+      return appDisputes.challengePaymentChannel(ctx, request.channelId, deps)
     case 'setPolicy': {
       ctx.meta.set('meta', { ...ctx.meta.get('meta')!, policy: request.policy })
       return undefined

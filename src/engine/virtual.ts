@@ -23,12 +23,10 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { HandlerDeps } from './step.js'
 import { admitFromPeer, applyEffects, isolate, ledgerWith, setObjective, tellFailure } from './step.js'
 import { peerKey } from './outbox.js'
-import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError } from './errors.js'
+import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError, UnknownChannelError } from './errors.js'
 import { parseBytes32 } from '../core/canonical.js'
 
-export class UnknownChannelError extends RejectedInputError {
-  readonly code = 'unknown_channel'
-}
+export { UnknownChannelError }
 export class ChannelNotOpenError extends RejectedInputError {
   readonly code = 'channel_not_open'
 }

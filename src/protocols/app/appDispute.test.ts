@@ -8,7 +8,7 @@
 // she is done when the chain reports the holdings paid out.
 import { describe, expect, test } from 'vitest'
 import type { Address, Bytes32, Hex } from '../../core/types.js'
-import type { State } from '../../core/state.js'
+import type { State, VariablePart } from '../../core/state.js'
 import { channelId } from '../../core/channelId.js'
 import { fixedPart, variablePart } from '../../core/state.js'
 import { hashState } from '../../core/hashState.js'
@@ -16,9 +16,13 @@ import { hashChallenge } from '../../core/signState.js'
 import { recoverHashSigner } from '../../core/signatures.js'
 import { signBy, unsigned } from '../../core/signedState.js'
 import type { AppDispute } from './appDispute.js'
-import { MAX_DISPUTE_FAILURES, appDisputeId, crank, isDue, newAppDispute, retryDelayMs, update } from './appDispute.js'
+import { MAX_DISPUTE_FAILURES, appDisputeId, claimOf, crank, isDue, newAppDispute, retryDelayMs, update } from './appDispute.js'
 import { CONSENSUS_APP, ETH, alice, bob } from './testApps.js'
 import { toBytes32 } from '../../core/canonical.js'
+import { AllocationType } from '../../core/outcome.js'
+import type { Exit } from '../../core/outcome.js'
+import { encodeGuaranteeMetadata } from '../../core/guarantee.js'
+import type { TargetsView } from './appDispute.js'
 
 const destinationOf = (a: Address): Bytes32 => toBytes32(`0x${'0'.repeat(24)}${a.slice(2)}`)
 const STATE: State = {
@@ -37,7 +41,10 @@ const NOW = 1_800_000_000_000 // ms
 const FINALIZES_AT = 1_800_000_100n // s
 const NOW_SEC = BigInt(NOW / 1000)
 
-const fresh = () => newAppDispute(ID, SIGNED, 10n, alice.signer)
+const make = (deadline?: bigint) => newAppDispute({ channelId: ID, claim: claimOf(SIGNED), holdings: 10n, signer: alice.signer, ...(deadline === undefined ? {} : { deadline }) })
+const fresh = () => make()
+/** Started from someone else's registration (the engine hands it over at once). */
+const following = (registered?: VariablePart) => update(fresh(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT, ...(registered ? { registered } : {}) })
 const submitted = () => crank(fresh(), NOW).objective
 const registered = () => update(submitted(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT })
 
@@ -93,7 +100,7 @@ describe('AppDispute', () => {
 
   test('an answer to an older challenge is retried while it can land before that challenge finalizes, then fails loudly', () => {
     const deadline = NOW_SEC + 60n // the stale challenge finalizes a minute from now
-    let o: AppDispute = newAppDispute(ID, SIGNED, 10n, alice.signer, undefined, deadline)
+    let o: AppDispute = make(deadline)
     let at = Number(NOW_SEC) * 1000
     o = crank(o, at).objective
     expect(o.challengeSubmitted).toBe(true)
@@ -119,7 +126,7 @@ describe('AppDispute', () => {
   })
 
   test('started from someone else\'s challenge with her latest turn: no challenge of her own, only the payout', () => {
-    const o = newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT })
+    const o = following()
     expect(crank(o, NOW).effects).toEqual([])
     expect(crank(o, Number(FINALIZES_AT) * 1000).effects.map((e) => e.kind === 'submit' && e.tx.kind)).toEqual(['transferAllAssets'])
   })
@@ -130,7 +137,7 @@ describe('AppDispute', () => {
   const other = { ...variablePart(STATE), appData: `0x${'ef'.repeat(96)}` as Hex }
   test.each([
     { name: 'reported for her own challenge', make: () => update(submitted(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT, registered: other }) },
-    { name: 'starting from someone else\'s challenge', make: () => newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT, state: other }) },
+    { name: 'starting from someone else\'s challenge', make: () => following(other) },
   ])('another state of her turn registered on chain, $name: failed as conflicting_challenge, nothing submitted', ({ make }) => {
     const o = make()
     expect(o).toMatchObject({ status: 'failed', failure: { code: 'conflicting_challenge' } })
@@ -143,12 +150,88 @@ describe('AppDispute', () => {
   test('her own state reported with the challenge is hers: the payout follows', () => {
     const o = update(submitted(), { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT, registered: variablePart(STATE) })
     expect(o).toEqual(registered())
-    const started = newAppDispute(ID, SIGNED, 10n, alice.signer, { finalizesAt: FINALIZES_AT, state: variablePart(STATE) })
+    const started = following(variablePart(STATE))
     expect(started.status).toBe('approved')
     expect(crank(started, Number(FINALIZES_AT) * 1000).effects.map((e) => e.kind === 'submit' && e.tx.kind)).toEqual(['transferAllAssets'])
   })
 
   test('a state not signed by all cannot be disputed through the consensus app', () => {
-    expect(() => newAppDispute(ID, signBy(unsigned(STATE), alice.signer), 10n, alice.signer)).toThrow(/signed by all/)
+    expect(() => newAppDispute({ channelId: ID, claim: claimOf(signBy(unsigned(STATE), alice.signer)), holdings: 10n, signer: alice.signer })).toThrow(/signed by all/)
+  })
+
+  test('a later state registered by someone else, reported by the chain, is followed: its outcome is paid out under its hash', () => {
+    const later = { ...variablePart(STATE), turnNum: 6n, outcome: [{ ...STATE.outcome[0]!, allocations: STATE.outcome[0]!.allocations.map((a, i) => ({ ...a, amount: [2n, 8n][i]! })) }] }
+    const o = update(submitted(), { kind: 'challenged', turnNumRecord: 6n, finalizesAt: FINALIZES_AT, registered: later })
+    expect(o.status).toBe('approved')
+    expect(crank(o, NOW).effects).toEqual([])
+    const due = crank(o, Number(FINALIZES_AT) * 1000)
+    expect(due.effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: later.outcome, stateHash: hashState({ ...STATE, ...later }) } }])
+    // an older challenge after it changes nothing
+    expect(update(o, { kind: 'challenged', turnNumRecord: 5n, finalizesAt: FINALIZES_AT, registered: { ...later, turnNum: 5n } })).toEqual(o)
+  })
+
+  test('a claim with a proof (the payee\'s redemption) is registered with it', () => {
+    const redemption = signBy(unsigned({ ...STATE, turnNum: 5n }), bob.signer)
+    const o = newAppDispute({ channelId: ID, claim: { candidate: redemption, proof: [SIGNED], register: 'challenge' }, holdings: 0n, signer: bob.signer })
+    const first = crank(o, NOW)
+    expect(first.effects).toEqual([{ kind: 'submit', tx: { kind: 'challenge', candidate: redemption, proof: [SIGNED], challengerSignature: o.challengerSignature } }])
+    // it holds nothing on chain (its money is in a ledger's guarantee): done once it finalized
+    const registeredAt = update(first.objective, { kind: 'challenged', turnNumRecord: 5n, finalizesAt: FINALIZES_AT, registered: variablePart(redemption.state) })
+    expect(crank(registeredAt, Number(FINALIZES_AT) * 1000 - 1).objective.status).toBe('approved')
+    const done = crank(registeredAt, Number(FINALIZES_AT) * 1000)
+    expect(done.objective.status).toBe('completed')
+    expect(done.effects).toEqual([])
+  })
+
+  test('a final state signed by all is concluded, which no challenge overrides; a conclusion with a state it does not know fails it', () => {
+    const final = signBy(signBy(unsigned({ ...STATE, turnNum: 5n, isFinal: true }), alice.signer), bob.signer)
+    const o = newAppDispute({ channelId: ID, claim: { candidate: final, proof: [], register: 'conclude' }, holdings: 10n, signer: alice.signer })
+    const first = crank(o, NOW)
+    expect(first.effects).toEqual([{ kind: 'submit', tx: { kind: 'conclude', signedState: final } }])
+    expect(update(first.objective, { kind: 'challenged', turnNumRecord: 9n, finalizesAt: FINALIZES_AT })).toEqual(first.objective)
+    const concluded = update(first.objective, { kind: 'concluded', finalizesAt: NOW_SEC })
+    expect(crank(concluded, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: hashState(final.state) } }])
+    expect(update(submitted(), { kind: 'concluded', finalizesAt: NOW_SEC })).toMatchObject({ status: 'failed', failure: { code: 'concluded' } })
+    const known = update(submitted(), { kind: 'concluded', finalizesAt: NOW_SEC, state: final.state })
+    expect(crank(known, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: hashState(final.state) } }])
+  })
+
+  describe('a ledger that guarantees a channel', () => {
+    const TARGET = toBytes32(`0x${'7a'.repeat(32)}`)
+    const [toAlice, toBob] = STATE.outcome[0]!.allocations
+    const guarantee = { destination: TARGET, amount: 4n, allocationType: AllocationType.guarantee, metadata: encodeGuaranteeMetadata({ left: toAlice!.destination, right: toBob!.destination }) }
+    const ledgerOutcome: Exit = [{ ...STATE.outcome[0]!, allocations: [{ ...toAlice!, amount: 3n }, { ...toBob!, amount: 3n }, guarantee] }]
+    const LEDGER = signBy(signBy(unsigned({ ...STATE, outcome: ledgerOutcome }), alice.signer), bob.signer)
+    const target: State = { ...STATE, channelNonce: 99n, outcome: [{ ...STATE.outcome[0]!, allocations: [{ ...toAlice!, amount: 1n }, { ...toBob!, amount: 3n }] }] }
+    const TARGET_FINAL = FINALIZES_AT + 50n
+    const view: TargetsView = (id) => (id === TARGET ? { state: target, finalizesAt: TARGET_FINAL } : undefined)
+    const finalized = () => {
+      const o = newAppDispute({ channelId: ID, claim: claimOf(LEDGER), holdings: 10n, signer: alice.signer })
+      return update(crank(o, NOW).objective, { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT })
+    }
+
+    test('is paid out only after the guarantee is reclaimed, once the channel it funds finalized; then with the outcome the chain reports', () => {
+      const at = Number(FINALIZES_AT) * 1000
+      const unknown = crank(finalized(), at)
+      expect(unknown.waitingFor).toBe('target')
+      expect(unknown.effects).toEqual([])
+      expect(isDue(finalized(), Number(TARGET_FINAL) * 1000, view)).toBe(true)
+      expect(isDue(finalized(), Number(TARGET_FINAL) * 1000 - 1, view)).toBe(false)
+      expect(crank(finalized(), Number(TARGET_FINAL) * 1000 - 1, view).waitingFor).toBe('target')
+      const reclaim = crank(finalized(), Number(TARGET_FINAL) * 1000, view)
+      expect(reclaim.waitingFor).toBe('reclaim')
+      expect(reclaim.effects).toEqual([{ kind: 'submit', tx: {
+        kind: 'reclaim', sourceChannelId: ID, sourceStateHash: hashState(LEDGER.state), sourceOutcome: ledgerOutcome, sourceAssetIndex: 0n, indexOfTargetInSource: 2n,
+        targetStateHash: hashState(target), targetOutcome: target.outcome, targetAssetIndex: 0n,
+      } }])
+      expect(crank(reclaim.objective, Number(TARGET_FINAL) * 1000, view).effects).toEqual([])
+      // refused (someone reclaimed first, or an outage): tried again after the delay
+      const refused = update(reclaim.objective, { kind: 'txFailed', code: 'chain_unavailable', summary: 'down', now: Number(TARGET_FINAL) * 1000 })
+      expect(crank(refused, refused.retryAt - 1, view).effects).toEqual([])
+      expect(crank(refused, refused.retryAt, view).effects.map((e) => e.kind === 'submit' && e.tx.kind)).toEqual(['reclaim'])
+      const reclaimed: Exit = [{ ...ledgerOutcome[0]!, allocations: [{ ...toAlice!, amount: 4n }, { ...toBob!, amount: 6n }] }]
+      const paid = crank(update(reclaim.objective, { kind: 'reclaimed', outcome: reclaimed }), Number(TARGET_FINAL) * 1000, view)
+      expect(paid.effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: reclaimed, stateHash: hashState(LEDGER.state) } }])
+    })
   })
 })
