@@ -50,7 +50,10 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
   const channel = ctx.apps.get(channelId)
   if (!channel) throw new NoSuchAppChannelError('no such app channel', { channelId })
   const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (existing && isActive(existing)) return existing.id
+  if (existing && isActive(existing)) {
+    for (const ledgerId of guaranteeing(ctx, channelId)) challengeLedger(ctx, ledgerId, deps)
+    return existing.id
+  }
   const funding = fundingOf(channel.context.definition)
   if (funding === 'none') throw new DisputeUnsupportedError('a channel funded by nobody has nothing to enforce', { channelId, funding })
   if (!channel.latest) throw new DisputeUnsupportedError('turn 0 is not signed by all: there is nothing to enforce', { channelId })
@@ -68,11 +71,11 @@ export function challengeAppChannel(ctx: StepContext, channelId: Bytes32, deps: 
  * the payee's redemption of its largest voucher, or the funded state.
  */
 export function challengePaymentChannel(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): string {
-  const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
-  if (existing && isActive(existing)) return existing.id
   const claim = paymentClaim(ctx, channelId, deps)
   if (!claim) throw new UnknownChannelError('no such payment channel (funded, with this node taking part)', { channelId })
-  const id = startDispute(ctx, channelId, claim, deps)
+  const existing = ctx.objectives.get(appDispute.appDisputeId(channelId))
+  // Running already (it answered someone's challenge): the ledgers are what pays me, so they are disputed now.
+  const id = existing && isActive(existing) ? existing.id : startDispute(ctx, channelId, claim, deps)
   for (const ledgerId of guaranteeing(ctx, channelId)) challengeLedger(ctx, ledgerId, deps)
   return id
 }
