@@ -117,6 +117,11 @@ export class ChannelsClient {
     return this.#call('challenge_ledger_channel', { channelId })
   }
 
+  /** Settles a payment channel on chain (and the ledgers holding its guarantee); `waitForObjective(objectiveId)` follows it. */
+  challengePaymentChannel(channelId: Bytes32): Promise<ResultOf<'challenge_payment_channel'>> {
+    return this.#call('challenge_payment_channel', { channelId })
+  }
+
   /** Closes a ledger channel (DirectDefund). @throws RpcError -32002 (unknown ledger), -32003 (`ledger_not_empty`, …). */
   closeLedgerChannel(channelId: Bytes32): Promise<ResultOf<'close_ledger_channel'>> {
     return this.#call('close_ledger_channel', { channelId })

@@ -102,4 +102,8 @@ test('a ledger the operator challenges is listed as a dispute: the turn it regis
   expect(dispute).toMatchObject({ objectiveId: started.result.objectiveId, channelId: created.result.channelId, channel: 'ledger', status: 'approved', turnNum: '1', paidOut: false, failure: null })
   expect((await answer(context(), 'get_ledger_channel', { channelId: created.result.channelId })).result.status).toBe('closing') // no more updates
   expect((await answer(context(), 'challenge_ledger_channel', { channelId: `0x${'77'.repeat(32)}` })).error).toMatchObject({ data: { code: 'no_such_ledger' } })
+  // a payment channel the node does not take part in is refused; so is a ledger id given as one
+  expect((await answer(context(), 'challenge_payment_channel', { channelId: `0x${'77'.repeat(32)}` })).error).toMatchObject({ data: { code: 'unknown_channel' } })
+  expect((await answer(context(), 'challenge_payment_channel', { channelId: created.result.channelId })).error).toMatchObject({ data: { code: 'unknown_channel' } })
+  expect((await answer(context(), 'challenge_payment_channel', { channelId: 'not hex' })).error).toMatchObject({ code: RpcErrorCode.invalidParams })
 })

@@ -107,6 +107,12 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ objectiveId: await node.engine.challengeLedger(p.channelId) }),
   },
+  challenge_payment_channel: {
+    summary: 'Settles a payment channel on chain without the others: registers the best state the node holds of it, and disputes the ledgers of this node that hold its guarantee, which pay out once it is reclaimed.',
+    description: 'The best state: the final state if every participant signed it (concluded at once); for the payee, the redemption of the largest voucher it holds (with the funded state as proof); otherwise the funded state. No more payments meanwhile. Follow `appdispute:<channelId>` and `appdispute:<ledgerId>` with `get_objective` or `list_disputes`. The node also answers by itself a challenge someone registers with an older state of the channel (the payee: with its latest voucher). Refused (`unknown_channel`) for a channel this node does not take part in or that never opened.',
+    errors: ENGINE_CALL,
+    handler: async ({ node }, p) => ({ objectiveId: await node.engine.challengePaymentChannel(p.channelId) }),
+  },
   get_ledger_channel: {
     summary: 'A ledger channel: status, balances, guarantees, holdings.',
     errors: [notFound],
@@ -118,8 +124,8 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     handler: ({ node }) => allLedgerChannels(node.engine),
   },
   list_disputes: {
-    summary: 'Every dispute the node runs or ran on chain, ledger or app channel: the turn it registers or defends, the deadline, where it stands.',
-    description: 'A dispute is `appdispute:<channelId>`: one the operator started (`challenge_ledger_channel`, `challenge_app_channel`), or one the node started by itself to answer a challenge with an older state, or to follow one with its latest state to the payout.',
+    summary: 'Every dispute the node runs or ran on chain, ledger, payment or app channel: the turn it registers or defends, the deadline, where it stands.',
+    description: 'A dispute is `appdispute:<channelId>`: one the operator started (`challenge_ledger_channel`, `challenge_payment_channel`, `challenge_app_channel`), or one the node started by itself: to answer a challenge with an older state, to follow one with its latest state to the payout, or to finalize a channel that a disputed ledger guarantees (its guarantee is reclaimed before the ledger pays out).',
     errors: [],
     handler: ({ node }) => allDisputes(node.engine),
   },
@@ -204,8 +210,8 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     handler: async ({ node }, p) => ({ objectiveId: await node.engine.closeAppChannel(p.channelId) }),
   },
   challenge_app_channel: {
-    summary: 'Settles an app channel funded on chain without the other participants: challenges with the latest state every participant signed, then pays its outcome out once the challenge finalizes.',
-    description: 'For when the others stop answering (a vanished node, a close that never completes). The node submits the challenge, waits for the challenge duration on chain, then transferAllAssets; follow `appdispute:<channelId>` with `get_objective`. Refused (`dispute_unsupported`) for channels funded from a ledger or by nobody.',
+    summary: 'Settles an app channel without the other participants: challenges with the latest state every participant signed, then pays its outcome out once the challenge finalizes.',
+    description: 'For when the others stop answering (a vanished node, a close that never completes). The node submits the challenge, waits for the challenge duration on chain, then transferAllAssets; follow `appdispute:<channelId>` with `get_objective`. A channel funded from a ledger holds nothing on chain: the ledger holding its guarantee is disputed too (`appdispute:<ledgerId>`), and pays out once the guarantee is reclaimed. Refused (`dispute_unsupported`) for a channel funded by nobody, or with nothing held.',
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ objectiveId: await node.engine.challengeAppChannel(p.channelId) }),
   },

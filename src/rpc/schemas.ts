@@ -189,11 +189,12 @@ export const disputeInfoSchema = z
   .object({
     objectiveId: z.string().describe('`appdispute:<channelId>`.'),
     channelId: bytes32Schema,
-    channel: z.enum(['ledger', 'app']).describe('What is disputed: a ledger channel, or an app channel funded on chain.'),
+    channel: z.enum(['ledger', 'payment', 'app']).describe('What is disputed: a ledger channel, a payment channel, or an app channel.'),
     status: z.enum(OBJECTIVE_STATUSES),
-    waitingFor: z.string().nullable().describe('challenge, finalization, payout, or nothing; null once done.'),
-    turnNum: turnNumSchema.describe('The turn of the state the node registers or defends (its latest signed by all).'),
+    waitingFor: z.string().nullable().describe('challenge, finalization, target (a channel a guarantee funds must finalize too), reclaim, payout, or nothing; null once done.'),
+    turnNum: turnNumSchema.describe('The turn of the state the node registers or defends (its best: signed by all, a final state, or the payee\'s redemption).'),
     challengeSubmitted: z.boolean().describe('Whether a challenge with that state is on chain (mine, or one at my turn).'),
+    registeredTurnNum: turnNumSchema.nullable().describe('The turn the chain registered (mine, or a later one someone else registered, which the node follows); null until the chain reports it.'),
     finalizesAt: z.string().regex(/^\d+$/).nullable().describe('Chain time (seconds) the registered challenge finalizes at, as a decimal string; null until the chain reports it.'),
     paidOut: z.boolean().describe('The chain paid the channel out after the challenge.'),
     failures: z.number().int().min(0).describe('Transactions the chain refused so far.'),
@@ -379,6 +380,10 @@ export const RPC_METHODS = {
   challenge_ledger_channel: {
     params: z.strictObject({ channelId: bytes32Schema }),
     result: z.object({ objectiveId: z.string() }).describe('The dispute (`appdispute:<channelId>`): challenge with the ledger\'s supported state, then the payout once it finalizes.'),
+  },
+  challenge_payment_channel: {
+    params: z.strictObject({ channelId: bytes32Schema }),
+    result: z.object({ objectiveId: z.string() }).describe('The payment channel\'s dispute (`appdispute:<channelId>`); each guaranteeing ledger has its own (`appdispute:<ledgerId>`).'),
   },
   challenge_app_channel: {
     params: z.strictObject({ channelId: bytes32Schema }),

@@ -2,6 +2,7 @@
 // derived from the engine's tables on every call (never stored, so they cannot drift), and the step to
 // JSON: the result schema's codec turns bigints into decimal strings and checks the view on the way out
 // (schemas.ts). Free-form error details are rendered by errors.ts. STYLE §3, §8.
+import { registeredState } from '../protocols/app/appDispute.js'
 import { z } from 'zod'
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
@@ -35,7 +36,7 @@ export function objectiveInfo(engine: Pick<EngineView, 'getObjective'>, objectiv
   }
 }
 
-/** Every dispute the node runs or ran (objectives `appdispute:`), ledger or app channel. */
+/** Every dispute the node runs or ran (objectives `appdispute:`): ledger, payment or app channel. */
 export function allDisputes(engine: Pick<EngineView, 'objectives' | 'getObjective' | 'getLedger'>): DisputeInfo[] {
   const disputes: DisputeInfo[] = []
   for (const o of engine.objectives()) {
@@ -43,11 +44,12 @@ export function allDisputes(engine: Pick<EngineView, 'objectives' | 'getObjectiv
     disputes.push({
       objectiveId: o.id,
       channelId: o.channelId,
-      channel: engine.getLedger(o.channelId) !== undefined ? 'ledger' : 'app',
+      channel: engine.getLedger(o.channelId) !== undefined ? 'ledger' : engine.getObjective(`virtualfund:${o.channelId}`) !== undefined ? 'payment' : 'app',
       status: o.status,
       waitingFor: isActive(o) ? (engine.getObjective(o.id)?.waitingFor ?? null) : null,
       turnNum: o.candidate.state.turnNum,
       challengeSubmitted: o.challengeSubmitted,
+      registeredTurnNum: o.finalizesAt === null ? null : registeredState(o).turnNum,
       finalizesAt: o.finalizesAt === null ? null : o.finalizesAt.toString(),
       paidOut: o.paidOut,
       failures: o.failures,
