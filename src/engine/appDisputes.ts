@@ -80,6 +80,46 @@ export function challengePaymentChannel(ctx: StepContext, channelId: Bytes32, de
   return id
 }
 
+/**
+ * An objective whose peers stopped answering for longer than the operator allows (the shell decided: stalls.ts):
+ * the channel it is about is settled on chain from the latest supported state, and the objective ends failed
+ * (`counterparty_stalled`), naming the dispute; if no dispute can start, it ends failed with the reason. Nothing
+ * happens to an objective that ended meanwhile (`waitingFor` is what the shell saw, for the summary).
+ */
+export function challengeStalled(ctx: StepContext, p: { objectiveId: string; waitingFor: string; waitedMs: number }, deps: HandlerDeps): string | undefined {
+  const o = ctx.objectives.get(p.objectiveId)
+  if (!o || !isActive(o)) return undefined
+  const dispute = (): string | undefined => {
+    switch (o.kind) {
+      case 'ledgerUpdate':
+        return challengeLedger(ctx, o.ledgerId, deps)
+      case 'directdefund':
+        return challengeLedger(ctx, o.channelId, deps)
+      case 'virtualfund':
+      case 'virtualdefund':
+        return challengePaymentChannel(ctx, o.channelId, deps)
+      case 'appfund':
+      case 'appdefund':
+        return challengeAppChannel(ctx, o.channelId, deps)
+      default:
+        return undefined
+    }
+  }
+  const waited = `no answer from its peers for ${Math.round(p.waitedMs / 1000)} s (waiting for ${p.waitingFor})`
+  let id: string | undefined
+  try {
+    id = dispute()
+  } catch (error) {
+    if (!(error instanceof RejectedInputError)) throw error
+    setObjective(ctx, { ...ctx.objectives.get(o.id)!, status: 'failed', failure: { code: 'counterparty_stalled', summary: `${waited}; it cannot be settled on chain: ${error.summary}` } })
+    return undefined
+  }
+  if (id === undefined) return undefined
+  const now = ctx.objectives.get(o.id)!
+  if (isActive(now)) setObjective(ctx, { ...now, status: 'failed', failure: { code: 'counterparty_stalled', summary: `${waited}: settled on chain by ${id}` } })
+  return id
+}
+
 /** Starts the dispute of a ledger from its supported state (signed by both), or returns the running one; the ledger takes no more updates. */
 export function challengeLedger(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): string {
   const ledger = requireLedger(ctx, ledgerId)

@@ -3,6 +3,7 @@
 // handles each batch and writes it as one fsync'd batch; only then are the side effects carried out
 // (effects.ts) and the callers answered. The views (views.ts) read the committed state. Time and timers come
 // from an injected scheduler (scheduler.ts): real ones in the daemon, a hand-moved clock in tests.
+import { StallWatch } from './stalls.js'
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Signer } from '../core/signer.js'
 import type { Store } from '../store/store.js'
@@ -81,10 +82,18 @@ export interface EngineOptions {
   readonly apps?: (appId: Bytes32) => AppRuntime | undefined
   /** Snapshots of an app channel's state every this many events (default DEFAULT_SNAPSHOT_INTERVAL_EVENTS). */
   readonly appSnapshotIntervalEvents?: number
+  /**
+   * How long an objective may wait on its peers (a countersignature, a final state, a guarantee's removal) before
+   * the node settles its channel on chain (stalls.ts); 0 or absent: never by itself.
+   */
+  readonly stallTimeoutMs?: number
 }
 
 type Listener = (objective: Objective) => void
 type ChangeListener = (change: EngineChange) => void
+
+/** How often the shell looks for objectives whose peers stalled. */
+const STALL_CHECK_MS = 1_000
 
 /** How long a participant has to move, by default, before the app's timeout event may be submitted against it. */
 export const DEFAULT_MOVE_TIMEOUT_SECONDS = 300
@@ -114,6 +123,7 @@ export class Engine {
   readonly #appListeners = new Set<(channel: AppChannel) => void>()
   readonly #changeListeners = new Set<ChangeListener>()
   #stopTicking: (() => void) | undefined
+  #stopWatchingStalls: (() => void) | undefined
   #unsubscribe: (() => void) | undefined
 
   private constructor(
@@ -182,6 +192,24 @@ export class Engine {
       this.#stopTicking = this.#scheduler.every(interval, () => {
         if (this.#machine.hasDueWork(this.#clock())) void this.#offer({ kind: 'tick' })
       })
+    }
+    const stallTimeoutMs = this.options.stallTimeoutMs ?? 0
+    if (stallTimeoutMs > 0 && chain) {
+      const watch = new StallWatch(stallTimeoutMs)
+      this.#stopWatchingStalls = this.#scheduler.every(Math.min(STALL_CHECK_MS, stallTimeoutMs), () => {
+        for (const stall of watch.stalled(this.#waits(), this.#clock())) {
+          // A refusal needs no report here: the stalled objective ends failed with the reason (challengeStalled).
+          this.#api({ op: 'challengeStalled', ...stall }).catch(() => undefined)
+        }
+      })
+    }
+  }
+
+  /** Every active objective's kind and what it waits for. */
+  *#waits(): Generator<readonly [string, { kind: Objective['kind']; waitingFor: string | undefined }]> {
+    for (const [id, waitingFor] of this.#machine.waitingFor) {
+      const o = this.#tables.objectives.get(id)
+      if (o && isActive(o)) yield [id, { kind: o.kind, waitingFor }]
     }
   }
 
@@ -515,6 +543,7 @@ export class Engine {
   async close(): Promise<void> {
     this.#loop.stop(new EngineStoppedError('the engine is closed'))
     this.#stopTicking?.()
+    this.#stopWatchingStalls?.()
     this.#unsubscribe?.()
     await this.idle()
     this.#effects.flushAcks()

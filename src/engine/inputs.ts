@@ -43,6 +43,8 @@ export type ApiRequest =
   | { readonly op: 'challengeAppChannel'; readonly channelId: Bytes32 }
   | { readonly op: 'challengeLedger'; readonly ledgerId: Bytes32 }
   | { readonly op: 'challengePaymentChannel'; readonly channelId: Bytes32 }
+  /** The shell saw this objective wait on its peers for `waitedMs` (stalls.ts): settle its channel on chain. */
+  | { readonly op: 'challengeStalled'; readonly objectiveId: string; readonly waitingFor: string; readonly waitedMs: number }
   /** The shell's first input on a new store: the node's epoch (time and randomness come from the shell). */
   | { readonly op: 'startEpoch'; readonly epoch: bigint }
   /** The configured policy, journaled at open when it differs from the one in effect (configuration is an input). */

@@ -133,6 +133,8 @@ function handleApi(ctx: StepContext, request: ApiRequest, deps: HandlerDeps): un
       return appDisputes.challengeLedger(ctx, request.ledgerId, deps)
     case 'challengePaymentChannel':
       return appDisputes.challengePaymentChannel(ctx, request.channelId, deps)
+    case 'challengeStalled':
+      return appDisputes.challengeStalled(ctx, request, deps)
     case 'setPolicy': {
       ctx.meta.set('meta', { ...ctx.meta.get('meta')!, policy: request.policy })
       return undefined

@@ -110,6 +110,8 @@ export const configFileSchema = z
       .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     shutdownTimeoutMs: z.number().int().min(0).max(600_000),
+    /** How long an objective may wait on its peers before the node settles its channel on chain; 0: never by itself. */
+    stallTimeoutSec: z.number().int().min(0).max(2 ** 32),
   })
   .partial()
   .strict()
@@ -142,6 +144,8 @@ export interface NodeConfig {
   readonly logLevel: string
   /** How long a graceful shutdown waits for the outbox to drain (peers to acknowledge) before closing anyway. */
   readonly shutdownTimeoutMs: number
+  /** How long an objective may wait on its peers before the node settles its channel on chain (0: never by itself). */
+  readonly stallTimeoutSec: number
 }
 
 /** An empty list allows nothing: `accept: []` refuses every app channel. */
@@ -160,6 +164,8 @@ export const DEFAULTS = {
   pollingIntervalMs: 500,
   logLevel: 'info',
   shutdownTimeoutMs: 5_000,
+  /** A quarter of an hour: far beyond a round trip, far within the shortest challenge duration worth having. */
+  stallTimeoutSec: 900,
 } as const
 
 export const NODE_FLAGS = {
@@ -172,6 +178,7 @@ export const NODE_FLAGS = {
   peer: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   'chain-url': { type: 'string' },
+  'stall-timeout': { type: 'string' },
   'chain-id': { type: 'string' },
   'chain-local': { type: 'boolean' },
   confirmations: { type: 'string' },
@@ -276,6 +283,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     },
     logLevel: (flags['log-level'] ?? env.CHANNELS_LOG_LEVEL ?? file.logLevel ?? DEFAULTS.logLevel) as ConfigFile['logLevel'],
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+    stallTimeoutSec: num(flags['stall-timeout'], 'stall-timeout') ?? num(env.CHANNELS_STALL_TIMEOUT, 'CHANNELS_STALL_TIMEOUT') ?? file.stallTimeoutSec ?? DEFAULTS.stallTimeoutSec,
   }
   const checked = check(merged, 'the merged configuration')
   const chain = chainFrom(checked.chain!)
@@ -303,6 +311,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     policy: policyFrom(checked.policy ?? {}),
     logLevel: checked.logLevel!,
     shutdownTimeoutMs: checked.shutdownTimeoutMs!,
+    stallTimeoutSec: checked.stallTimeoutSec!,
   }
 }
 

@@ -259,3 +259,28 @@ test('a stale challenge on a ledger: mallory registers the postfund after update
   expect(await chain.balance(w.honest.address)).toBe(honestShare + SHARE)
   expect(await mallory.channelBalance()).toBe(malloryShare - SHARE)
 }, 90_000)
+
+test('a counterparty stalls: mallory never signs the close the honest node asked for; past the stall deadline its node challenges with the supported state and is paid its latest share to the wei', async () => {
+  const policy = { ...ACCEPT_ANY_PEER, challengeDurationSec: { min: 0, max: ACCEPT_ANY_PEER.challengeDurationSec.max } }
+  const w = (world = await createAnvilWorld(chain, { label: 'stalled-close', policy, stallTimeoutMs: 1_000 }))
+  const mallory = await w.attacker('mallory')
+  const [malloryShare, honestShare] = [3n * SHARE, 2n * SHARE]
+  const { ledger } = await ledgerThatPaidHonest(w, mallory, { amounts: [malloryShare, honestShare], paid: SHARE, nonce: 3n, challengeDuration: 3 })
+
+  // The honest node closes the ledger; mallory receives its final state and never answers.
+  const close = await w.honest.engine.directDefund(ledger.id)
+  await w.settle(300)
+  expect(w.honest.engine.getObjective(close)?.waitingFor).toBe('finalState')
+  expect(await chain.holdings(ledger.id, ETH)).toBe(malloryShare + honestShare) // nothing on chain yet
+
+  // Past the deadline the node gives up on her, settles on chain from the supported state (turn 3), and pays out.
+  const closed = await w.objectiveDone(close, 10_000)
+  expect(closed).toMatchObject({ status: 'failed', failure: { code: 'counterparty_stalled' } })
+  expect(closed.failure!.summary).toContain(appDisputeId(ledger.id))
+  const dispute = await w.objectiveDone(appDisputeId(ledger.id), 60_000)
+  expect(dispute.status).toBe('completed')
+  expect(dispute.kind === 'appdispute' && dispute.candidate.state.turnNum).toBe(3n)
+  expect(await chain.holdings(ledger.id, ETH)).toBe(0n)
+  expect(await chain.balance(w.honest.address)).toBe(honestShare + SHARE)
+  expect(await mallory.channelBalance()).toBe(malloryShare - SHARE)
+}, 90_000)

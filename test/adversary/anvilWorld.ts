@@ -215,7 +215,7 @@ export interface AnvilWorld {
  * An honest node on `chain`: channel key and transaction key derived from `label` (use one label per test:
  * fresh accounts, fresh channel ids), its transaction account funded with TX_FUNDS.
  */
-export async function createAnvilWorld(chain: AnvilChain, p: { label: string; policy?: PeerPolicy }): Promise<AnvilWorld> {
+export async function createAnvilWorld(chain: AnvilChain, p: { label: string; policy?: PeerPolicy; stallTimeoutMs?: number }): Promise<AnvilWorld> {
   const network = new MemoryNetwork({ seed: 13 })
   const dir = mkdtempSync(path.join(tmpdir(), 'channels-adversary-anvil-'))
   const signer = createSigner(keyOf(`${p.label}:honest`))
@@ -232,6 +232,7 @@ export async function createAnvilWorld(chain: AnvilChain, p: { label: string; po
     consensusApp: chain.deployment.consensusApp,
     tickIntervalMs: 20,
     ...(p.policy ? { policy: p.policy } : {}),
+    ...(p.stallTimeoutMs ? { stallTimeoutMs: p.stallTimeoutMs } : {}),
   })
   const attackers: AnvilAttacker[] = []
   return {
