@@ -3,9 +3,9 @@
 // address receives the pot to the wei. In a second game bob's node vanishes on his turn: alice's timeout claim
 // is never countersigned, so her node enforces the latest state signed by both on chain by itself — challenge
 // through the consensus app, wait out the challenge, transferAllAssets.
-// A document channel funded from a ledger whose counterparty vanished is settled from what alice's engine holds
+// A document channel funded from a ledger whose counterparty vanished is settled by alice's node from what it holds
 // (the ledger's supported state and the document's latest state signed by both): both challenged, then reclaim
-// moves the document's outcome into the ledger and transferAllAssets pays the ledger out.
+// moves the document's outcome into the ledger and transferAllAssets pays the ledger out (issue 15).
 import { expect, test } from 'vitest'
 import { createPublicClient, createTestClient, http } from 'viem'
 import type { Chain } from 'viem'
@@ -19,10 +19,6 @@ import type { Anvil } from '../../src/chain/anvil.js'
 import type { Deployment } from '../../src/chain/deploy.js'
 import { ViemChainService } from '../../src/chain/viemChainService.js'
 import { loadBuiltApp } from '../support/appSessions.js'
-import { hashState } from '../../src/core/hashState.js'
-import { signChallenge } from '../../src/core/signState.js'
-import { supportedSignedState } from '../../src/protocols/ledger/consensusChannel.js'
-import { computeReclaimEffects } from '../../src/protocols/outcome/reclaim.js'
 import { TEST_POLICY } from '../support/ledgerNetwork.js'
 import { toAddress } from '../../src/core/canonical.js'
 import { onEachContractSet } from '../support/officialNitro.js'
@@ -42,6 +38,8 @@ const move = (cell: number) => Uint8Array.of(0x01, cell)
 
 let anvil: Anvil
 let deployment: Deployment
+/** How far the nodes' clocks run ahead of the wall clock: moved with anvil's (nodes wait on their own clocks for a challenge to finalize). */
+let clockOffsetMs = 0
 
 async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const start = Date.now()
@@ -87,6 +85,7 @@ async function playTurns(nodes: readonly { engine: Engine }[], id: Bytes32, cell
 onEachContractSet(
   (chain, deployed) => {
     anvil = chain
+    clockOffsetMs = 0 // a fresh anvil: its clock is the wall clock again
     deployment = deployed
   },
   () => {
@@ -145,7 +144,7 @@ onEachContractSet(
     }, 120_000)
 
     // Last in this file: it moves anvil's clock a day on, which the node-run dispute above must not see.
-    test('a document channel funded from a ledger, its counterparty gone: the ledger and the channel are settled on chain by reclaim', async () => {
+    test('a document channel funded from a ledger, its counterparty gone: alice\'s node settles the channel and the ledger on chain (reclaim, then payout)', async () => {
       const DOCUMENT = loadBuiltApp('document')
       const network = new MemoryNetwork({ seed: 23 })
       const docApps = (appId: Bytes32) => (appId.toLowerCase() === DOCUMENT.appId.toLowerCase() ? DOCUMENT : undefined)
@@ -153,7 +152,7 @@ onEachContractSet(
         CHANNEL_KEYS.map(async (key, i) => {
           const signer = createSigner(key)
           const chain = new ViemChainService({ rpcUrl: anvil.url, chainId, adjudicator: deployment.adjudicator, consensusApp: deployment.consensusApp, txKey: TX_KEYS[i]!, pollingIntervalMs: 20 })
-          const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps: docApps })
+          const engine = await Engine.open({ store: new MemoryStore(), signer, transport: network.connect(signer.address), chain, consensusApp: deployment.consensusApp, policy: TEST_POLICY, apps: docApps, clock: () => Date.now() + clockOffsetMs })
           return { key, chain, engine, address: signer.address, closed: false }
         }),
       )
@@ -178,31 +177,23 @@ onEachContractSet(
         bob.chain.close()
         bob.closed = true
 
-        // alice holds: the ledger's supported state (with the guarantee) and turn 2 of the document, 6:2 bytes
-        const ledger = supportedSignedState(alice.engine.getLedger(ledgerId)!)
+        // alice holds the ledger's supported state (with the guarantee) and turn 2 of the document, 6:2 bytes. Her node
+        // settles the channel and the ledger funding it: both challenged, the guarantee reclaimed once both finalized,
+        // then the ledger paid out with the reclaimed outcome.
         const latest = alice.engine.getAppChannel(id)!.latest!
         expect(latest.state.turnNum).toBe(2n)
         expect(latest.state.outcome[0]!.allocations.map((a) => a.amount)).toEqual([(2n * STAKE * 3n) / 4n, (2n * STAKE) / 4n])
-        await alice.chain.challenge({ proof: [], candidate: ledger, challengerSignature: signChallenge(ledger.state, alice.key) })
-        await alice.chain.challenge({ proof: [], candidate: latest, challengerSignature: signChallenge(latest.state, alice.key) })
+        expect(await alice.engine.challengeAppChannel(id)).toBe(`appdispute:${id}`)
+        await eventually('the ledger dispute waits for the chain', () => alice.engine.getObjective(`appdispute:${ledgerId}`)?.waitingFor === 'finalization')
+        await eventually('the channel dispute waits for the chain', () => alice.engine.getObjective(`appdispute:${id}`)?.waitingFor === 'finalization')
+        const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
         await testClient.increaseTime({ seconds: 86_400 + 1 })
         await testClient.mine({ blocks: 1 })
+        clockOffsetMs = (86_400 + 1) * 1000
 
-        const index = ledger.state.outcome[0]!.allocations.findIndex((a) => a.destination.toLowerCase() === id.toLowerCase())
-        expect(index).toBeGreaterThanOrEqual(0)
-        await alice.chain.reclaim({
-          sourceChannelId: ledgerId,
-          sourceStateHash: hashState(ledger.state),
-          sourceOutcome: ledger.state.outcome,
-          sourceAssetIndex: 0n,
-          indexOfTargetInSource: BigInt(index),
-          targetStateHash: hashState(latest.state),
-          targetOutcome: latest.state.outcome,
-          targetAssetIndex: 0n,
-        })
-        const reclaimed = computeReclaimEffects({ sourceAllocations: ledger.state.outcome[0]!.allocations, targetAllocations: latest.state.outcome[0]!.allocations, indexOfTargetInSource: index })
-        const before = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
-        await alice.chain.transferAllAssets({ channelId: ledgerId, outcome: [{ ...ledger.state.outcome[0]!, allocations: reclaimed }], stateHash: hashState(ledger.state) })
+        const settled = await alice.engine.waitForObjective(`appdispute:${ledgerId}`)
+        expect(settled.status).toBe('completed')
+        expect(alice.engine.getObjective(`appdispute:${id}`)?.objective.status).toBe('completed')
         expect(await alice.chain.holdings(ledgerId, ETH)).toBe(0n)
         const after = await Promise.all(nodes.map((n) => publicClient.getBalance({ address: n.address })))
         // each put 4 STAKE in the ledger and 1 of it in the document; alice wrote 3/4 of what survives
