@@ -17,17 +17,19 @@ import {
   toHex,
 } from 'viem'
 import type { AbiEvent, Hex, PublicClient, WalletClient } from 'viem'
-import type { Address } from '../core/types.js'
+import type { Address, Bytes32 } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { ChainLog, LogSource, WatchedEvent } from './eventWatcher.js'
 import type { ChannelsError } from '../core/errors.js'
 import type { SingleAssetExit } from '../core/outcome.js'
+import { AllocationType, addressToDestination, encodeOutcome } from '../core/outcome.js'
+import { encodeGuaranteeMetadata } from '../core/guarantee.js'
 import type { Anvil } from './anvil.js'
 import { EventWatcher, viemLogSource } from './eventWatcher.js'
 import { adjudicatorAbi } from './abi.js'
 import { startAnvil } from './anvil.js'
 import { channelId } from '../core/channelId.js'
-import { toAddress } from '../core/canonical.js'
+import { toAddress, toBytes32 } from '../core/canonical.js'
 
 type EventName = Extract<(typeof adjudicatorAbi)[number], { type: 'event' }>['name']
 type Emitted = { readonly topics: readonly Hex[]; readonly data: Hex }
@@ -352,7 +354,8 @@ describe('EventWatcher on a scripted chain', () => {
     chain.mine(emitted('Reclaimed', { channelId: C1, assetIndex: 0n }), allocationUpdated(C1, 0n, 0n))
     const { watcher, raw, errors } = watch(chain)
     await watcher.poll()
-    expect(errors).toEqual([])
+    // The Reclaimed log's transaction has no calldata: its outcome after the reclaim is unknown, and reported.
+    expect(errors.map((e) => [e.code, e.details.block])).toEqual([['chain_event_undecodable', 3n]])
     expect(raw[0]).toEqual({
       kind: 'challengeRegistered',
       channelId: C1,
@@ -364,7 +367,57 @@ describe('EventWatcher on a scripted chain', () => {
     })
     expect(raw.slice(1).map(show)).toEqual(['checkpointed 0xc1 @2:0', 'challengeCleared 0xc1 @2:1', 'reclaimed 0xc1 @3:0', `allocationUpdated 0xc1 ${TOKEN} 0 @3:1`])
     expect(raw[1]).toMatchObject({ newTurnNumRecord: 10n })
-    expect(raw[3]).toMatchObject({ assetIndex: 0n, asset: undefined })
+    expect(raw[3]).toMatchObject({ assetIndex: 0n, asset: undefined, outcome: undefined })
+  })
+
+  test('Reclaimed: the source’s whole outcome after the reclaim, from the reclaim calldata; unknown and reported when the calldata does not give it', async () => {
+    const [alice, irene, bob] = ['a1', '1e', 'b0'].map((byte) => addressToDestination(toAddress(`0x${byte.repeat(20)}`))) as [Bytes32, Bytes32, Bytes32]
+    const V = toBytes32(`0x${'0f'.repeat(32)}`)
+    const allocation = (destination: Bytes32, amount: bigint) => ({ destination, amount, allocationType: AllocationType.simple, metadata: '0x' as Hex })
+    const exit = (asset: Address, allocations: SingleAssetExit['allocations']): SingleAssetExit => ({ asset, assetMetadata: { assetType: 0, metadata: '0x' }, allocations })
+    const guarantee = { destination: V, amount: 10n, allocationType: AllocationType.guarantee, metadata: encodeGuaranteeMetadata({ left: alice, right: irene }) }
+    // The source (a ledger) guarantees V in its second asset; its first asset is no part of the reclaim.
+    const source = [exit(ETH, [allocation(alice, 7n), allocation(irene, 2n)]), exit(TOKEN, [allocation(irene, 10n), allocation(alice, 5n), guarantee])]
+    const reclaim = (target: readonly SingleAssetExit[], over: Partial<{ sourceChannelId: Hex; sourceAssetIndex: bigint }> = {}) =>
+      encodeFunctionData({
+        abi: adjudicatorAbi,
+        functionName: 'reclaim',
+        args: [{ sourceChannelId: C1, sourceStateHash: C2, sourceOutcomeBytes: encodeOutcome(source), sourceAssetIndex: 1n, indexOfTargetInSource: 2n, targetStateHash: C2, targetOutcomeBytes: encodeOutcome(target), targetAssetIndex: 0n, ...over }],
+      })
+    const paysVTo = (...amounts: bigint[]) => [exit(TOKEN, amounts.map((amount, i) => allocation([alice, irene, bob][i]!, amount)))]
+
+    const chain = new FakeChain()
+    const reclaimed = (input: Hex) => ({ ...emitted('Reclaimed', { channelId: C1, assetIndex: 1n }), input })
+    chain.mine(reclaimed(reclaim(paysVTo(7n, 3n)))) // V: 7 to left (alice), 3 to right (irene)
+    chain.mine(reclaimed(encodeFunctionData({ abi: adjudicatorAbi, functionName: 'transferAllAssets', args: [C1, source, C2] }))) // another function
+    chain.mine(reclaimed(reclaim(paysVTo(7n, 3n), { sourceChannelId: C2 }))) // a reclaim of another source
+    chain.mine(reclaimed(reclaim(paysVTo(5n, 3n, 2n)))) // three allocations in V: reclaim.ts refuses it
+    chain.mine(reclaimed(reclaim(paysVTo(7n, 4n)))) // 11 reclaimed from a guarantee of 10
+    const { watcher, raw, errors } = watch(chain)
+    await watcher.poll()
+
+    expect(raw[0]).toEqual({
+      kind: 'reclaimed',
+      channelId: C1,
+      assetIndex: 1n,
+      asset: TOKEN,
+      // the guarantee gone, alice 5 + 7, irene 10 + 3; ETH as it was
+      outcome: [exit(ETH, [allocation(alice, 7n), allocation(irene, 2n)]), exit(TOKEN, [allocation(irene, 13n), allocation(alice, 12n)])],
+      block: 1n,
+      logIndex: 0,
+    })
+    expect(raw.slice(1).map((e) => (e.kind === 'reclaimed' ? [e.block, e.asset, e.outcome] : e.kind))).toEqual([
+      [2n, undefined, undefined],
+      [3n, undefined, undefined],
+      [4n, TOKEN, undefined],
+      [5n, TOKEN, undefined],
+    ])
+    expect(errors.map((e) => [e.code, e.details.block, (e.cause as { code?: string } | undefined)?.code])).toEqual([
+      ['chain_event_undecodable', 2n, undefined],
+      ['chain_event_undecodable', 3n, undefined],
+      ['chain_event_undecodable', 4n, 'invalid_reclaim_target'],
+      ['chain_event_undecodable', 5n, 'reclaim_amount_mismatch'],
+    ])
   })
 
   test('a listener that throws is reported and the rest still arrive', async () => {

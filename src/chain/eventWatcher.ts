@@ -13,12 +13,18 @@
 // (concludeAndTransferAllAssets, transferAllAssets, transfer; go-nitro assumed the first only, its #759),
 // else from an outcome learned earlier (calldata, ChallengeRegistered), else from `assetsOf` (the node's
 // own state, lesson 8). Unresolvable, the event is reported to `onError` and skipped.
+// Reclaimed names the source channel and an asset index; what a listener needs is the source's outcome after
+// the reclaim, which the adjudicator only stores as a hash: it is computed from the reclaim's calldata with
+// reclaim.ts's rule. Not computable (not a direct reclaim call, or calldata our rule refuses), the event is
+// still delivered without it, and reported to `onError`.
 import { decodeAbiParameters, decodeEventLog, decodeFunctionData, toEventSelector, toHex } from 'viem'
 import type { AbiEvent, PublicClient } from 'viem'
 import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
 import type { VariablePart } from '../core/state.js'
-import { exitAbiParameter, exitFromAbi } from '../core/outcome.js'
+import type { Exit } from '../core/outcome.js'
+import { decodeOutcome, exitAbiParameter, exitFromAbi } from '../core/outcome.js'
+import { computeReclaimEffects } from '../protocols/outcome/reclaim.js'
 import { toAddress, toBytes32 } from '../core/canonical.js'
 import { channelId as channelIdOf } from '../core/channelId.js'
 import { ChannelsError, OutOfRangeError, RejectedInputError } from '../core/errors.js'
@@ -48,7 +54,7 @@ export interface LoggedSignedVariablePart {
   readonly signatures: readonly Signature[]
 }
 
-/** Dispute events; onchain.ts's ChainEvent lacks them so far. */
+/** Dispute events with everything the logs and calldata tell (ViemChainService.subscribe turns some into ChainEvents). */
 export type DisputeEvent =
   | {
       readonly kind: 'challengeRegistered'
@@ -67,11 +73,17 @@ export type DisputeEvent =
       readonly assetIndex: bigint
       /** From the reclaim calldata; undefined if the transaction was not a direct `reclaim` call. */
       readonly asset: Address | undefined
+      /**
+       * The source's whole outcome after the reclaim (`outcomeAfterReclaim`), from the calldata; undefined if the
+       * transaction was not a direct `reclaim` call or its calldata does not give it (both reported to onError).
+       */
+      readonly outcome: Exit | undefined
       readonly block: bigint
       readonly logIndex: number
     }
 
-export type WatchedEvent = ChainLogEvent | DisputeEvent
+/** ChainLogEvent's `reclaimed` is DisputeEvent's with the outcome known: the watcher delivers the latter. */
+export type WatchedEvent = Exclude<ChainLogEvent, { readonly kind: 'reclaimed' }> | DisputeEvent
 
 /** Where a delivered event came from, beside the event (the ChainEvent shapes stay MemoryChain's). */
 export interface LogOrigin {
@@ -303,14 +315,15 @@ export class EventWatcher {
       if (input === undefined) inputs.set(hash, (input = this.source.transactionInput(hash)))
       return input
     }
-    const events: (WatchedEvent | ChainEventUndecodableError)[] = []
-    for (const log of fresh) events.push(await this.decode(log, inputOf))
+    const decoded: Decoded[] = []
+    for (const log of fresh) decoded.push(await this.decode(log, inputOf))
     fresh.forEach((log, i) => {
-      const event = events[i]!
+      const { event, problem } = decoded[i]!
       if (this.closed) return
       this.delivered.set(keyOf(log), log.blockNumber)
       this.hashes.set(log.blockNumber, lowerHex(log.blockHash))
-      if (event instanceof ChainEventUndecodableError) return this.onError(event)
+      if (problem !== undefined) this.onError(problem)
+      if (event === undefined) return
       try {
         this.listener(event, { blockHash: lowerHex(log.blockHash), transactionHash: lowerHex(log.transactionHash) })
       } catch (error) {
@@ -319,18 +332,18 @@ export class EventWatcher {
     })
   }
 
-  private async decode(log: ChainLog, inputOf: (hash: Hex) => Promise<Hex>): Promise<WatchedEvent | ChainEventUndecodableError> {
+  private async decode(log: ChainLog, inputOf: (hash: Hex) => Promise<Hex>): Promise<Decoded> {
     const position = { block: log.blockNumber, logIndex: log.logIndex }
     let decoded
     try {
       decoded = decodeEventLog({ abi: adjudicatorAbi, topics: log.topics as [Hex, ...Hex[]], data: log.data, strict: true })
     } catch (cause) {
-      return new ChainEventUndecodableError('adjudicator log does not decode', { ...position, transactionHash: log.transactionHash }, { cause })
+      return { problem: new ChainEventUndecodableError('adjudicator log does not decode', { ...position, transactionHash: log.transactionHash }, { cause }) }
     }
     switch (decoded.eventName) {
       case 'Deposited': {
         const { destination, asset, destinationHoldings } = decoded.args
-        return { kind: 'deposited', channelId: toBytes32(destination), asset: toAddress(asset), nowHeld: destinationHoldings, ...position }
+        return { event: { kind: 'deposited', channelId: toBytes32(destination), asset: toAddress(asset), nowHeld: destinationHoldings, ...position } }
       }
       case 'AllocationUpdated': {
         const { channelId, assetIndex, finalHoldings } = decoded.args
@@ -339,27 +352,38 @@ export class EventWatcher {
         const assets = outcome ?? this.outcomes.get(id) ?? this.options.assetsOf?.(id)
         const asset = assetIndex < BigInt(assets?.length ?? 0) ? assets![Number(assetIndex)] : undefined
         if (asset === undefined) {
-          return new ChainEventUndecodableError('AllocationUpdated: the asset at its index is unknown', { ...position, channelId: id, assetIndex, transactionHash: log.transactionHash })
+          return { problem: new ChainEventUndecodableError('AllocationUpdated: the asset at its index is unknown', { ...position, channelId: id, assetIndex, transactionHash: log.transactionHash }) }
         }
-        return { kind: 'allocationUpdated', channelId: id, asset, finalHoldings, ...position }
+        return { event: { kind: 'allocationUpdated', channelId: id, asset, finalHoldings, ...position } }
       }
       case 'Concluded':
-        return { kind: 'concluded', channelId: toBytes32(decoded.args.channelId), finalizesAt: BigInt(decoded.args.finalizesAt), ...position }
+        return { event: { kind: 'concluded', channelId: toBytes32(decoded.args.channelId), finalizesAt: BigInt(decoded.args.finalizesAt), ...position } }
       case 'ChallengeRegistered': {
         const { channelId, finalizesAt, proof, candidate } = decoded.args
         const id = toBytes32(channelId)
         this.remember(id, candidate.variablePart.outcome.map((exit) => toAddress(exit.asset)))
-        return { kind: 'challengeRegistered', channelId: id, finalizesAt: BigInt(finalizesAt), proof: proof.map(fromOnChain), candidate: fromOnChain(candidate), ...position }
+        return { event: { kind: 'challengeRegistered', channelId: id, finalizesAt: BigInt(finalizesAt), proof: proof.map(fromOnChain), candidate: fromOnChain(candidate), ...position } }
       }
       case 'ChallengeCleared':
-        return { kind: 'challengeCleared', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
+        return { event: { kind: 'challengeCleared', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position } }
       case 'Checkpointed':
-        return { kind: 'checkpointed', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position }
+        return { event: { kind: 'checkpointed', channelId: toBytes32(decoded.args.channelId), newTurnNumRecord: BigInt(decoded.args.newTurnNumRecord), ...position } }
       case 'Reclaimed': {
         const { channelId, assetIndex } = decoded.args
         const id = toBytes32(channelId)
-        const asset = reclaimedAsset(await inputOf(log.transactionHash), id, assetIndex)
-        return { kind: 'reclaimed', channelId: id, assetIndex, asset, ...position }
+        const call = reclaimCall(await inputOf(log.transactionHash), id, assetIndex)
+        const about = { ...position, channelId: id, assetIndex, transactionHash: log.transactionHash }
+        const unknown = (summary: string, cause?: unknown) => new ChainEventUndecodableError(`Reclaimed: the source's outcome after the reclaim is unknown: ${summary}`, about, { cause })
+        if (call === undefined) {
+          return { event: { kind: 'reclaimed', channelId: id, assetIndex, asset: undefined, outcome: undefined, ...position }, problem: unknown('the transaction is not a direct reclaim call of this channel and asset') }
+        }
+        const asset = decodeExitAssets(call.sourceOutcomeBytes)?.[Number(assetIndex)]
+        try {
+          return { event: { kind: 'reclaimed', channelId: id, assetIndex, asset, outcome: outcomeAfterReclaim(call), ...position } }
+        } catch (error) {
+          if (!(error instanceof RejectedInputError)) throw error
+          return { event: { kind: 'reclaimed', channelId: id, assetIndex, asset, outcome: undefined, ...position }, problem: unknown(`${error.code}: ${error.summary}`, error) }
+        }
       }
     }
   }
@@ -413,17 +437,55 @@ export function payoutAssets(input: Hex, id: Bytes32, assetIndex: bigint): reado
   }
 }
 
-function reclaimedAsset(input: Hex, id: Bytes32, assetIndex: bigint): Address | undefined {
+/** NitroAdjudicator's ReclaimArgs as its calldata carries them. */
+export interface ReclaimCallArgs {
+  readonly sourceChannelId: Hex
+  readonly sourceStateHash: Hex
+  readonly sourceOutcomeBytes: Hex
+  readonly sourceAssetIndex: bigint
+  readonly indexOfTargetInSource: bigint
+  readonly targetStateHash: Hex
+  readonly targetOutcomeBytes: Hex
+  readonly targetAssetIndex: bigint
+}
+
+/** The arguments of a direct `reclaim` call that emitted Reclaimed(id, assetIndex); undefined for any other calldata. */
+function reclaimCall(input: Hex, id: Bytes32, assetIndex: bigint): ReclaimCallArgs | undefined {
   let call
   try {
     call = decodeFunctionData({ abi: adjudicatorAbi, data: input })
   } catch {
-    return undefined // not a direct reclaim call: the asset stays unknown
+    return undefined // not a direct adjudicator call (a batch or a wallet contract)
   }
   if (call.functionName !== 'reclaim') return undefined
   const [args] = call.args
   if (toBytes32(args.sourceChannelId) !== id || args.sourceAssetIndex !== assetIndex) return undefined
-  return decodeExitAssets(args.sourceOutcomeBytes)?.[Number(assetIndex)]
+  return args
+}
+
+/**
+ * The source's whole outcome after a reclaim with these arguments, as the adjudicator computes it: at
+ * sourceAssetIndex, reclaim.ts's rule on the source's and the target's (at targetAssetIndex) allocations; every
+ * other asset as it was. Throws a RejectedInputError when the calldata does not allow it (outcome bytes that do
+ * not decode, an index out of range, or anything computeReclaimEffects refuses).
+ */
+export function outcomeAfterReclaim(args: ReclaimCallArgs): Exit {
+  const source = decodeOutcome(args.sourceOutcomeBytes)
+  const target = decodeOutcome(args.targetOutcomeBytes)
+  const sourceIndex = indexIn(source, args.sourceAssetIndex, 'sourceAssetIndex')
+  const targetIndex = indexIn(target, args.targetAssetIndex, 'targetAssetIndex')
+  const allocations = computeReclaimEffects({
+    sourceAllocations: source[sourceIndex]!.allocations,
+    targetAllocations: target[targetIndex]!.allocations,
+    // Past 2^53 it is far out of range either way: computeReclaimEffects refuses it.
+    indexOfTargetInSource: Number(args.indexOfTargetInSource),
+  })
+  return source.map((exit, i) => (i === sourceIndex ? { ...exit, allocations } : exit))
+}
+
+function indexIn(outcome: Exit, index: bigint, field: string): number {
+  if (index >= BigInt(outcome.length)) throw new OutOfRangeError(`${field} must be below the outcome's ${outcome.length} assets`, { field, value: index })
+  return Number(index)
 }
 
 function decodeExitAssets(outcomeBytes: Hex): readonly Address[] | undefined {
@@ -434,6 +496,9 @@ function decodeExitAssets(outcomeBytes: Hex): readonly Address[] | undefined {
     return undefined // outcome bytes the contract accepted but viem cannot decode: treat as unknown
   }
 }
+
+/** A log decoded: the event to deliver, a problem to report, or both (a Reclaimed whose outcome is unknown). */
+type Decoded = { readonly event?: WatchedEvent; readonly problem?: ChainEventUndecodableError }
 
 type OnChainSignedVariablePart = {
   readonly variablePart: { readonly outcome: Parameters<typeof exitFromAbi>[0]; readonly appData: Hex; readonly turnNum: number; readonly isFinal: boolean }
