@@ -16,7 +16,7 @@ import { foundry } from 'viem/chains'
 import type { Address, Bytes32, Hex } from '../core/types.js'
 import type { Allocation, Exit, SingleAssetExit } from '../core/outcome.js'
 import type { FixedPart, State } from '../core/state.js'
-import { variablePart } from '../core/state.js'
+import { fixedPart, variablePart } from '../core/state.js'
 import type { SignedState } from '../core/signedState.js'
 import type { ChainEvent, ChainTransaction } from './chainService.js'
 import type { ChainLogEvent } from '../protocols/onchain.js'
@@ -140,6 +140,13 @@ async function sentSince(after: bigint, from: Address = txAddress) {
   return found
 }
 
+/** The one transaction `txAddress` sent in blocks after `after`. */
+async function onlySentSince(after: bigint) {
+  const sent = await sentSince(after)
+  expect(sent).toHaveLength(1)
+  return sent[0]!
+}
+
 /** Where the receipt's `index`-th adjudicator log sits: what a chain event's block and logIndex must say. */
 function positionOf(receipt: TransactionReceipt, index = 0): { block: bigint; logIndex: number } {
   const log = receipt.logs.filter((l) => l.address.toLowerCase() === adjudicator.toLowerCase())[index]!
@@ -199,6 +206,20 @@ function state(fixed: FixedPart, turnNum: number, outcome: Exit, { isFinal = fal
 /** `s` with the signatures of `signers`, indexed by participant as the engine holds them. */
 function signedBy(s: State, signers: readonly Actor[]): SignedState {
   return { state: s, signatures: s.participants.map((p) => signers.find((a) => a.address === p)?.key ?? null).map((key) => (key === null ? null : signState(s, key))) }
+}
+
+/**
+ * A virtual channel (alice, irene, bob) on the VirtualPaymentApp whose alice put in 10 for bob: its postfund, and
+ * bob's redemption (turn 2) of alice's voucher for 3, which the app supports with the postfund as proof.
+ */
+function redeemed(vFixed: FixedPart): { readonly postfund: State; readonly redemption: State } {
+  const postfund = state(vFixed, 1, pays(ETH, [alice, 10n], [bob, 0n]))
+  const voucher = toOnChainSignature(signVoucher(channelId(vFixed), 3n, alice.key))
+  const appData = encodeAbiParameters(
+    [{ type: 'tuple', components: [{ name: 'amount', type: 'uint256' }, { name: 'signature', type: 'tuple', components: [{ name: 'v', type: 'uint8' }, { name: 'r', type: 'bytes32' }, { name: 's', type: 'bytes32' }] }] }],
+    [{ amount: 3n, signature: voucher }],
+  )
+  return { postfund, redemption: state(vFixed, 2, pays(ETH, [alice, 7n], [bob, 3n]), { appData }) }
 }
 
 /** The status word's fingerprint: the low 160 bits of keccak256(abi.encode(stateHash, keccak256(outcomeBytes))). */
@@ -482,17 +503,11 @@ describe('disputes: challenge, checkpoint, conclude, transfer, transferAllAssets
     expect(await svc.status(id)).toEqual({ turnNumRecord: 0n, finalizesAt: 0n, fingerprint: 0n })
   })
 
-  test('reclaim moves a finalized virtual channel’s outcome into its ledger; transferAllAssets then pays left and right', async () => {
-    // V = (alice, irene, bob) on VirtualPaymentApp: alice 10 → bob, redeemed for 3 with alice's voucher.
-    const vFixed = channel([alice, irene, bob], deployment.virtualPaymentApp)
-    const vId = channelId(vFixed)
-    const postfund = state(vFixed, 1, pays(ETH, [alice, 10n], [bob, 0n]))
-    const voucher = toOnChainSignature(signVoucher(vId, 3n, alice.key))
-    const appData = encodeAbiParameters(
-      [{ type: 'tuple', components: [{ name: 'amount', type: 'uint256' }, { name: 'signature', type: 'tuple', components: [{ name: 'v', type: 'uint8' }, { name: 'r', type: 'bytes32' }, { name: 's', type: 'bytes32' }] }] }],
-      [{ amount: 3n, signature: voucher }],
-    )
-    const redemption = state(vFixed, 2, pays(ETH, [alice, 7n], [bob, 3n]), { appData })
+  test('submit reclaim moves a finalized virtual channel’s outcome into its ledger; subscribe delivers the ledger’s outcome after it; transferAllAssets then pays left and right', async () => {
+    const heard: ChainEvent[] = []
+    svc.subscribe((event) => void heard.push(event))
+    const { postfund, redemption } = redeemed(channel([alice, irene, bob], deployment.virtualPaymentApp))
+    const vId = channelId(fixedPart(postfund))
     // Ledger L = (alice, irene) holding 25: irene 10, alice 5, and a guarantee of 10 for V (left alice, right irene).
     const ledger = await funded([alice, irene], { [ETH]: 25n })
     const guarantee: Allocation = { destination: vId, amount: 10n, allocationType: AllocationType.guarantee, metadata: encodeGuaranteeMetadata({ left: alice.destination, right: irene.destination }) }
@@ -503,7 +518,9 @@ describe('disputes: challenge, checkpoint, conclude, transfer, transferAllAssets
     await passTime()
     const { finalizesAt } = await svc.status(ledger.id)
 
-    await svc.reclaim({
+    const start = await head()
+    await svc.submit({
+      kind: 'reclaim',
       sourceChannelId: ledger.id,
       sourceStateHash: hashState(lState),
       sourceOutcome: lState.outcome,
@@ -513,13 +530,48 @@ describe('disputes: challenge, checkpoint, conclude, transfer, transferAllAssets
       targetOutcome: redemption.outcome,
       targetAssetIndex: 0n,
     })
+    // V paid alice 7 and bob 3: alice's 7 goes back to her (left), bob's 3 to irene (right), who paid him through V.
     const reclaimed: Exit = [exit(ETH, [simple(irene.destination, 13n), simple(alice.destination, 12n)])]
     expect(await svc.status(ledger.id)).toEqual({ turnNumRecord: 7n, finalizesAt, fingerprint: fingerprint(hashState(lState), reclaimed) })
+    const { receipt } = await onlySentSince(start)
+    const event: ChainLogEvent = { kind: 'reclaimed', channelId: ledger.id, outcome: reclaimed, ...positionOf(receipt) }
+    await vi.waitFor(() => expect(heard).toContainEqual(event), { timeout: 5_000, interval: 5 })
 
     const before = await balancesOf(ETH, [alice, irene])
     await svc.transferAllAssets({ channelId: ledger.id, outcome: reclaimed, stateHash: hashState(lState) })
     expect(await balancesOf(ETH, [alice, irene])).toEqual([before[0]! + 12n, before[1]! + 13n])
     expect(await svc.holdings(ledger.id, ETH)).toBe(0n)
+  })
+})
+
+describe('submit: challenge with a proof, conclude, checkpoint', () => {
+  test('challenge carries its proof: a virtual channel’s redemption (turn 2, the payee’s signature) is registered with the postfund as proof', async () => {
+    const { postfund, redemption } = redeemed(channel([alice, irene, bob], deployment.virtualPaymentApp))
+    const challenge: ChainTransaction = { kind: 'challenge', proof: [signedBy(postfund, [alice, irene, bob])], candidate: signedBy(redemption, [bob]), challengerSignature: signChallenge(redemption, bob.key) }
+    const start = await head()
+    await svc.submit(challenge)
+    const { tx } = await onlySentSince(start)
+    const finalizesAt = (await timestampOf(tx.hash)) + BigInt(DURATION)
+    expect(await svc.status(channelId(fixedPart(postfund)))).toEqual({ turnNumRecord: 2n, finalizesAt, fingerprint: fingerprint(hashState(redemption), redemption.outcome) })
+  })
+
+  test('conclude finalizes at once with the final state’s outcome, paying nothing', async () => {
+    const { fixed, id } = await funded([alice, bob], { [ETH]: 10n })
+    const s = state(fixed, 4, pays(ETH, [alice, 3n], [bob, 7n]), { isFinal: true })
+    const start = await head()
+    await svc.submit({ kind: 'conclude', signedState: signedBy(s, [alice, bob]) })
+    const { tx } = await onlySentSince(start)
+    expect(await svc.status(id)).toEqual({ turnNumRecord: 0n, finalizesAt: await timestampOf(tx.hash), fingerprint: fingerprint(ZERO32, s.outcome) })
+    expect(await svc.holdings(id, ETH)).toBe(10n)
+  })
+
+  test('checkpoint with a later state signed by both clears a challenge', async () => {
+    const { fixed, id } = await funded([alice, bob], { [ETH]: 10n })
+    const s5 = state(fixed, 5, pays(ETH, [alice, 6n], [bob, 4n]))
+    await svc.challenge({ proof: [], candidate: signedBy(s5, [alice, bob]), challengerSignature: signChallenge(s5, bob.key) })
+    const s6 = state(fixed, 6, pays(ETH, [alice, 3n], [bob, 7n]))
+    await svc.submit({ kind: 'checkpoint', candidate: signedBy(s6, [alice, bob]) })
+    expect(await svc.status(id)).toEqual({ turnNumRecord: 6n, finalizesAt: 0n, fingerprint: CHECKPOINT_FINGERPRINT })
   })
 })
 

@@ -18,6 +18,7 @@ import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
 import type { ChainEvent, ChainService, ChainTransaction } from './chainService.js'
+import type { ReclaimTransaction } from '../protocols/onchain.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Exit } from '../core/outcome.js'
 import type { LogOrigin, WatchedEvent } from './eventWatcher.js'
@@ -73,16 +74,7 @@ export interface OnChainSignature {
 }
 
 /** ReclaimArgs with outcomes as our Exit values (encoded here). */
-export interface ReclaimArgs {
-  readonly sourceChannelId: Bytes32
-  readonly sourceStateHash: Bytes32
-  readonly sourceOutcome: Exit
-  readonly sourceAssetIndex: bigint
-  readonly indexOfTargetInSource: bigint
-  readonly targetStateHash: Bytes32
-  readonly targetOutcome: Exit
-  readonly targetAssetIndex: bigint
-}
+export type ReclaimArgs = ReclaimTransaction
 
 const DEFAULT_POLLING_INTERVAL_MS = 1_000
 const DEFAULT_RECEIPT_TIMEOUT_MS = 120_000
@@ -144,7 +136,16 @@ export class ViemChainService implements ChainService {
         await this.concludeAndWithdraw(tx.signedState)
         return
       case 'challenge':
-        await this.challenge({ proof: [], candidate: tx.candidate, challengerSignature: tx.challengerSignature })
+        await this.challenge({ proof: tx.proof ?? [], candidate: tx.candidate, challengerSignature: tx.challengerSignature })
+        return
+      case 'conclude':
+        await this.conclude(tx.signedState)
+        return
+      case 'checkpoint':
+        await this.checkpoint({ proof: tx.proof ?? [], candidate: tx.candidate })
+        return
+      case 'reclaim':
+        await this.reclaim(tx)
         return
       case 'transferAllAssets':
         await this.transferAllAssets(tx)
@@ -168,6 +169,10 @@ export class ViemChainService implements ChainService {
           const { channelId, finalizesAt, block, logIndex } = event
           const candidate = event.candidate.variablePart
           listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: candidate.turnNum, candidate, block, logIndex })
+        } else if (event.kind === 'reclaimed' && event.outcome !== undefined) {
+          // Without the outcome a listener could not pay the source out; the watcher reported that to onError.
+          const { channelId, outcome, block, logIndex } = event
+          listener({ kind: 'reclaimed', channelId, outcome, block, logIndex })
         }
       },
       cursor,
@@ -285,8 +290,17 @@ export class ViemChainService implements ChainService {
   reclaim(args: ReclaimArgs): Promise<Hex> {
     for (const field of ['sourceChannelId', 'sourceStateHash', 'targetStateHash'] as const) checkBytes32(args[field], field)
     for (const field of ['sourceAssetIndex', 'indexOfTargetInSource', 'targetAssetIndex'] as const) checkUint(args[field], field, MAX_UINT256)
-    const { sourceOutcome, targetOutcome, ...rest } = args
-    const reclaimArgs = { ...rest, sourceOutcomeBytes: encodeOutcome(sourceOutcome), targetOutcomeBytes: encodeOutcome(targetOutcome) }
+    // Field by field: `args` may be a ChainTransaction, whose `kind` is no part of the struct.
+    const reclaimArgs = {
+      sourceChannelId: args.sourceChannelId,
+      sourceStateHash: args.sourceStateHash,
+      sourceOutcomeBytes: encodeOutcome(args.sourceOutcome),
+      sourceAssetIndex: args.sourceAssetIndex,
+      indexOfTargetInSource: args.indexOfTargetInSource,
+      targetStateHash: args.targetStateHash,
+      targetOutcomeBytes: encodeOutcome(args.targetOutcome),
+      targetAssetIndex: args.targetAssetIndex,
+    }
     return this.transact({ to: this.adjudicator, abi: adjudicatorAbi, functionName: 'reclaim', args: [reclaimArgs] })
   }
 
