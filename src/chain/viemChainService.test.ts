@@ -5,11 +5,13 @@
 // One anvil for the file, contracts deployed once; every test starts from the same snapshot (evm_snapshot
 // before, evm_revert after) with a fresh service, whose nonce counter and event watchers die with the test.
 // The service sends from TX_KEY, a key of its own that no channel uses (lesson 8). Where a test must see
-// transactions wait in the pool (the approve awaited, five sends without waiting for receipts, a front-run)
-// it turns anvil's automine off and mines by hand.
+// transactions wait in the pool (the approve awaited, five sends without waiting for receipts, a front-run,
+// a transaction sent again with higher fees) it turns anvil's automine off and mines by hand. Where the node
+// must fail as an endpoint does (an outage, a swallowed transaction) the service talks to anvil through
+// test/support/rpcProxy.ts.
 import { createServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
-import { createPublicClient, createTestClient, createWalletClient, encodeAbiParameters, erc20Abi, http, keccak256, zeroAddress } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, encodeAbiParameters, erc20Abi, http, keccak256, parseTransaction, zeroAddress } from 'viem'
 import type { PublicClient, TestClient, TransactionReceipt, Transport, WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
@@ -36,6 +38,8 @@ import { TestToken } from './artifacts.js'
 import { ChainRevertedError, ChainUnavailableError } from './errors.js'
 import { ViemChainService, toOnChainSignature } from './viemChainService.js'
 import { toAddress, toBytes32 } from '../core/canonical.js'
+import type { RpcProxy } from '../../test/support/rpcProxy.js'
+import { startRpcProxy } from '../../test/support/rpcProxy.js'
 
 // ---- actors: channel keys, each with 100 ETH; the service's transaction key; the relayer (anvil's account 0) ----
 
@@ -110,8 +114,17 @@ beforeEach(async () => {
   snapshot = await testClient.snapshot()
   svc = service()
 })
+const proxies: RpcProxy[] = []
+/** An RPC proxy in front of anvil, closed after the test. */
+async function proxied(): Promise<RpcProxy> {
+  const proxy = await startRpcProxy(anvil.url)
+  proxies.push(proxy)
+  return proxy
+}
+
 afterEach(async () => {
   for (const s of services.splice(0)) s.close()
+  for (const p of proxies.splice(0)) await p.close()
   await testClient.setAutomine(true) // a test that failed half-way through manual mining
   await testClient.revert({ id: snapshot })
   // evm_revert keeps the pool: a transaction a failed test left behind would land in a later test.
@@ -310,11 +323,12 @@ describe('submit: deposit', () => {
     expect(await Promise.all(ids.map((id) => svc.holdings(id, ETH)))).toEqual([1n, 2n, 3n, 4n, 5n])
   })
 
-  test('a transaction dropped from the pool leaves no gap: the next one takes its nonce and lands (nonces come from the chain)', async () => {
+  test('a transaction given up on leaves no gap: the next one takes its nonce and lands (nonces come from the chain)', async () => {
     const [dropped, next] = [channelId(channel([alice, bob])), channelId(channel([alice, bob]))]
     const nonce = await nonceOf(txAddress)
     await testClient.setAutomine(false)
-    const one = service({ receiptTimeoutMs: 1_000 }) // both from one service: a nonce it counted itself would leave the gap
+    // Both from one service: a nonce it counted itself would leave the gap. Never sent again (bumpAfterMs past the timeout).
+    const one = service({ receiptTimeoutMs: 1_000, bumpAfterMs: 60_000 })
     const lost = one.submit(deposit(dropped, ETH, 0n, 1n)).then(
       () => 'mined',
       (error: unknown) => (error as { code?: string }).code,
@@ -324,13 +338,13 @@ describe('submit: deposit', () => {
     const [hash] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce).map((tx) => tx.hash))
     await testClient.dropTransaction({ hash: hash! })
     await poolHolds(0)
+    expect(await lost).toBe('chain_transaction') // its receipt never came: the objective hears of it and decides again
     const start = await head()
     await mineUntilSettled(one.submit(deposit(next, ETH, 0n, 2n)))
     await testClient.setAutomine(true)
     expect((await sentSince(start)).map(({ tx }) => tx.nonce)).toEqual([nonce]) // the dropped one's nonce
     expect(await svc.holdings(next, ETH)).toBe(2n)
     expect(await svc.holdings(dropped, ETH)).toBe(0n)
-    expect(await lost).toBe('chain_transaction') // its receipt never came: the objective hears of it and decides again
   })
 
   test('five concurrent submits land with automine on as well, each in its own block', async () => {
@@ -414,6 +428,105 @@ describe('submit: deposit', () => {
     const results = await Promise.allSettled([svc.submit(deposit(a, token, 0n, 30n)), svc.submit(deposit(b, token, 0n, 20n))])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
     expect([await svc.holdings(a, token), await svc.holdings(b, token)]).toEqual([30n, 20n])
+  })
+})
+
+describe('a transaction not mined is sent again (issue 15)', () => {
+  /** Each distinct version of a transaction the proxy saw sent, in order, decoded. */
+  const versionsSeen = (proxy: RpcProxy) => {
+    const hashes = [...new Set(proxy.rawTransactions.map((r) => r.hash))]
+    return hashes.map((hash) => ({ hash, ...parseTransaction(proxy.rawTransactions.find((r) => r.hash === hash)!.raw) }))
+  }
+  /** +25%, rounded up: what each new version offers over the previous one. */
+  const raised = (fee: bigint) => (fee * 125n + 99n) / 100n
+
+  test('not mined within bumpAfterMs: signed again with its nonce and both fees up a quarter, replacing it in the pool; that version lands and counts', async () => {
+    const proxy = await proxied()
+    const bumping = service({ rpcUrl: proxy.url, bumpAfterMs: 100 })
+    const id = channelId(channel([alice, bob]))
+    const nonce = await nonceOf(txAddress)
+    await testClient.setAutomine(false)
+    const submitted = bumping.submit(deposit(id, ETH, 0n, 5n))
+    await vi.waitFor(() => expect(versionsSeen(proxy).length).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 5 })
+    await poolHolds(1) // replaced, not added
+    const start = await head()
+    await mineUntilSettled(submitted)
+    await testClient.setAutomine(true)
+
+    const versions = versionsSeen(proxy)
+    expect(versions.every((v) => v.nonce === nonce && v.type === 'eip1559')).toBe(true)
+    for (const [i, v] of versions.entries()) {
+      if (i === 0) continue
+      expect([v.maxFeePerGas, v.maxPriorityFeePerGas]).toEqual([raised(versions[i - 1]!.maxFeePerGas!), raised(versions[i - 1]!.maxPriorityFeePerGas!)])
+    }
+    const [mined] = (await sentSince(start)).map(({ tx }) => tx.hash)
+    expect(versions.slice(1).map((v) => v.hash)).toContain(mined)
+    expect(await svc.holdings(id, ETH)).toBe(5n)
+  })
+
+  test('the fees stop rising at maxFeePerGas: the last version offers the cap exactly, and is then sent again as it is', async () => {
+    const proxy = await proxied()
+    const id = channelId(channel([alice, bob]))
+    await testClient.setAutomine(false)
+    const first = await pub.estimateFeesPerGas() // what the first version offers: no block is mined before it is sent
+    const cap = (first.maxFeePerGas * 3n) / 2n
+    const capped = service({ rpcUrl: proxy.url, bumpAfterMs: 20, maxFeePerGas: cap })
+    const submitted = capped.submit(deposit(id, ETH, 0n, 5n))
+    // +25%, then the cap (+20%); past it a raise would be under +12.5%, which nodes refuse: the same bytes go again.
+    await vi.waitFor(() => expect(proxy.rawTransactions.filter((r) => r.hash === versionsSeen(proxy)[2]?.hash).length).toBeGreaterThanOrEqual(3), { timeout: 5_000, interval: 5 })
+    const versions = versionsSeen(proxy)
+    expect(versions.map((v) => v.maxFeePerGas)).toEqual([first.maxFeePerGas, raised(first.maxFeePerGas), cap])
+    const tip = raised(raised(first.maxPriorityFeePerGas))
+    expect(versions.map((v) => v.maxPriorityFeePerGas)).toEqual([first.maxPriorityFeePerGas, raised(first.maxPriorityFeePerGas), tip < cap ? tip : cap])
+    const start = await head()
+    await mineUntilSettled(submitted)
+    await testClient.setAutomine(true)
+    expect((await sentSince(start)).map(({ tx }) => [tx.hash, tx.maxFeePerGas])).toEqual([[versions[2]!.hash, cap]])
+    expect(await svc.holdings(id, ETH)).toBe(5n)
+  })
+
+  test('an eth_sendRawTransaction the endpoint swallowed (answered, never forwarded) is sent again after bumpAfterMs and lands', async () => {
+    const proxy = await proxied()
+    proxy.swallowRawTransactions(1)
+    const id = channelId(channel([alice, bob]))
+    const start = await head()
+    await service({ rpcUrl: proxy.url, bumpAfterMs: 100, receiptTimeoutMs: 5_000 }).submit(deposit(id, ETH, 0n, 5n))
+    const [swallowed, forwarded] = proxy.rawTransactions
+    expect([swallowed!.swallowed, forwarded!.swallowed]).toEqual([true, false])
+    expect(parseTransaction(forwarded!.raw).nonce).toBe(parseTransaction(swallowed!.raw).nonce)
+    expect((await sentSince(start)).map(({ tx }) => tx.hash)).toEqual([forwarded!.hash])
+    expect(await svc.holdings(id, ETH)).toBe(5n)
+  })
+
+  test('a transaction the node lost is sent again before a new one could take its nonce: both land, in order', async () => {
+    const proxy = await proxied()
+    proxy.swallowRawTransactions(1)
+    const lossy = service({ rpcUrl: proxy.url, bumpAfterMs: 60_000, receiptTimeoutMs: 5_000 }) // only the second send re-sends the first
+    const [a, b] = [channelId(channel([alice, bob])), channelId(channel([alice, bob]))]
+    const nonce = await nonceOf(txAddress)
+    const start = await head()
+    const results = await Promise.allSettled([lossy.submit(deposit(a, ETH, 0n, 1n)), lossy.submit(deposit(b, ETH, 0n, 2n))])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
+    expect((await sentSince(start)).map(({ tx }) => [tx.nonce, tx.value])).toEqual([
+      [nonce, 1n],
+      [nonce + 1, 2n],
+    ])
+    expect([await svc.holdings(a, ETH), await svc.holdings(b, ETH)]).toEqual([1n, 2n])
+  })
+
+  test('an RPC outage while a sent transaction waits to be mined is survived: once the node answers again, its receipt counts', async () => {
+    const proxy = await proxied()
+    const id = channelId(channel([alice, bob]))
+    await testClient.setAutomine(false)
+    const submitted = service({ rpcUrl: proxy.url }).submit(deposit(id, ETH, 0n, 3n))
+    await poolHolds(1)
+    proxy.outage(2_000) // longer than viem's own retries of a request (~1 s)
+    await testClient.mine({ blocks: 1 }) // straight to anvil
+    await testClient.setAutomine(true)
+    await vi.waitFor(() => expect(proxy.refused).toBeGreaterThan(0), { timeout: 5_000, interval: 5 })
+    await submitted
+    expect(proxy.down).toBe(false)
+    expect(await svc.holdings(id, ETH)).toBe(3n)
   })
 })
 
