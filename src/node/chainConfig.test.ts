@@ -1,12 +1,14 @@
 // How a node recognises the embedded local chain and checks any chain before using it (chainConfig.ts), on
 // real anvils: one as `npm start` runs it (chain id 31337, our contracts deployed by the public deployer
-// key) and one with another chain id, as a chain that is not the embedded one.
+// key), one with another chain id, as a chain that is not the embedded one, and one with the official Nitro
+// contracts (docs/adr/0019-guarantee-type-and-interop.md).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Anvil } from '../chain/anvil.js'
 import { startAnvil } from '../chain/anvil.js'
 import type { Deployment } from '../chain/deploy.js'
 import { deployContracts } from '../chain/deploy.js'
 import { ContractCodeError } from '../chain/contractCode.js'
+import { OFFICIAL_NITRO } from '../../test/support/officialNitro.js'
 import { freePort } from './launcher.js'
 import { ChainConfigError, ChainNotReadyError, LOCAL_CHAIN_ID, isLoopbackUrl, verifyChain } from './chainConfig.js'
 import type { ChainSettings } from './chainConfig.js'
@@ -38,12 +40,18 @@ describe('verifyChain', () => {
   let other: Anvil
   let deployment: Deployment
   let otherDeployment: Deployment
+  let official: Anvil
+  let officialDeployment: Deployment
   beforeAll(async () => {
-    ;[local, other] = await Promise.all([startAnvil({ port: 0 }), startAnvil({ port: 0, chainId: 1337 })])
-    ;[deployment, otherDeployment] = await Promise.all([deployContracts({ rpcUrl: local.url, chainId: local.chainId }), deployContracts({ rpcUrl: other.url, chainId: other.chainId })])
+    ;[local, other, official] = await Promise.all([startAnvil({ port: 0 }), startAnvil({ port: 0, chainId: 1337 }), startAnvil({ port: 0, chainId: 10 })])
+    ;[deployment, otherDeployment, officialDeployment] = await Promise.all([
+      deployContracts({ rpcUrl: local.url, chainId: local.chainId }),
+      deployContracts({ rpcUrl: other.url, chainId: other.chainId }),
+      deployContracts({ rpcUrl: official.url, chainId: official.chainId, contracts: OFFICIAL_NITRO }),
+    ])
   }, 60_000)
   afterAll(async () => {
-    await Promise.all([local?.stop(), other?.stop()])
+    await Promise.all([local?.stop(), other?.stop(), official?.stop()])
   })
   const explicit = (d: Deployment, anvil: Anvil): ChainSettings => ({ url: anvil.url, local: false, chainId: anvil.chainId, adjudicator: d.adjudicator, consensusApp: d.consensusApp, virtualPaymentApp: d.virtualPaymentApp })
   const failure = async (settings: ChainSettings) => verifyChain(settings).then(() => undefined, (e: unknown) => e as Error)
@@ -59,15 +67,26 @@ describe('verifyChain', () => {
   })
 
   test('another chain with every address configured starts', async () => {
-    const { chainId, contracts } = await verifyChain(explicit(otherDeployment, other))
+    const { chainId, contracts, contractCode } = await verifyChain(explicit(otherDeployment, other))
     expect(chainId).toBe(1337)
     expect(contracts.adjudicator).toBe(otherDeployment.adjudicator)
+    expect(contractCode).toMatchObject({ set: 'channels', paymentTokens: true })
+  })
+
+  test('a chain with the official Nitro contracts starts, and says so: their payment app takes no tokens', async () => {
+    const { chainId, contractCode } = await verifyChain(explicit(officialDeployment, official))
+    expect(chainId).toBe(10)
+    expect(contractCode).toEqual({
+      builds: { adjudicator: 'nitro-2.0.1-alpha.6', consensusApp: 'nitro-2.0.1-alpha.6', virtualPaymentApp: 'nitro-2.0.1-alpha.6' },
+      set: 'nitro-2.0.1-alpha.6',
+      paymentTokens: false,
+    })
   })
 
   test('refuses an address running other code, or an account, naming contract and address', async () => {
     const wrong = await failure({ ...explicit(otherDeployment, other), adjudicator: otherDeployment.testToken })
     expect(wrong).toBeInstanceOf(ContractCodeError)
-    expect(wrong!.message).toContain(`chain.adjudicator ${otherDeployment.testToken} on ${other.url} runs other code than this build's adjudicator`)
+    expect(wrong!.message).toContain(`chain.adjudicator ${otherDeployment.testToken} on ${other.url} runs other code than this build's adjudicator or @statechannels/nitro-protocol 2.0.1-alpha.6's`)
     const eoa = await failure({ ...explicit(otherDeployment, other), virtualPaymentApp: ACCOUNT })
     expect(eoa).toBeInstanceOf(ContractCodeError)
     expect(eoa!.message).toContain(`chain.virtualPaymentApp ${ACCOUNT} has no code on ${other.url}`)

@@ -11,8 +11,9 @@
 //
 // On any other chain every contract address and the chain id must be configured (loadConfig refuses to
 // start without them: no defaults, no discovery), the chain must answer that chain id, and confirmations
-// default to DEFAULT_CONFIRMATIONS. On every chain, local or not, each contract's code must be this build's
-// (src/chain/contractCode.ts), so a wrong or malicious address stops the node before it signs or deposits.
+// default to DEFAULT_CONFIRMATIONS. On every chain, local or not, each contract's code must be on the allow-list
+// for its role, this build's or official Nitro's (src/chain/contractCode.ts), so a wrong or malicious address
+// stops the node before it signs or deposits.
 import { createPublicClient, http } from 'viem'
 import type { Address } from '../core/types.js'
 import { OperatingError, RejectedInputError } from '../core/errors.js'
@@ -20,7 +21,7 @@ import { privateKeyToAddress } from '../core/signatures.js'
 import { ANVIL_DEFAULT_CHAIN_ID } from '../chain/anvil.js'
 import { ANVIL_DEPLOYER_KEY, expectedDeployment } from '../chain/deploy.js'
 import { checkContractCode } from '../chain/contractCode.js'
-import type { NodeContracts } from '../chain/contractCode.js'
+import type { ContractCodeCheck, NodeContracts } from '../chain/contractCode.js'
 
 /** The chain id an embedded local chain must answer: anvil's default. */
 export const LOCAL_CHAIN_ID = ANVIL_DEFAULT_CHAIN_ID
@@ -70,10 +71,11 @@ export function missingContracts(chain: Omit<ChainSettings, 'url' | 'local'>): s
 
 /**
  * Checks the chain against the config before the node uses it: the chain id it answers, the embedded local
- * chain's conditions when `local`, and every contract's code. Resolves to the chain id and the contracts.
+ * chain's conditions when `local`, and every contract's code. Resolves to the chain id, the contracts and
+ * which build they are (`contractCode`: `set`, and `paymentTokens`, whether the payment app takes ERC20 tokens).
  * @throws ChainNotReadyError (`chain_not_ready`), ChainConfigError (`chain_config`), ContractCodeError (`contract_code`).
  */
-export async function verifyChain(chain: ChainSettings): Promise<{ chainId: number; contracts: NodeContracts }> {
+export async function verifyChain(chain: ChainSettings): Promise<{ chainId: number; contracts: NodeContracts; contractCode: ContractCodeCheck }> {
   const client = createPublicClient({ transport: http(chain.url) })
   let chainId: number
   try {
@@ -100,11 +102,12 @@ export async function verifyChain(chain: ChainSettings): Promise<{ chainId: numb
     if (missing.length > 0 || chain.chainId === undefined) throw new ChainConfigError(`chain.${[...missing, ...(chain.chainId === undefined ? ['chainId'] : [])].join(', chain.')} not configured for ${chain.url}`, { url: chain.url, missing })
     contracts = { adjudicator: chain.adjudicator!, consensusApp: chain.consensusApp!, virtualPaymentApp: chain.virtualPaymentApp! }
   }
+  let contractCode: ContractCodeCheck
   try {
-    await checkContractCode(client, contracts, chain)
+    contractCode = await checkContractCode(client, contracts, chain)
   } catch (error) {
     if (error instanceof RejectedInputError) throw error
     throw new ChainNotReadyError(`cannot read contract code from ${chain.url}`, { url: chain.url }, { cause: error })
   }
-  return { chainId, contracts }
+  return { chainId, contracts, contractCode }
 }

@@ -75,9 +75,10 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
 
   // The chain id it answers, the local chain's conditions, and every contract's code (chainConfig.ts):
   // a chain or contract other than the configured ones stops the node before it signs or deposits anything.
-  const { chainId, contracts } = await verifyChain(config.chain)
+  const { chainId, contracts, contractCode } = await verifyChain(config.chain)
   const { adjudicator, consensusApp, virtualPaymentApp } = contracts
-  logger.info({ chainId, url: config.chain.url, local: config.chain.local, confirmations: config.chain.confirmations, ...contracts }, 'chain and contracts checked')
+  // Which build the contracts are (this one's, official Nitro's, or a mix) tells an operator what runs their disputes.
+  logger.info({ chainId, url: config.chain.url, local: config.chain.local, confirmations: config.chain.confirmations, ...contracts, contractSet: contractCode.set, contractBuilds: contractCode.builds, paymentTokens: contractCode.paymentTokens }, 'chain and contracts checked')
 
   const store = await RocksStore.open(path.join(dir, 'store'))
   const opened: { close(): Promise<void> }[] = [store]
