@@ -25,6 +25,9 @@ class ScriptedChain implements WatchtowerChain {
   readonly statuses = new Map<Bytes32, { turnNumRecord: bigint; finalizesAt: bigint }>()
   readonly checkpoints: SignedState[] = []
   refuse: Error[] = []
+  /** How many of the next status reads / chain time reads fail (the chain node unreachable). */
+  failStatus = 0
+  failTime = 0
   onCheckpoint: () => void = () => undefined
   listener: ((event: WatchedEvent, origin: LogOrigin) => void) | undefined
   reorg: ((r: { forkBlock: bigint }) => void) | undefined
@@ -43,9 +46,11 @@ class ScriptedChain implements WatchtowerChain {
     return '0xabc'
   }
   async status(channelId: Bytes32) {
+    if (this.failStatus > 0 && this.failStatus--) throw new ChainUnavailableError('chain node down')
     return this.statuses.get(channelId) ?? { turnNumRecord: 0n, finalizesAt: 0n }
   }
   async chainTime() {
+    if (this.failTime > 0 && this.failTime--) throw new ChainUnavailableError('chain node down')
     return this.now
   }
   emit(event: WatchedEvent) {
@@ -165,4 +170,29 @@ test('the cursor follows the events and is saved; a custody for another adjudica
   await tower.stop()
   expect(Custody.open(dir).readCursor()).toEqual({ block: 9n, logIndex: 2 })
   await expect(Watchtower.start({ custody: Custody.open(dir), chain: new ScriptedChain(), log: memoryLog(), serves: { chainId: CHAIN_ID, adjudicator: alice.address } })).rejects.toMatchObject({ code: 'custody_mismatch' })
+})
+
+test('the chain unreachable when a challenge event arrives: the answer still starts, and lands once the chain answers', async () => {
+  const chain = new ScriptedChain()
+  const { tower, log } = await start(chain)
+  await tower.idle()
+  chain.statuses.set(id, { turnNumRecord: 1n, finalizesAt: NOW + 600n })
+  chain.failTime = 2 // the event's decision, and the answer's first status check
+  chain.emit(challengeAt(1n, NOW + 600n))
+  await tower.idle()
+  expect(log.events).toContain('chain_time_failed')
+  expect(chain.checkpoints.map((c) => c.state.turnNum)).toEqual([3n])
+})
+
+test('a status check that failed at start is made again at the next refresh: the challenge registered while down is answered', async () => {
+  const chain = new ScriptedChain()
+  chain.statuses.set(id, { turnNumRecord: 1n, finalizesAt: NOW + 600n })
+  chain.failStatus = 1
+  const { tower, log } = await start(chain)
+  await tower.idle()
+  expect(log.events).toContain('status_failed')
+  const deadline = Date.now() + 5_000
+  while (chain.checkpoints.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  await tower.idle()
+  expect(chain.checkpoints.map((c) => c.state.turnNum)).toEqual([3n])
 })

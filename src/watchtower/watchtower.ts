@@ -273,9 +273,12 @@ export class Watchtower {
     const maxDelayMs = this.#o.retryMaxDelayMs ?? RETRY_MAX_DELAY_MS
     let delayMs = this.#o.retryFirstDelayMs ?? RETRY_FIRST_DELAY_MS
     let deadline = firstDeadline
-    // Until the chain's clock is read, the wall clock stands in for it (block timestamps follow it), so that a
-    // chain that never answers still ends the retries at the deadline.
-    let clock = { chainSec: BigInt(Math.floor(Date.now() / 1000)), atMs: Date.now() }
+    // The chain's clock as last read, moved on at the wall clock's pace (block timestamps follow it, though
+    // not necessarily at its offset). Until it is read, the challenge duration bounds the wait: the challenge
+    // was registered before this loop started, so it finalizes within that many seconds of the start.
+    let clock: { chainSec: bigint; atMs: number } | undefined
+    const startedAtMs = Date.now()
+    const durationSec = BigInt(this.#held.get(id)?.candidate.state.challengeDuration ?? 0)
     let refusals = 0
     for (let attempt = 1; !this.#stop.signal.aborted; attempt++) {
       try {
@@ -302,8 +305,8 @@ export class Watchtower {
         log.warn({ event: 'checkpoint_refused', channelId: id, attempt, code: codeOf(error), details: detailsOf(error), retryInMs: delayMs }, `answer refused: ${describe(error)}`)
       }
       // Chain time moves on between reads at about wall-clock pace: stop once the next try could only be late.
-      const estimatedNow = clock.chainSec + BigInt(Math.floor((Date.now() - clock.atMs + delayMs) / 1000))
-      if (estimatedNow >= deadline) {
+      const late = clock !== undefined ? clock.chainSec + seconds(Date.now() - clock.atMs + delayMs) >= deadline : seconds(Date.now() - startedAtMs + delayMs) >= durationSec
+      if (late) {
         log.error({ event: 'answer_too_late', channelId: id, finalizesAt: deadline.toString(), attempts: refusals }, 'the challenge finalizes before another checkpoint could land: the held state was not registered')
         return
       }
@@ -361,6 +364,11 @@ export class Watchtower {
       .finally(() => this.#work.delete(tracked))
     this.#work.add(tracked)
   }
+}
+
+/** Whole seconds in `ms` milliseconds. */
+function seconds(ms: number): bigint {
+  return BigInt(Math.floor(ms / 1000))
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

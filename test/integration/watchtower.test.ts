@@ -215,7 +215,23 @@ test('a hand-over with a forged signature is refused and holds nothing: mallory 
   writeFileSync(path.join(dir, 'genuine.json'), handoverText([entry]))
   expect(await runWatchtowerCommand(['add', path.join(dir, 'genuine.json'), '--data', dir], { stdout: collector(), stderr: collector() })).toBe(0)
   expect(Custody.open(dir).entries().held).toEqual([entry])
+  const listed = collector()
+  expect(await runWatchtowerCommand(['list', '--data', dir, '--json'], { stdout: listed, stderr: listed })).toBe(0)
+  expect(JSON.parse(listed.text)).toMatchObject({ target: { chainId: CHAIN_ID, adjudicator: chain.deployment.adjudicator }, channels: [{ channelId: entry.channelId, turnNum: '3', proofStates: 0 }], refused: [] })
 }, 90_000)
+
+test('run refuses a gas key on the command line and a missing adjudicator, before touching the chain (exit 2)', async () => {
+  const dir = tempDir('channels-watchtower-')
+  const { adjudicator } = chain.deployment
+  for (const [args, said] of [
+    [['--adjudicator', adjudicator, '--tx-key', keyOf('cli')], 'every user of this machine can read it'],
+    [[], '--adjudicator <address> is required'],
+  ] as const) {
+    const err = collector()
+    expect(await runWatchtowerCommand(['run', '--data', dir, '--chain-url', chain.anvil.url, ...args], { stdout: err, stderr: err, env: {} })).toBe(2)
+    expect(err.text).toContain(said)
+  }
+})
 
 test('a watchtower that starts after the challenge was registered (its cursor already past it) still answers it, from the channel\'s status', async () => {
   const { w, mallory, ledger, postfund, entry } = await staleLedger('watchtower-late', 3n)
