@@ -11,43 +11,17 @@
 // - At start, after a re-org, and for every channel handed over while running, the status of the channel
 //   is read and decided on: a challenge registered while the watchtower was down, or whose events it had
 //   passed, is answered while still open. The cursor only saves re-scanning; this check is what is relied on.
-import type { Address, Bytes32, Hex } from '../core/types.js'
-import type { SignedState } from '../core/signedState.js'
+import type { Address, Bytes32 } from '../core/types.js'
 import { ChannelsError, StoreError } from '../core/errors.js'
-import type { LogOrigin, WatchedEvent } from '../chain/eventWatcher.js'
-import type { ViemChainService } from '../chain/viemChainService.js'
-import { toChainError } from '../chain/viemChainService.js'
+import type { WatchedEvent } from '../chain/eventWatcher.js'
 import type { ChainCursor, Custody } from './custody.js'
 import type { HandoverEntry, HandoverTarget } from './handover.js'
 import { turnOf } from './handover.js'
+import type { WatchtowerChain } from './watchtowerChain.js'
 import type { ChannelFact } from './decide.js'
 import { decide, factOf } from './decide.js'
 import { CustodyMismatchError } from './errors.js'
 import { CURSOR_FLUSH_MS, CUSTODY_REFRESH_MS, RETRY_FIRST_DELAY_MS, RETRY_MAX_DELAY_MS, STATUS_CHECK_CONCURRENCY } from './limits.js'
-
-/** What the watchtower needs of the chain; `viemWatchtowerChain` adapts the ViemChainService. */
-export interface WatchtowerChain {
-  subscribeAll(listener: (event: WatchedEvent, origin: LogOrigin) => void, cursor?: ChainCursor, onReorg?: (reorg: { readonly forkBlock: bigint }) => void): () => void
-  checkpoint(args: { readonly proof: readonly SignedState[]; readonly candidate: SignedState }): Promise<Hex>
-  status(channelId: Bytes32): Promise<{ readonly turnNumRecord: bigint; readonly finalizesAt: bigint }>
-  /** The latest block's timestamp (seconds): the time a challenge's deadline is measured in. */
-  chainTime(): Promise<bigint>
-}
-
-export function viemWatchtowerChain(service: ViemChainService): WatchtowerChain {
-  return {
-    subscribeAll: (listener, cursor, onReorg) => service.subscribeAll(listener, cursor, onReorg),
-    checkpoint: (args) => service.checkpoint(args),
-    status: (channelId) => service.status(channelId),
-    async chainTime() {
-      try {
-        return (await service.publicClient.getBlock({ blockTag: 'latest' })).timestamp
-      } catch (error) {
-        throw toChainError(error, { request: 'latest block' })
-      }
-    },
-  }
-}
 
 /** A pino logger fits. Every entry carries `event`, a stable name to grep or match on. */
 export interface WatchtowerLog {
