@@ -5,6 +5,7 @@ import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
 import type { ChainTransaction } from '../protocols/onchain.js'
+import type { HoldingChange } from './holdings.js'
 import type { OutboxEntry, PeerState } from './outbox.js'
 import type { PaymentChannel } from '../protocols/payments/paymentChannel.js'
 import type { Readable } from './table.js'
@@ -38,6 +39,7 @@ export interface StateTables {
   readonly apps: Readable<AppChannel>
   readonly parked: Readable<ParkedPayload>
   readonly chainOutbox: Readable<ChainOutboxEntry>
+  readonly holdingChanges: Readable<readonly HoldingChange[]>
   /** Derived, not persisted: the named indexes of active objectives (indexes.ts). */
   readonly indexes: Readable<readonly string[]>
 }
@@ -75,6 +77,7 @@ export class StepContext {
   readonly apps: Draft<AppChannel>
   readonly parked: Draft<ParkedPayload>
   readonly chainOutbox: Draft<ChainOutboxEntry>
+  readonly holdingChanges: Draft<readonly HoldingChange[]>
   /**
    * Events appended to channel logs in this step, in order; the engine turns them into event-store ops in
    * the step's batch (an app channel's history is appended, never rewritten: O(1) per event).
@@ -112,6 +115,7 @@ export class StepContext {
     this.apps = new Draft(tables.apps)
     this.parked = new Draft(tables.parked)
     this.chainOutbox = new Draft(tables.chainOutbox)
+    this.holdingChanges = new Draft(tables.holdingChanges)
   }
 
   child(): StepContext {
@@ -130,6 +134,7 @@ export class StepContext {
     this.apps.absorb(child.apps)
     this.parked.absorb(child.parked)
     this.chainOutbox.absorb(child.chainOutbox)
+    this.holdingChanges.absorb(child.holdingChanges)
     this.logAppends.push(...child.logAppends)
     this.records.push(...child.records)
     for (const { to, payloads } of child.outgoing.values()) this.send(to, ...payloads)
@@ -209,7 +214,7 @@ export class StepContext {
 
   /** Whether this context changed nothing that is kept or done: no table, log, record, message, transaction or status. */
   isInert(): boolean {
-    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps, this.parked, this.chainOutbox]
+    const drafts = [this.objectives, this.ledgers, this.holdings, this.peers, this.outbox, this.meta, this.payments, this.indexes, this.apps, this.parked, this.chainOutbox, this.holdingChanges]
     return (
       drafts.every((d) => d.changes().size === 0) &&
       this.logAppends.length === 0 &&

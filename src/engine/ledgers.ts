@@ -25,7 +25,8 @@ import { openingState } from '../protocols/openingState.js'
 import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { StepContext } from './context.js'
 import { Index } from './indexes.js'
-import { holdingsOf } from './holdings.js'
+import { holdingsKey, holdingsOf } from './holdings.js'
+import { totalOf } from '../protocols/ledger/ledgerOutcome.js'
 import { hasQueuedSync } from './session.js'
 import type { HandlerDeps } from './step.js'
 import { admitFromPeer, applyEffects, counterpartyOf, isolate, requireLedger, requireParticipant, setObjective, tellFailure } from './step.js'
@@ -214,6 +215,12 @@ export function crankDirect(ctx: StepContext, objective: DirectFund | DirectDefu
  */
 export function crankLedgerUpdates(ctx: StepContext, ledgerId: Bytes32, deps: HandlerDeps): void {
   const id = ledgerId
+  const ledger = ctx.ledger(id)
+  if (ledger && !ledger.closing && underfunded(ctx, ledger)) {
+    // Money the chain no longer holds (a deposit re-organised away) is not signed over: the updates wait for it.
+    for (const objectiveId of ctx.indexes.get(Index.ledgerUpdates(id)) ?? []) ctx.waitingFor.set(objectiveId, 'funding')
+    return
+  }
   for (let progressed = true; progressed; ) {
     progressed = false
     for (const objectiveId of ctx.indexes.get(Index.ledgerUpdates(id)) ?? []) {
@@ -233,6 +240,18 @@ export function crankLedgerUpdates(ctx: StepContext, ledgerId: Bytes32, deps: Ha
       applyEffects(ctx, objective.id, result.effects, deps)
     }
   }
+}
+
+/**
+ * Whether the chain holds less for a ledger than its supported state allocates, as this node last saw it. A ledger
+ * is funded when it opens; it drops below only when a deposit is re-organised away (router.ts). Holdings never
+ * reported (a ledger made without a chain, in tests) are not judged.
+ */
+export function underfunded(ctx: StepContext, ledger: ConsensusChannel): boolean {
+  const { outcome } = ledger.supported.vars
+  const held = ctx.holdings.get(holdingsKey(ledger.id, outcome.asset))
+  if (held === undefined) return false
+  return held < totalOf(outcome)
 }
 
 /** A ledger update is cranked with its ledger: waking one cranks them all. */

@@ -39,6 +39,7 @@ import { encodeFrame } from './frames.js'
 import { hasDueTimeout } from './apps.js'
 import { hasDueDispute } from './appDisputes.js'
 import { holdingsKey } from './holdings.js'
+import type { HoldingChange } from './holdings.js'
 import { UnackedIndex } from './unackedIndex.js'
 import { RECENT_REJECTIONS } from './limits.js'
 
@@ -55,6 +56,7 @@ export interface MachineTables extends StateTables {
   readonly apps: Table<AppChannel>
   readonly parked: Table<ParkedPayload>
   readonly chainOutbox: Table<ChainOutboxEntry>
+  readonly holdingChanges: Table<readonly HoldingChange[]>
 }
 
 /** What a commit changed, for subscribers (the RPC's notifications). */
@@ -115,6 +117,7 @@ export class NodeMachine {
     apps: new Table<AppChannel>(),
     parked: new Table<ParkedPayload>(),
     chainOutbox: new Table<ChainOutboxEntry>(),
+    holdingChanges: new Table<readonly HoldingChange[]>(),
   }
   /** What each active objective waits for (derived, never stored). */
   readonly waitingFor = new Map<string, string>()

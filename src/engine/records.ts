@@ -7,7 +7,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { decodeValue, encodeValue } from '../core/codec.js'
 import { StoreError } from '../core/errors.js'
 
-export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps', 'parked', 'chainOutbox'] as const
+export const TABLES = ['objectives', 'ledgers', 'holdings', 'peers', 'outbox', 'meta', 'payments', 'apps', 'parked', 'chainOutbox', 'holdingChanges'] as const
 export type TableName = (typeof TABLES)[number]
 
 const PREFIX: Record<TableName, string> = {
@@ -24,6 +24,8 @@ const PREFIX: Record<TableName, string> = {
   parked: 'k/',
   /** Transactions decided and not yet mined, one per objective (context.ts ChainOutboxEntry): sent again after a restart. */
   chainOutbox: 'c/',
+  /** The last changes of each holdings record, with their blocks (holdings.ts): a re-org rolls them back. */
+  holdingChanges: 'hc/',
 }
 
 // Write-once records of app channels, outside the tables (never loaded whole; read by range when asked):

@@ -16,7 +16,7 @@ import type { Rejection, StepContext } from './context.js'
 import { decodeFrame } from './frames.js'
 import { deliveredBelow, isDelivered, markDelivered, newPeer, peerKey } from './outbox.js'
 import { NoSuchObjectiveError, RejectionTooLateError } from './errors.js'
-import { holdingsKey } from './holdings.js'
+import { holdingsKey, holdingsKeyParts, rollBackHoldings, setHoldings } from './holdings.js'
 import { Index } from './indexes.js'
 import { KIND_LIST, kindOf, kindOfId } from './kinds.js'
 import * as ledgers from './ledgers.js'
@@ -268,6 +268,14 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
   if (event.kind === 'reorg') {
     // Accept the replacement events: move the cursor back to the last block both chains share.
     if (cursor && cursor.block > event.forkBlock) ctx.meta.set('meta', { ...meta, chainCursor: { block: event.forkBlock, logIndex: Number.MAX_SAFE_INTEGER } })
+    // Holdings go back to what they were at the fork (holdings.ts); the objectives and ledgers of those channels
+    // see it as the chain's word on them (the new chain's events, delivered next, move them on again).
+    for (const { key, amount } of rollBackHoldings(ctx, event.forkBlock)) {
+      const { channelId, asset } = holdingsKeyParts(key)
+      const rolledBack: ChainEvent = { kind: 'deposited', channelId, asset, nowHeld: amount, block: event.forkBlock, logIndex: Number.MAX_SAFE_INTEGER }
+      for (const kind of KIND_LIST) kind.onChainEvent?.(ctx, channelId, rolledBack, deps)
+      if (ctx.ledger(channelId)) ctx.touchLedger(channelId)
+    }
     return
   }
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
@@ -277,7 +285,8 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
     // Anyone may deposit any token into any channel id: only channels this node takes part in are recorded,
     // and each objective takes only its channel's own asset (kinds.ts).
     if (!isMyChannel(ctx, id)) return
-    ctx.holdings.set(holdingsKey(id, event.asset), event.kind === 'deposited' ? event.nowHeld : event.finalHoldings)
+    setHoldings(ctx, holdingsKey(id, event.asset), event.kind === 'deposited' ? event.nowHeld : event.finalHoldings, event.block)
+    if (ctx.ledger(id)) ctx.touchLedger(id) // its updates wait while the chain holds less than it allocates (ledgers.ts)
   }
   for (const kind of KIND_LIST) kind.onChainEvent?.(ctx, id, event, deps)
 }

@@ -17,7 +17,8 @@ import { createSigner } from '../../src/core/signer.js'
 import type { DirectFund } from '../../src/protocols/directfund/directfund.js'
 import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
-import { ETH, keyOf, statesSignedBy, until } from './harness.js'
+import { ETH, keyOf, madeUpTarget, statesSignedBy, until } from './harness.js'
+import { addressToDestination } from '../../src/core/outcome.js'
 import { hashState } from '../../src/core/hashState.js'
 import { hashChallenge } from '../../src/core/signState.js'
 import { appDisputeId } from '../../src/protocols/app/appDispute.js'
@@ -283,4 +284,33 @@ test('a counterparty stalls: mallory never signs the close the honest node asked
   expect(await chain.holdings(ledger.id, ETH)).toBe(0n)
   expect(await chain.balance(w.honest.address)).toBe(honestShare + SHARE)
   expect(await mallory.channelBalance()).toBe(malloryShare - SHARE)
+}, 90_000)
+
+// Last in this file: it rewinds the shared anvil (evm_revert) to before the ledger it opens.
+test('a re-org takes the ledger\'s deposits away after its postfund: the honest node counts the holdings back and signs no update of the ledger until the chain holds them again', async () => {
+  const w = (world = await createAnvilWorld(chain, { label: 'reorged-deposit', policy: ACCEPT_ANY_PEER }))
+  const mallory = await w.attacker('mallory')
+  const before = await chain.snapshot()
+  const ledger = await mallory.openAndFundLedger(w.honest.address, { myIndex: 0, amounts: [3n * SHARE, 2n * SHARE], nonce: 4n, challengeDuration: 86_400 })
+  expect((await w.objectiveDone(directFundId(ledger.id))).status).toBe('completed')
+  expect(w.honest.engine.holdings(ledger.id)).toBe(5n * SHARE)
+
+  // The chain re-organises from before both deposits: a longer chain without them.
+  await chain.revert(before, 5)
+  expect(await chain.holdings(ledger.id, ETH)).toBe(0n)
+  await until('the honest node rolls the holdings back', () => w.honest.engine.holdings(ledger.id) === 0n, 10_000)
+
+  // Mallory asks for a guarantee her owner's counterparty agreed to: not signed while the money is gone.
+  const add = { kind: 'add' as const, target: madeUpTarget(8), left: mallory.destination, right: addressToDestination(w.honest.address), leftAmount: SHARE, rightAmount: 0n }
+  const agreed = await w.honest.engine.agreeLedgerUpdate(ledger.id, add)
+  mallory.send(w.honest.address, [mallory.proposalPayload(ledger, mallory.propose(ledger, add))])
+  await w.settle(500)
+  expect(w.honest.engine.getLedger(ledger.id)?.supported.vars.turnNum).toBe(1n)
+  expect(w.honest.engine.getObjective(agreed)?.waitingFor).toBe('funding')
+  await expect(mallory.awaitCountersignature(ledger, 2n, 300)).rejects.toThrow()
+
+  // The deposits land again (as a re-org usually brings them back): the update goes through.
+  await mallory.deposit(ledger.id, ETH, 5n * SHARE, 0n)
+  await mallory.awaitCountersignature(ledger, 2n, 10_000)
+  expect(w.honest.engine.getLedger(ledger.id)?.supported.vars.turnNum).toBe(2n)
 }, 90_000)

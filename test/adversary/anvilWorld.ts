@@ -60,6 +60,10 @@ export interface AnvilChain {
   gasSpent(from: Address, sinceBlock: bigint): Promise<bigint>
   /** Sets `owner`'s ETH balance (anvil_setBalance). */
   setBalance(owner: Address, wei: bigint): Promise<void>
+  /** evm_snapshot: the chain as it is now, to go back to with `revert` (a re-org, as a node watching it sees one). */
+  snapshot(): Promise<Hex>
+  /** evm_revert to a snapshot, then `blocks` empty blocks mined: every block after the snapshot is replaced. */
+  revert(snapshot: Hex, blocks: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -93,6 +97,11 @@ export async function startAnvilChain(): Promise<AnvilChain> {
     },
     async setBalance(owner, wei) {
       await client.request({ method: 'anvil_setBalance' as never, params: [owner, `0x${wei.toString(16)}`] as never })
+    },
+    snapshot: () => client.request({ method: 'evm_snapshot' as never, params: [] as never }) as Promise<Hex>,
+    async revert(snapshot, blocks) {
+      await client.request({ method: 'evm_revert' as never, params: [snapshot] as never })
+      await client.request({ method: 'anvil_mine' as never, params: [`0x${blocks.toString(16)}`] as never })
     },
     stop: () => anvil.stop(),
   }
