@@ -62,6 +62,8 @@ export interface EngineOptions {
   readonly consensusApp: Address
   /** The appDefinition of payment channels; defaults to the zero address (then they cannot be disputed on chain). */
   readonly virtualPaymentApp?: Address
+  /** Whether the payment app settles channels in tokens (default true, ours; false: ETH only, official Nitro's). */
+  readonly paymentTokens?: boolean
   /**
    * What objectives peers start may commit of mine (src/engine/policy.ts). Default REFUSE_UNSOLICITED: every
    * ledger, intermediary role or payer role another starts is refused; being paid is allowed.
@@ -104,6 +106,7 @@ export function depsOf(options: Omit<EngineOptions, 'store'>): HandlerDeps {
     signer: options.signer,
     consensusApp: options.consensusApp,
     virtualPaymentApp: options.virtualPaymentApp ?? ZERO_ADDRESS,
+    paymentTokens: options.paymentTokens ?? true,
     policy: options.policy ?? REFUSE_UNSOLICITED,
     appPolicy: options.appPolicy ?? (() => true),
     apps: options.apps ?? (() => undefined),

@@ -45,6 +45,10 @@ export class RejectionTooLateError extends RejectedInputError {
 export class SyncInFlightError extends RejectedInputError {
   readonly code = 'sync_in_flight'
 }
+/** The deployed payment app cannot settle payment channels in this asset (the official one takes only ETH). */
+export class PaymentAssetUnsupportedError extends RejectedInputError {
+  readonly code = 'payment_asset_unsupported'
+}
 /** No payment channel (or channel of any kind) of this node has that id. */
 export class UnknownChannelError extends RejectedInputError {
   readonly code = 'unknown_channel'

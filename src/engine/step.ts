@@ -28,6 +28,8 @@ export interface HandlerDeps {
   readonly consensusApp: Address
   /** The appDefinition of payment channels (so they can be disputed on chain). */
   readonly virtualPaymentApp: Address
+  /** Whether that app settles payment channels in tokens (ours does; the official one takes ETH only). */
+  readonly paymentTokens: boolean
   /** What objectives others start may commit of mine (src/engine/policy.ts). */
   readonly policy: PeerPolicy
   /** Approves app channels a peer opens with this node. */

@@ -23,8 +23,8 @@ import { NotAParticipantInputError } from '../protocols/errors.js'
 import type { HandlerDeps } from './step.js'
 import { admitFromPeer, applyEffects, isolate, ledgerWith, setObjective, tellFailure } from './step.js'
 import { peerKey } from './outbox.js'
-import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError, UnknownChannelError } from './errors.js'
-import { parseBytes32 } from '../core/canonical.js'
+import { NoSuchLedgerError, NoSuchObjectiveError, ObjectiveExistsError, PaymentAssetUnsupportedError, UnknownChannelError } from './errors.js'
+import { ZERO_ADDRESS, parseBytes32 } from '../core/canonical.js'
 
 export { UnknownChannelError }
 export class ChannelNotOpenError extends RejectedInputError {
@@ -120,6 +120,7 @@ export function createPaymentChannel(
   deps: HandlerDeps,
 ): string {
   const me = deps.signer.address
+  requirePaymentAsset(p.asset, deps)
   const participants = [me, ...p.intermediaries, p.counterparty]
   const prefund = openingState({
     participants,
@@ -134,6 +135,14 @@ export function createPaymentChannel(
   if (!ledgerWith(ctx, me, participants[1]!)) throw new NoSuchLedgerError(`no open ledger with ${participants[1]}`)
   crankVirtual(ctx, objective, deps)
   return objective.id
+}
+
+/**
+ * A payment channel that the deployed payment app could not settle is refused before anything is locked: the
+ * official VirtualPaymentApp supports the native asset only, so a token channel's redemption would revert there.
+ */
+function requirePaymentAsset(asset: Address, deps: HandlerDeps): void {
+  if (!deps.paymentTokens && asset !== ZERO_ADDRESS) throw new PaymentAssetUnsupportedError('the payment app deployed on this chain settles payment channels in ETH only', { asset })
 }
 
 function fundedState(ctx: StepContext, channelId: Bytes32): State {
@@ -207,6 +216,7 @@ export function receiveVirtualSignedState(ctx: StepContext, from: Address, objec
     const objective = virtualFund.newVirtualFund(signed.state, deps.signer.address, 'unapproved')
     if (objective.id !== objectiveId) throw new NoSuchObjectiveError('objective id does not match the channel', { objectiveId })
     if (signed.state.appDefinition !== deps.virtualPaymentApp) throw new NoSuchObjectiveError('a payment channel runs the virtual payment app')
+    requirePaymentAsset(signed.state.outcome[0]!.asset, deps)
     // Any participant may deliver the prefund first (messages race), but only the payer opens a channel:
     // her signature must be on it (update() below checks every signature it carries).
     if (signed.signatures[0] == null) throw new NoSuchObjectiveError('a payment channel is opened by its payer, whose signature is missing')

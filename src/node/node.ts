@@ -100,7 +100,7 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
     const transport = await Libp2pTransport.create({ signer, peerPrivateKey, listen: config.p2p.listen, peers: config.p2p.peers, bootstrap: config.p2p.bootstrap, logger })
     opened.push(transport)
     const appPolicy = appPolicyFrom(config, registry) // config.apps; an app the node does not run is a ConfigError
-    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp, apps: registry.apps, appPolicy, policy: config.policy, stallTimeoutMs: config.stallTimeoutSec * 1000 })
+    const engine = await Engine.open({ store, signer, transport, chain, consensusApp, virtualPaymentApp, apps: registry.apps, appPolicy, policy: config.policy, stallTimeoutMs: config.stallTimeoutSec * 1000, paymentTokens: contractCode.paymentTokens })
     opened.push(engine)
     engine.onObjectiveChange((o) => {
       logger.info({ objective: o.id, status: o.status, ...(o.failure ? { failure: o.failure } : {}) }, 'objective')
