@@ -98,7 +98,7 @@ export const APP_COMMANDS: readonly AppCommand[] = [
       wait: { type: 'boolean', help: 'wait until the challenge finalizes and the outcome is paid out (the challenge duration, a day by default)' },
       timeout: { type: 'string', value: '<seconds>', help: 'how long --wait waits (default: no limit)' },
     },
-    summary: 'Settles an app channel funded on chain without the others: challenges with the latest state all signed, then pays it out once the challenge finalizes.',
+    summary: 'Settles an app channel without the others: challenges with the latest state all signed (and the ledger funding it, if any), then pays it out once the challenge finalizes.',
     example: 'channels --data-dir data/alice app challenge 0x6c2f…(64 digits)',
     run: async (ctx, v, [id]) => {
       const channelId = fullId(id!)

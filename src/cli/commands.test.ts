@@ -263,7 +263,7 @@ describe('the command line', () => {
     ['no command', [], 'no command given', 'usage: channels <command>'],
     ['an unknown command', ['frobnicate'], "unknown command 'frobnicate'", 'channels help lists the commands'],
     ['a group without its subcommand', ['ledger'], "'ledger' needs a subcommand: open, close, challenge, list, show", 'usage: channels ledger open|close|challenge|list|show'],
-    ['an unknown subcommand', ['payment', 'opne'], "unknown command 'payment opne'", 'usage: channels payment open|close|show|list'],
+    ['an unknown subcommand', ['payment', 'opne'], "unknown command 'payment opne'", 'usage: channels payment open|close|challenge|show|list'],
     ['a missing required option', ['ledger', 'open', '--deposit', '1eth'], '--with is required', 'usage: channels ledger open --with <address>'],
     ['an option of another command', ['ledger', 'list', '--to', BOB], "Unknown option '--to'", 'usage: channels ledger list'],
     ['an option without its value', ['ledger', 'open', '--with'], "Option '--with <value>' argument missing", 'channels help ledger open'],

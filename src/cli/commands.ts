@@ -244,6 +244,24 @@ const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'payment challenge',
+    args: ['<id>'],
+    options: WAIT_OPTIONS,
+    summary: 'Settles a payment channel on chain without the others: registers the best state this node holds, disputes the ledgers holding its guarantee, reclaims it and pays them out.',
+    example: 'channels --data-dir data/bob payment challenge 0x9a04c1d7',
+    run: async (ctx, v, [id]) => {
+      const given = parseChannelId(id!, 'payment channel id')
+      const wait = waitPlan(v)
+      const client = await ctx.client()
+      const channelId = await findPayment(client, given)
+      const started = await client.challengePaymentChannel(channelId)
+      return finishObjective(ctx, { ...started, channelId }, wait, async () => {
+        const pc = await client.getPaymentChannel(channelId)
+        return `payment channel ${channelId} is ${pc.status}: paid ${formatAmount(pc.paid, pc.asset)}`
+      })
+    },
+  },
+  {
     name: 'payment show',
     args: ['<id>'],
     summary: 'One payment channel: status, my role, deposit, paid, remaining, the latest voucher.',
