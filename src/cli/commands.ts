@@ -10,6 +10,7 @@
 // readable line plus the node's error code), 2 the command line is wrong (one line and a usage hint), 130
 // Ctrl-C during a wait. docs/cli.md shows every command. Free text from the node or a peer is escaped
 // where it is rendered (sanitize.ts's escapeText), and both streams pass through terminalSafe as a last guard.
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Bytes32 } from '../core/types.js'
 import { RpcError } from '../client/client.js'
@@ -198,6 +199,22 @@ const COMMANDS: readonly Command[] = [
     run: async (ctx) => {
       const disputes = await (await ctx.client()).listDisputes()
       return print(ctx, disputes, disputes.length === 0 ? 'no disputes\n' : renderDisputeTable(disputes))
+    },
+  },
+  {
+    name: 'dispute handover',
+    options: { out: { type: 'string', value: '<file>', help: 'where to write the hand-over (default: standard output)' } },
+    summary: 'The file a watchtower takes (channels watchtower add): the latest supported state of every channel this node could lose to a stale challenge while offline.',
+    example: 'channels --data-dir data/bob dispute handover --out bob.watchtower.json',
+    run: async (ctx, v) => {
+      const { document, channels } = await (await ctx.client()).exportWatchtowerHandover()
+      const out = v.out as string | undefined
+      if (out === undefined) {
+        ctx.out.write(document) // the file itself, whatever --json says
+        return 0
+      }
+      writeFileSync(out, document, { mode: 0o600 }) // balances and signatures: the owner's to hand over
+      return print(ctx, { file: out, channels }, `${channels} channel${channels === 1 ? '' : 's'} handed over in ${out}\n`)
     },
   },
   {

@@ -141,11 +141,12 @@ export function renderFields(fields: readonly (readonly [string, string])[]): st
 
 /** The disputes the node runs or ran: what is disputed, the turn it registers or defends, the deadline, where it stands. */
 export function renderDisputeTable(disputes: readonly DisputeInfo[]): string {
-  const columns: Column[] = [{ header: 'CHANNEL' }, { header: 'KIND' }, { header: 'TURN', align: 'right' }, { header: 'FINALIZES AT' }, { header: 'STATUS' }, { header: 'WAITING FOR' }]
+  const columns: Column[] = [{ header: 'CHANNEL' }, { header: 'KIND' }, { header: 'TURN', align: 'right' }, { header: 'ON CHAIN', align: 'right' }, { header: 'FINALIZES AT' }, { header: 'STATUS' }, { header: 'WAITING FOR' }]
   const rows = disputes.map((d) => [
     shortId(d.channelId),
     d.channel,
     d.turnNum.toString(),
+    d.registeredTurnNum === null ? '-' : d.registeredTurnNum.toString(),
     d.finalizesAt === null ? '-' : new Date(Number(d.finalizesAt) * 1000).toISOString(),
     d.failure ? `${d.status} (${escapeText(d.failure.code)})` : d.status,
     d.waitingFor ?? '-',

@@ -117,6 +117,11 @@ export class ChannelsClient {
     return this.#call('challenge_ledger_channel', { channelId })
   }
 
+  /** The file a watchtower takes (`channels watchtower add`), with the latest supported state of each channel to defend. */
+  exportWatchtowerHandover(): Promise<ResultOf<'export_watchtower_handover'>> {
+    return this.#call('export_watchtower_handover', {})
+  }
+
   /** Settles a payment channel on chain (and the ledgers holding its guarantee); `waitForObjective(objectiveId)` follows it. */
   challengePaymentChannel(channelId: Bytes32): Promise<ResultOf<'challenge_payment_channel'>> {
     return this.#call('challenge_payment_channel', { channelId })

@@ -183,6 +183,27 @@ function paymentClaim(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): 
   return appDispute.claimOf(fund.postfund)
 }
 
+/**
+ * What a watchtower needs to defend this node's channels by checkpoint (docs/watchtower.md): each open ledger's
+ * supported state, each app channel's latest signed by all, and, where this node is the payee, the redemption of
+ * its largest voucher with the postfund. A payer's or an intermediary's best payment-channel state is the funded
+ * one, which nobody gains by replacing; a final state is concluded, not checkpointed.
+ */
+export function watchedClaims(ctx: StepContext, deps: HandlerDeps): Claim[] {
+  const claims: Claim[] = []
+  for (const ledger of ctx.ledgers.values()) claims.push(appDispute.claimOf(supportedSignedState(ledger)))
+  for (const id of ctx.apps.keys()) {
+    const claim = claimFor(ctx, id as Bytes32, deps)
+    if (claim) claims.push(claim)
+  }
+  for (const [id, payments] of [...ctx.payments.keys()].map((k) => [k as Bytes32, ctx.payments.get(k)!] as const)) {
+    if (payments.payee !== deps.signer.address || !payments.voucher) continue
+    const claim = paymentClaim(ctx, id, deps)
+    if (claim?.register === 'challenge' && claim.proof.length > 0) claims.push(claim)
+  }
+  return claims
+}
+
 /** A final state this node signed for a channel (its defund's), which a `concluded` event finalized it with. */
 function knownFinal(ctx: StepContext, channelId: Bytes32): State | undefined {
   for (const id of [virtualDefundId(channelId), directDefundId(channelId), appDefundId(channelId)]) {

@@ -3,6 +3,8 @@
 // handles each batch and writes it as one fsync'd batch; only then are the side effects carried out
 // (effects.ts) and the callers answered. The views (views.ts) read the committed state. Time and timers come
 // from an injected scheduler (scheduler.ts): real ones in the daemon, a hand-moved clock in tests.
+import { watchedClaims } from './appDisputes.js'
+import type { Claim } from '../protocols/app/appDispute.js'
 import { StallWatch } from './stalls.js'
 import type { Address, Bytes32 } from '../core/types.js'
 import type { Signer } from '../core/signer.js'
@@ -30,6 +32,7 @@ import type { AppRuntime } from '../wasm/appRuntime.js'
 import type { ApiRequest, EngineInput } from './inputs.js'
 import { decodeInput } from './inputs.js'
 import type { Rejection } from './context.js'
+import { StepContext } from './context.js'
 import type { HandlerDeps } from './step.js'
 import { runtimeFor } from './step.js'
 import type { EngineChange, Effects } from './machine.js'
@@ -384,6 +387,14 @@ export class Engine {
    */
   challengePaymentChannel(channelId: Bytes32): Promise<string> {
     return this.#api({ op: 'challengePaymentChannel', channelId })
+  }
+
+  /**
+   * The states a watchtower needs to defend this node's channels (appDisputes.ts `watchedClaims`), from the committed
+   * state: reads only (a payee's redemption is signed here, as its dispute would sign it).
+   */
+  watchedClaims(): Claim[] {
+    return watchedClaims(new StepContext(this.#tables, this.#clock()), this.#deps)
   }
 
   getAppChannel(channelId: Bytes32): AppChannelView | undefined {

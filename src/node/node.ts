@@ -110,6 +110,7 @@ export async function startNode(config: NodeConfig, logger: Logger = createLogge
         engine,
         version: packageVersion(),
         chainId,
+        contracts: { adjudicator, virtualPaymentApp },
         peerInfo: () => ({ peerId: transport.peerId, multiaddrs: transport.multiaddrs() }),
         newNonce: () => BigInt(`0x${randomBytes(8).toString('hex')}`),
       },

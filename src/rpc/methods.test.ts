@@ -1,10 +1,13 @@
 // The method table and the envelope without a transport: every contract method has a handler, defaults
 // come from the node (fresh nonces), WebSocket-only methods reach the socket's session, and a handler that
 // answers outside the contract is our bug (-32603, logged), never a malformed answer.
+import { supportedSignedState } from '../protocols/ledger/consensusChannel.js'
+import { decodeHandover } from '../watchtower/handover.js'
+import { toAddress } from '../core/canonical.js'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Bytes32, Hex } from '../core/types.js'
 import type { TestNetwork, TestNode } from '../../test/support/ledgerNetwork.js'
-import { createTestNetwork } from '../../test/support/ledgerNetwork.js'
+import { MEMORY_VIRTUAL_PAYMENT_APP, createTestNetwork } from '../../test/support/ledgerNetwork.js'
 import type { CallContext, RpcLogger, RpcNode, SocketSession } from './methods.js'
 import { METHOD_TABLE, handleText } from './methods.js'
 import { RPC_METHODS } from './schemas.js'
@@ -106,4 +109,18 @@ test('a ledger the operator challenges is listed as a dispute: the turn it regis
   expect((await answer(context(), 'challenge_payment_channel', { channelId: `0x${'77'.repeat(32)}` })).error).toMatchObject({ data: { code: 'unknown_channel' } })
   expect((await answer(context(), 'challenge_payment_channel', { channelId: created.result.channelId })).error).toMatchObject({ data: { code: 'unknown_channel' } })
   expect((await answer(context(), 'challenge_payment_channel', { channelId: 'not hex' })).error).toMatchObject({ code: RpcErrorCode.invalidParams })
+})
+
+test('export_watchtower_handover: a file a watchtower takes, holding the supported state of each open ledger; refused without a chain', async () => {
+  const created = await answer(context(), 'create_ledger_channel', { counterparty: bob.address, myDeposit: '5', theirDeposit: '5', nonce: '8' })
+  expect((await alice.engine.waitForObjective(created.result.objectiveId)).status).toBe('completed')
+  const contracts = { adjudicator: toAddress(`0x${'ad'.repeat(20)}`), virtualPaymentApp: MEMORY_VIRTUAL_PAYMENT_APP }
+  const exported = await answer(context({ chainId: 31337, contracts }), 'export_watchtower_handover')
+  const handover = decodeHandover(exported.result.document)
+  expect(handover).toMatchObject({ chainId: 31337, ...contracts })
+  expect(exported.result.channels).toBe(handover.channels.length)
+  const entry = handover.channels.find((e) => e.channelId === created.result.channelId)!
+  expect(entry.proof).toEqual([])
+  expect(entry.candidate).toEqual(supportedSignedState(alice.engine.getLedger(created.result.channelId)!))
+  expect((await answer(context(), 'export_watchtower_handover')).error).toMatchObject({ code: RpcErrorCode.refused, data: { code: 'not_configured' } })
 })

@@ -3,7 +3,8 @@
 // and result schemas come from the wire contract (schemas.ts); `invoke` decodes the params with the
 // method's schema, runs the handler and encodes the result with the result schema, so a handler sees only
 // typed values (bigint, checksummed addresses) and cannot answer outside the contract.
-import type { Bytes32 } from '../core/types.js'
+import { encodeHandover, watchtowerEntry } from '../watchtower/handover.js'
+import type { Address, Bytes32 } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
 import { assert } from '../core/errors.js'
 import { NoSuchLedgerError, NoSuchObjectiveError } from '../engine/errors.js'
@@ -24,6 +25,8 @@ export interface RpcNode {
   /** The node's software version. */
   readonly version: string
   readonly chainId?: number
+  /** The contracts the node settles on (a watchtower hand-over names them); absent without a chain. */
+  readonly contracts?: { readonly adjudicator: Address; readonly virtualPaymentApp: Address }
   /** The transport's identity, if it has one (libp2p). */
   readonly peerInfo?: () => { peerId: string; multiaddrs: string[] }
   /** A fresh channel nonce when the caller gives none (random in the daemon, a counter in tests). */
@@ -202,6 +205,16 @@ const ENTRIES: { readonly [M in MethodName]: MethodEntry<M> } = {
     description: 'Returns once turn 0, signed by this node, is committed and sent; the channel is open when every participant signed it (turnNum 0 in `get_app_state`, or `app_channel_updated`).',
     errors: ENGINE_CALL,
     handler: async ({ node }, p) => ({ channelId: await node.engine.createAppChannel({ ...p, nonce: p.nonce ?? node.newNonce() }) }),
+  },
+  export_watchtower_handover: {
+    summary: 'The hand-over a watchtower takes (docs/watchtower.md): the latest supported state of each channel this node could lose to a stale challenge while it is offline.',
+    description: 'Each open ledger\'s supported state, each app channel\'s latest state signed by all, and, where this node is a payment channel\'s payee, the redemption of its largest voucher with the funded state as proof. `document` is the file for `channels watchtower add`; hand it over again after the channels move (a watchtower keeps only later turns). Refused (`not_configured`) on a node without a chain.',
+    errors: [refused],
+    handler: ({ node }) => {
+      if (node.chainId === undefined || node.contracts === undefined) throw new RpcMethodError(refused, 'the node runs without a chain: there is nothing a watchtower could defend', { code: 'not_configured' })
+      const channels = node.engine.watchedClaims().map((claim) => watchtowerEntry(claim.candidate, claim.proof))
+      return { document: encodeHandover({ chainId: node.chainId, ...node.contracts, channels }), channels: channels.length }
+    },
   },
   close_app_channel: {
     summary: 'Closes an app channel whose app is final (closing also starts by itself then); answers with the close objective\'s id.',

@@ -330,6 +330,10 @@ export const RPC_METHODS = {
   get_ledger_channel: { params: channelIdParams(), result: ledgerChannelInfoSchema },
   get_all_ledger_channels: { params: noParams(), result: z.array(ledgerChannelInfoSchema) },
   list_disputes: { params: noParams(), result: z.array(disputeInfoSchema) },
+  export_watchtower_handover: {
+    params: noParams(),
+    result: z.object({ document: z.string().describe('The hand-over file (channels-watchtower/1), one line of JSON.'), channels: z.number().int().min(0).describe('How many channels it holds.') }),
+  },
   create_payment_channel: {
     params: z.strictObject({
       counterparty: addressSchema,
