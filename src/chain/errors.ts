@@ -22,6 +22,36 @@ export const RevertReason = {
   incorrectFingerprint: 'incorrect fingerprint',
   /** Ours: a failure injected by `failNext`. */
   injected: 'injected failure',
+  turnNumNotIncreased: 'turnNumRecord not increased.',
+  /** ConsensusApp. */
+  proofNotEmpty: '|proof|!=0',
+  /** VirtualPaymentApp (Alice: the payer, participants[0]; Bob: the payee, the last participant). */
+  needPayerAndPayee: 'need a payer and a payee',
+  notUnanimousWithoutProof: '!unanimous; |proof|=0',
+  badTurnNumWithoutProof: 'bad candidate turnNum; |proof|=0',
+  badProofLength: 'bad proof length',
+  badProofTurnNum: 'bad proof[0].turnNum; |proof|=1',
+  postfundNotUnanimous: 'postfund !unanimous; |proof|=1',
+  badTurnNumWithProof: 'bad candidate turnNum; |proof|=1',
+  redemptionNotSignedByPayee: 'redemption not signed by Bob',
+  invalidVoucher: 'invalid voucher',
+  onlyOneAsset: 'only one asset allowed',
+  assetChanged: 'asset changed',
+  needTwoAllocations: 'need two allocations',
+  allocationChanged: 'allocation changed',
+  payerNotAdjusted: 'Alice not adjusted correctly',
+  payeeNotAdjusted: 'Bob not adjusted correctly',
+  /** reclaim. */
+  sourceAssetIndexOutOfRange: 'sourceAssetIndex out of range',
+  indexOfTargetOutOfRange: 'indexOfTargetInSource out of range',
+  notAGuarantee: 'not a guarantee allocation',
+  badGuaranteeMetadata: 'bad guarantee metadata',
+  targetAssetIndexOutOfRange: 'targetAssetIndex out of range',
+  targetAssetMismatch: 'targetAsset != guaranteeAsset',
+  targetNotTwoAllocations: 'target must have two allocations',
+  reclaimAmountMismatch: 'totalReclaimed!=guarantee.amount',
+  leftNotFound: 'could not find left',
+  rightNotFound: 'could not find right',
 } as const
 export type RevertReason = (typeof RevertReason)[keyof typeof RevertReason]
 
