@@ -150,7 +150,7 @@ export class Cluster {
   constructor(readonly options: ClusterOptions) {
     this.random = createRandom(options.seed)
     this.network = new MemoryNetwork({ seed: this.random.int(2 ** 31), mode: 'manual' })
-    this.chain = new MemoryChain({ schedule: (task) => this.chainTasks.push(task) })
+    this.chain = new MemoryChain({ schedule: (task) => this.chainTasks.push(task), virtualPaymentApp: SIM_PAYMENT_APP })
     for (let i = 0; i < options.nodes; i++) {
       const key = `0x${(i + 1).toString(16).padStart(2, '0').repeat(32)}` as Hex
       const node = new SimNode(`n${i}`, key, i, this.chain, options.apps)

@@ -53,7 +53,7 @@ export async function createTestNetwork(p: {
   chain?: MemoryChainOptions
 }): Promise<TestNetwork> {
   const network = new MemoryNetwork(p.network)
-  const chain = new MemoryChain(p.chain)
+  const chain = new MemoryChain({ virtualPaymentApp: MEMORY_VIRTUAL_PAYMENT_APP, ...p.chain })
   const root = mkdtempSync(path.join(tmpdir(), 'channels-net-'))
   const nodes: TestNode[] = []
   const openStore = async (name: string, memory?: MemoryStore): Promise<Store> =>
