@@ -325,7 +325,7 @@ async function disputePaths(anvil: Anvil, held: Held): Promise<Omit<PathGas, 'co
   await testClient.mine({ blocks: 1 })
   const now = Number((await alice.chain.publicClient.getBlock()).timestamp) * 1000
   const [ledgerStatus, vStatus] = await Promise.all([bob.chain.status(held.ledgerHB), bob.chain.status(held.v)])
-  const targets = (id: Bytes32) => (id === held.v ? { state: redemption.state, finalizesAt: vStatus.finalizesAt } : undefined)
+  const targets = (id: Bytes32) => (id === held.v ? { state: redemption.state, stateHash: hashState(redemption.state), finalizesAt: vStatus.finalizesAt } : undefined)
   const registered = update(bobsLedger.objective, { kind: 'challenged', turnNumRecord: ledgerStatus.turnNumRecord, finalizesAt: ledgerStatus.finalizesAt })
   const reclaimStep = crank(registered, now, targets)
   const reclaimTx = submitted(reclaimStep)

@@ -284,7 +284,7 @@ export function targetsView(objectives: Readable<Objective>): TargetsView {
   return (target) => {
     const o = objectives.get(appDispute.appDisputeId(target))
     if (o?.kind !== 'appdispute' || o.status === 'failed' || o.finalizesAt === null) return undefined
-    return { state: appDispute.registeredState(o), finalizesAt: o.finalizesAt }
+    return { state: appDispute.registeredState(o), stateHash: appDispute.registeredStateHash(o), finalizesAt: o.finalizesAt }
   }
 }
 

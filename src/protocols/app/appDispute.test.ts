@@ -16,7 +16,7 @@ import { hashChallenge } from '../../core/signState.js'
 import { recoverHashSigner } from '../../core/signatures.js'
 import { signBy, unsigned } from '../../core/signedState.js'
 import type { AppDispute } from './appDispute.js'
-import { MAX_DISPUTE_FAILURES, appDisputeId, claimOf, crank, isDue, newAppDispute, retryDelayMs, update } from './appDispute.js'
+import { MAX_DISPUTE_FAILURES, appDisputeId, claimOf, crank, isDue, newAppDispute, registeredStateHash, retryDelayMs, update } from './appDispute.js'
 import { CONSENSUS_APP, ETH, alice, bob } from './testApps.js'
 import { toBytes32 } from '../../core/canonical.js'
 import { AllocationType } from '../../core/outcome.js'
@@ -189,11 +189,15 @@ describe('AppDispute', () => {
     const first = crank(o, NOW)
     expect(first.effects).toEqual([{ kind: 'submit', tx: { kind: 'conclude', signedState: final } }])
     expect(update(first.objective, { kind: 'challenged', turnNumRecord: 9n, finalizesAt: FINALIZES_AT })).toEqual(first.objective)
+    // The adjudicator records a concluded channel with the zero state hash: the payout names that one.
+    const ZERO = toBytes32(`0x${'00'.repeat(32)}`)
     const concluded = update(first.objective, { kind: 'concluded', finalizesAt: NOW_SEC })
-    expect(crank(concluded, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: hashState(final.state) } }])
+    expect(registeredStateHash(concluded)).toBe(ZERO)
+    expect(crank(concluded, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: ZERO } }])
     expect(update(submitted(), { kind: 'concluded', finalizesAt: NOW_SEC })).toMatchObject({ status: 'failed', failure: { code: 'concluded' } })
     const known = update(submitted(), { kind: 'concluded', finalizesAt: NOW_SEC, state: final.state })
-    expect(crank(known, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: hashState(final.state) } }])
+    expect(crank(known, NOW).effects).toEqual([{ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: ID, outcome: final.state.outcome, stateHash: ZERO } }])
+    expect(registeredStateHash(registered())).toBe(hashState(STATE)) // a challenge records the state's hash
   })
 
   describe('a ledger that guarantees a channel', () => {
@@ -204,7 +208,7 @@ describe('AppDispute', () => {
     const LEDGER = signBy(signBy(unsigned({ ...STATE, outcome: ledgerOutcome }), alice.signer), bob.signer)
     const target: State = { ...STATE, channelNonce: 99n, outcome: [{ ...STATE.outcome[0]!, allocations: [{ ...toAlice!, amount: 1n }, { ...toBob!, amount: 3n }] }] }
     const TARGET_FINAL = FINALIZES_AT + 50n
-    const view: TargetsView = (id) => (id === TARGET ? { state: target, finalizesAt: TARGET_FINAL } : undefined)
+    const view: TargetsView = (id) => (id === TARGET ? { state: target, stateHash: hashState(target), finalizesAt: TARGET_FINAL } : undefined)
     const finalized = () => {
       const o = newAppDispute({ channelId: ID, claim: claimOf(LEDGER), holdings: 10n, signer: alice.signer })
       return update(crank(o, NOW).objective, { kind: 'challenged', turnNumRecord: 4n, finalizesAt: FINALIZES_AT })

@@ -28,6 +28,7 @@ import type { Signer } from '../../core/signer.js'
 import { hashState } from '../../core/hashState.js'
 import { hashChallenge } from '../../core/signState.js'
 import { assert } from '../../core/errors.js'
+import { toBytes32 } from '../../core/canonical.js'
 import type { Cranked, Effect, Failure, ObjectiveBase } from '../objective.js'
 import { fail } from '../objective.js'
 
@@ -78,6 +79,11 @@ export interface AppDispute extends ObjectiveBase {
   readonly finalizesAt: bigint | null
   /** The state the chain registered when it is not the candidate: a later one someone else registered. */
   readonly registered?: State
+  /**
+   * The channel was concluded (a final state), not challenged: the adjudicator then records the zero state hash,
+   * which transferAllAssets and reclaim must name.
+   */
+  readonly concluded?: boolean
   /** The outcome to pay out after the reclaims the chain reported (absent: the registered state's). */
   readonly outcome?: Exit
   readonly reclaimSubmitted?: boolean
@@ -95,6 +101,8 @@ export interface AppDispute extends ObjectiveBase {
 /** What the chain registered for a channel a guarantee funds (its dispute's registered state), for reclaim. */
 export interface TargetView {
   readonly state: State
+  /** The state hash the adjudicator recorded for it (zero for a concluded channel). */
+  readonly stateHash: Bytes32
   readonly finalizesAt: bigint
 }
 export type TargetsView = (target: Bytes32) => TargetView | undefined
@@ -147,6 +155,13 @@ export function registeredState(o: AppDispute): State {
   return o.registered ?? o.candidate.state
 }
 
+/** The state hash the adjudicator records with the registered state: zero for a conclusion (NitroAdjudicator `_conclude`). */
+export function registeredStateHash(o: AppDispute): Bytes32 {
+  return o.concluded ? ZERO_STATE_HASH : hashState(registeredState(o))
+}
+
+const ZERO_STATE_HASH = toBytes32(`0x${'00'.repeat(32)}`)
+
 /** The turn the chain holds, or that mine will hold. */
 function registeredTurn(o: AppDispute): bigint {
   return registeredState(o).turnNum
@@ -186,9 +201,9 @@ export function update(o: AppDispute, input: AppDisputeInput): AppDispute {
     }
     case 'concluded': {
       if (o.status !== 'approved') return o
-      if (o.register === 'conclude') return { ...o, challengeSubmitted: true, finalizesAt: input.finalizesAt }
+      if (o.register === 'conclude') return { ...o, challengeSubmitted: true, finalizesAt: input.finalizesAt, concluded: true }
       if (!input.state) return fail(o, { code: 'concluded', summary: 'the channel was concluded with a final state this node does not hold: it cannot name its outcome to pay out' })
-      return { ...o, challengeSubmitted: true, finalizesAt: input.finalizesAt, registered: input.state, retryAt: 0 }
+      return { ...o, challengeSubmitted: true, finalizesAt: input.finalizesAt, registered: input.state, concluded: true, retryAt: 0 }
     }
     case 'reclaimed':
       return { ...o, outcome: input.outcome, reclaimSubmitted: false }
@@ -268,11 +283,11 @@ export function crank(o: AppDispute, now: number, targets: TargetsView = () => u
       tx: {
         kind: 'reclaim',
         sourceChannelId: o.channelId,
-        sourceStateHash: hashState(state),
+        sourceStateHash: registeredStateHash(o),
         sourceOutcome: outcome,
         sourceAssetIndex: BigInt(guarantee.assetIndex),
         indexOfTargetInSource: BigInt(guarantee.index),
-        targetStateHash: hashState(target.state),
+        targetStateHash: target.stateHash,
         targetOutcome: target.state.outcome,
         targetAssetIndex: BigInt(targetAssetIndex),
       },
@@ -282,6 +297,6 @@ export function crank(o: AppDispute, now: number, targets: TargetsView = () => u
   // A channel that holds nothing (one a guarantee funds) is settled once it finalized: its funds move by reclaim.
   if (o.holdings === 0n) return pause({ ...o, status: 'completed' }, 'nothing')
   if (now < o.retryAt) return pause(o, 'payout')
-  effects.push({ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: o.channelId, outcome, stateHash: hashState(state) } })
+  effects.push({ kind: 'submit', tx: { kind: 'transferAllAssets', channelId: o.channelId, outcome, stateHash: registeredStateHash(o) } })
   return pause({ ...o, transferSubmitted: true }, 'payout')
 }
