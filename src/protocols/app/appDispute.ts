@@ -268,7 +268,6 @@ export function crank(o: AppDispute, now: number, targets: TargetsView = () => u
   if (o.transferSubmitted) return pause(o, 'payout')
   if (o.reclaimSubmitted) return pause(o, 'reclaim')
   if (!finalizedAt(o.finalizesAt, now)) return pause(o, 'finalization')
-  const state = registeredState(o)
   const outcome = payoutOutcome(o)
   const guarantee = firstGuarantee(outcome)
   if (guarantee) {
