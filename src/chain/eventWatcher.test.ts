@@ -127,7 +127,7 @@ const show = (e: WatchedEvent) => {
   }
 }
 
-function watch(source: LogSource, options: Partial<ConstructorParameters<typeof EventWatcher>[0]> = {}, cursor?: { block: bigint; logIndex: number }) {
+function watch(source: LogSource, options: Partial<ConstructorParameters<typeof EventWatcher>[0]> = {}, cursor?: { block: bigint; logIndex: number; blockHash?: Hex }) {
   const events: string[] = []
   const raw: WatchedEvent[] = []
   const errors: ChannelsError[] = []
@@ -234,6 +234,34 @@ describe('EventWatcher on a scripted chain', () => {
     expect(events.slice(4)).toEqual(['deposited 0xc2 30 @3:0', 'deposited 0xc2 31 @3:1', 'deposited 0xc1 50 @5:0'])
     await watcher.poll()
     expect(events).toHaveLength(7)
+  })
+
+  test('a re-org while nobody watched: a cursor whose block hash changed rewinds the re-org window and delivers the new chain from there', async () => {
+    const chain = new FakeChain()
+    for (let i = 1n; i <= 6n; i++) chain.mine(deposited(C1, ETH, i)) // 1..6
+    const first = watch(chain)
+    await first.watcher.poll()
+    const last = first.raw.at(-1)!
+    const cursor = { block: last.block, logIndex: last.logIndex, blockHash: chain.blocks[Number(last.block)]!.hash }
+
+    // Unchanged: resumes after the cursor, no re-org.
+    chain.mine(deposited(C1, ETH, 7n)) // 7
+    const same = watch(chain, {}, cursor)
+    await same.watcher.poll()
+    expect(same.reorgs).toEqual([])
+    expect(same.events).toEqual(['deposited 0xc1 7 @7:0'])
+
+    // Blocks 5 on replaced while the consumer was down: its cursor block (6) has another hash now.
+    chain.fork(4n)
+    chain.mine(deposited(C2, ETH, 50n)) // new 5
+    chain.mine() // new 6
+    chain.mine(deposited(C2, ETH, 70n)) // new 7
+    const after = watch(chain, { reorgWindowBlocks: 3n }, cursor)
+    await after.watcher.poll()
+    expect(after.reorgs).toEqual([3n]) // 6 - 3: the window before the cursor is scanned again
+    expect(after.events).toEqual(['deposited 0xc1 4 @4:0', 'deposited 0xc2 50 @5:0', 'deposited 0xc2 70 @7:0'])
+    await after.watcher.poll()
+    expect(after.reorgs).toEqual([3n]) // checked once
   })
 
   test('a re-org to a shorter chain rewinds; nothing stale within confirmations is ever delivered', async () => {

@@ -46,7 +46,8 @@ const MAX_REMEMBERED_OUTCOMES = 10_000
 /** Times a refused eth_getLogs range is halved before the poll gives up. */
 const MAX_CHUNK_HALVINGS = 16
 
-type Cursor = { readonly block: bigint; readonly logIndex: number }
+/** Where delivery resumes: after (block, logIndex); `blockHash`, the hash that block had then, if the consumer kept it. */
+type Cursor = { readonly block: bigint; readonly logIndex: number; readonly blockHash?: Hex }
 
 /** An on-chain signed variable part as the adjudicator logs it: signatures in calldata order, r ‖ s ‖ v. */
 export interface LoggedSignedVariablePart {
@@ -158,12 +159,14 @@ export class EventWatcher {
   private readonly chunkBlocks: bigint
   private readonly reorgWindowBlocks: bigint
   private readonly onError: (error: ChannelsError) => void
-  /** Logs at or before this were delivered before we started. */
-  private readonly floor: Cursor | undefined
+  /** Logs at or before this were delivered before we started (dropped if the cursor's block was re-organised away). */
+  private floor: Cursor | undefined
+  /** The cursor's block hash when the consumer last saw it, checked once at the first round (issue 15). */
+  private cursorHash: Hex | undefined
   /** Every block up to this one has been delivered. */
   private scannedTo: bigint
-  /** The first block we scan; a re-org never rewinds below it. */
-  private readonly firstBlock: bigint
+  /** The first block we scan; a re-org never rewinds below it (unless the cursor's own block was replaced). */
+  private firstBlock: bigint
   /** Block number → hash we delivered from: scanned ranges' last blocks and blocks with logs. */
   private readonly hashes = new Map<bigint, Hex>()
   /** (block:logIndex:blockHash) → block, of logs delivered within the re-org window. */
@@ -195,6 +198,7 @@ export class EventWatcher {
     }
     this.onError = options.onError ?? ((error) => console.error(`[chain watcher] ${error.code}: ${error.summary}`, error.details))
     this.floor = cursor
+    if (cursor?.blockHash !== undefined) this.cursorHash = lowerHex(cursor.blockHash)
     // Logs after the cursor may share its block: scan it again, skipping what is at or before the cursor.
     this.firstBlock = cursor?.block ?? options.fromBlock ?? 0n
     this.scannedTo = this.firstBlock - 1n
@@ -247,6 +251,7 @@ export class EventWatcher {
 
   private async round(): Promise<void> {
     const head = await this.source.headNumber()
+    await this.checkCursor()
     await this.checkTip()
     const safe = head - this.confirmations
     let chunk = this.chunkBlocks
@@ -274,6 +279,26 @@ export class EventWatcher {
       this.prune()
       if (chunk < this.chunkBlocks) chunk *= 2n
     }
+  }
+
+  /**
+   * A re-org while nobody watched (the consumer was down): the cursor's block no longer has the hash it had. Only
+   * that one hash is known, so the whole re-org window before it is scanned again, from the start of the window,
+   * and the consumer is told to rewind there; logs it already had are delivered again (amounts are absolute).
+   */
+  private async checkCursor(): Promise<void> {
+    const remembered = this.cursorHash
+    if (remembered === undefined) return
+    const current = await this.source.blockHash(this.firstBlock)
+    this.cursorHash = undefined
+    if (current !== undefined && lowerHex(current) === remembered) return
+    const previousScannedTo = this.scannedTo
+    const windowStart = this.firstBlock - this.reorgWindowBlocks
+    const forkBlock = windowStart > (this.options.fromBlock ?? 0n) - 1n ? windowStart : (this.options.fromBlock ?? 0n) - 1n
+    this.floor = undefined
+    this.firstBlock = forkBlock + 1n
+    this.scannedTo = forkBlock
+    this.options.onReorg?.({ forkBlock, previousScannedTo })
   }
 
   /** Whether the last scanned block is still canonical; if not, rewinds to the fork point (and returns false). */

@@ -21,7 +21,7 @@ import { createPublicClient, createWalletClient, defineChain, encodeFunctionData
 import type { Account, Chain, PrivateKeyAccount, PublicClient, TransactionReceipt, Transport, WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Address, Bytes32, Hex, Signature } from '../core/types.js'
-import type { ChainEvent, ChainService, ChainTransaction } from './chainService.js'
+import type { ChainCursor, ChainEvent, ChainService, ChainTransaction } from './chainService.js'
 import type { ReclaimTransaction } from '../protocols/onchain.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Exit } from '../core/outcome.js'
@@ -190,18 +190,18 @@ export class ViemChainService implements ChainService {
     return this.read('holdings', [asset, channelId])
   }
 
-  subscribe(listener: (event: ChainEvent) => void, cursor?: { block: bigint; logIndex: number }): () => void {
+  subscribe(listener: (event: ChainEvent) => void, cursor?: ChainCursor): () => void {
     return this.subscribeAll(
-      (event) => {
-        if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener(event)
+      (event, { blockHash }) => {
+        if (event.kind === 'deposited' || event.kind === 'allocationUpdated' || event.kind === 'concluded') listener({ ...event, blockHash })
         else if (event.kind === 'challengeRegistered') {
           const { channelId, finalizesAt, block, logIndex } = event
           const candidate = event.candidate.variablePart
-          listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: candidate.turnNum, candidate, block, logIndex })
+          listener({ kind: 'challenged', channelId, finalizesAt, turnNumRecord: candidate.turnNum, candidate, block, logIndex, blockHash })
         } else if (event.kind === 'reclaimed' && event.outcome !== undefined) {
           // Without the outcome a listener could not pay the source out; the watcher reported that to onError.
           const { channelId, outcome, block, logIndex } = event
-          listener({ kind: 'reclaimed', channelId, outcome, block, logIndex })
+          listener({ kind: 'reclaimed', channelId, outcome, block, logIndex, blockHash })
         }
       },
       cursor,
@@ -212,7 +212,7 @@ export class ViemChainService implements ChainService {
   /** Every adjudicator event, dispute events included, with the block hash and transaction it came from. */
   subscribeAll(
     listener: (event: WatchedEvent, origin: LogOrigin) => void,
-    cursor?: { block: bigint; logIndex: number },
+    cursor?: ChainCursor,
     onReorg?: (reorg: { readonly forkBlock: bigint }) => void,
   ): () => void {
     const { confirmations, pollingIntervalMs } = this

@@ -1,6 +1,6 @@
 // The working state of one engine step: drafts of every table plus the effects to run after commit.
 // A child context isolates one input (or one payload): if it throws, its drafts are simply dropped.
-import type { Address, Bytes32 } from '../core/types.js'
+import type { Address, Bytes32, Hex } from '../core/types.js'
 import type { ConsensusChannel } from '../protocols/ledger/consensusChannel.js'
 import type { Objective } from '../protocols/objectives.js'
 import type { Payload } from '../protocols/messages.js'
@@ -17,7 +17,8 @@ import { MAX_ANSWERS_IN_FLIGHT_PER_PEER } from './limits.js'
 import { peerKey } from './outbox.js'
 
 export interface Meta {
-  readonly chainCursor: { readonly block: bigint; readonly logIndex: number } | null
+  /** The last chain event applied, with its block's hash when the chain layer gave it (a restart checks it: a re-org while down). */
+  readonly chainCursor: { readonly block: bigint; readonly logIndex: number; readonly blockHash?: Hex } | null
   readonly rejections: Readonly<Record<string, number>>
   /** This node's epoch (outbox.ts sessions), journaled once when the store is new; absent before that. */
   readonly epoch?: bigint

@@ -279,7 +279,7 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
     return
   }
   if (cursor && (event.block < cursor.block || (event.block === cursor.block && event.logIndex <= cursor.logIndex))) return // replayed: already applied
-  ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex } })
+  ctx.meta.set('meta', { ...meta, chainCursor: { block: event.block, logIndex: event.logIndex, ...(event.blockHash ? { blockHash: event.blockHash } : {}) } })
   const id = event.channelId
   if (event.kind === 'deposited' || event.kind === 'allocationUpdated') {
     // Anyone may deposit any token into any channel id: only channels this node takes part in are recorded,

@@ -1,6 +1,6 @@
 // What objectives ask of the adjudicator and what it reports back (DESIGN §6). Pure data: the chain layer
 // carries these out (src/chain/chainService.ts); objectives only describe them.
-import type { Address, Bytes32 } from '../core/types.js'
+import type { Address, Bytes32, Hex } from '../core/types.js'
 import type { SignedState } from '../core/signedState.js'
 import type { Signature } from '../core/types.js'
 import type { Exit } from '../core/outcome.js'
@@ -73,7 +73,8 @@ export interface ReclaimTransaction {
 }
 
 /** Chain events, in the order the chain emitted them. Amounts are absolute (assigned, not added), so a replayed event is harmless. */
-export type ChainLogEvent =
+/** A log event, with the hash of its block when the chain layer reports it (a restart checks it is still canonical). */
+export type ChainLogEvent = (
   | { readonly kind: 'deposited'; readonly channelId: Bytes32; readonly asset: Address; readonly nowHeld: bigint; readonly block: bigint; readonly logIndex: number }
   | {
       readonly kind: 'allocationUpdated'
@@ -109,6 +110,7 @@ export type ChainLogEvent =
       readonly block: bigint
       readonly logIndex: number
     }
+) & { readonly blockHash?: Hex }
 
 /** What a ChainService delivers: events from logs, and notice of a re-organisation. */
 export type ChainEvent =

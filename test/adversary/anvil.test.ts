@@ -18,6 +18,7 @@ import type { DirectFund } from '../../src/protocols/directfund/directfund.js'
 import { directFundId } from '../../src/protocols/directfund/directfund.js'
 import { ACCEPT_ANY_PEER } from '../../src/engine/policy.js'
 import { ETH, keyOf, madeUpTarget, statesSignedBy, until } from './harness.js'
+import { Engine } from '../../src/engine/engine.js'
 import { addressToDestination } from '../../src/core/outcome.js'
 import { hashState } from '../../src/core/hashState.js'
 import { hashChallenge } from '../../src/core/signState.js'
@@ -284,6 +285,32 @@ test('a counterparty stalls: mallory never signs the close the honest node asked
   expect(await chain.holdings(ledger.id, ETH)).toBe(0n)
   expect(await chain.balance(w.honest.address)).toBe(honestShare + SHARE)
   expect(await mallory.channelBalance()).toBe(malloryShare - SHARE)
+}, 90_000)
+
+// Rewinds the shared anvil (evm_revert) to before the ledger it opens: after every test that needs its history.
+test('a re-org while the honest node is down: restarted, it finds its last chain event\'s block replaced, counts the re-organised deposits back, and signs no update of the ledger', async () => {
+  const label = 'reorged-while-down'
+  const w = (world = await createAnvilWorld(chain, { label, policy: ACCEPT_ANY_PEER }))
+  const mallory = await w.attacker('mallory')
+  const before = await chain.snapshot()
+  const ledger = await mallory.openAndFundLedger(w.honest.address, { myIndex: 0, amounts: [3n * SHARE, 2n * SHARE], nonce: 5n, challengeDuration: 86_400 })
+  expect((await w.objectiveDone(directFundId(ledger.id))).status).toBe('completed')
+  await until('the honest node holds both deposits', () => w.honest.engine.holdings(ledger.id) === 5n * SHARE, 10_000)
+  await w.honest.engine.close()
+
+  // While it is down the chain re-organises from before both deposits (a longer chain without them).
+  await chain.revert(before, 8)
+  const restarted = await Engine.open({ store: w.honest.store, signer: createSigner(keyOf(`${label}:honest`)), transport: w.network.connect(w.honest.address), chain: w.honest.chain, consensusApp: chain.deployment.consensusApp, policy: ACCEPT_ANY_PEER, tickIntervalMs: 20 })
+  try {
+    await until('the restarted node rolls the holdings back', () => restarted.holdings(ledger.id) === 0n, 10_000)
+    const add = { kind: 'add' as const, target: madeUpTarget(9), left: mallory.destination, right: addressToDestination(w.honest.address), leftAmount: SHARE, rightAmount: 0n }
+    const agreed = await restarted.agreeLedgerUpdate(ledger.id, add)
+    mallory.send(w.honest.address, [mallory.proposalPayload(ledger, mallory.propose(ledger, add))])
+    await until('the update waits for the money', () => restarted.getObjective(agreed)?.waitingFor === 'funding', 10_000)
+    expect(restarted.getLedger(ledger.id)?.supported.vars.turnNum).toBe(1n)
+  } finally {
+    await restarted.close()
+  }
 }, 90_000)
 
 // Last in this file: it rewinds the shared anvil (evm_revert) to before the ledger it opens.
