@@ -167,14 +167,16 @@ function claimFor(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): Clai
 /**
  * A payment channel's best state here: its final state signed by all (concluded at once); the payee's redemption
  * of the largest voucher it holds (which beats the funded state the payer would register); else the funded state,
- * or for an intermediary whose postfund is not signed by all, the prefund (the app supports both unanimous).
+ * or, where the postfund is not signed by all (an intermediary's, or a channel still funding), the prefund (the app
+ * supports both when signed by all).
  */
 function paymentClaim(ctx: StepContext, channelId: Bytes32, deps: HandlerDeps): Claim | undefined {
   const fund = ctx.objectives.get(virtualFundId(channelId))
   if (fund?.kind !== 'virtualfund' || !isFullySigned(fund.prefund)) return undefined
   const defund = ctx.objectives.get(virtualDefundId(channelId))
   if (defund?.kind === 'virtualdefund' && defund.final && isFullySigned(defund.final)) return { candidate: defund.final, proof: [], register: 'conclude' }
-  if (!isFullySigned(fund.postfund)) return fund.status === 'completed' ? appDispute.claimOf(fund.prefund) : undefined
+  // Not funded yet (a stalled VirtualFund whose guarantee my ledger may lock), or an intermediary's: the prefund.
+  if (!isFullySigned(fund.postfund)) return appDispute.claimOf(fund.prefund)
   const voucher = ctx.payments.get(channelId)?.voucher
   if (voucher && voucher.amount > 0n && ctx.payments.get(channelId)!.payee === deps.signer.address) {
     const redemption = signBy(unsigned(redemptionState(fund.postfund.state, voucher)), deps.signer)
