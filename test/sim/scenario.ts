@@ -11,6 +11,7 @@ import type { SimNode } from './cluster.js'
 import type { Faults } from './simulate.js'
 import { NO_FAULTS, checkStep, move } from './simulate.js'
 import { Violation, checkReplay } from './invariants.js'
+import { StallWatch } from '../../src/engine/stalls.js'
 
 export interface ScenarioOptions {
   readonly seed: number
@@ -19,6 +20,11 @@ export interface ScenarioOptions {
   readonly faults?: Partial<Faults>
   readonly crashable?: readonly number[]
   readonly apps?: (appId: Bytes32) => AppRuntime | undefined
+  /**
+   * As the daemon's shell does with `stallTimeoutMs` (src/engine/stalls.ts): each node's objectives that wait on
+   * their peers this long on the cluster's clock are reported as `challengeStalled` (default: never).
+   */
+  readonly stallTimeoutMs?: number
 }
 
 /** Steps a wait may take before it is a liveness failure. */
@@ -30,6 +36,8 @@ export class Scenario {
   #crashable: SimNode[]
   /** Nodes stopped for good (`stop`): never restarted. */
   readonly #stopped = new Set<SimNode>()
+  /** Each node's watch for stalled peers, new at each boot (a restart forgets how long objectives waited). */
+  readonly #stalls = new Map<SimNode, { readonly machine: SimNode['machine']; readonly watch: StallWatch }>()
   restarts = 0
 
   private constructor(readonly options: ScenarioOptions) {
@@ -147,6 +155,25 @@ export class Scenario {
     const down = cluster.nodes.filter((n) => !n.up && !this.#stopped.has(n))
     if (down.length > 0 && random.chance(0.05)) return this.#bootIfDown(random.pick(down))
     await move(cluster, faults.chainFailure)
+    this.#reportStalls()
+  }
+
+  #reportStalls(): void {
+    const timeout = this.options.stallTimeoutMs
+    if (timeout === undefined) return
+    for (const node of this.cluster.nodes) {
+      if (!node.up) continue
+      let entry = this.#stalls.get(node)
+      if (entry?.machine !== node.machine) this.#stalls.set(node, (entry = { machine: node.machine, watch: new StallWatch(timeout) }))
+      const waits = [...node.machine.waitingFor].flatMap(([id, waitingFor]) => {
+        const o = node.machine.tables.objectives.get(id)
+        return o && (o.status === 'approved' || o.status === 'unapproved') ? [[id, { kind: o.kind, waitingFor }] as const] : []
+      })
+      for (const stall of entry.watch.stalled(waits, this.cluster.now)) {
+        this.cluster.trace(`${node.name}: ${stall.objectiveId} stalled`)
+        this.cluster.call(node, { op: 'challengeStalled', ...stall })
+      }
+    }
   }
 
   async #bootIfDown(node: SimNode): Promise<void> {

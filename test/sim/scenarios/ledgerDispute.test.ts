@@ -132,4 +132,34 @@ describe('a ledger challenged on chain by a counterparty whose node is gone', ()
     expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
     await s.checkReplays()
   }, 60_000)
+
+  test('a counterparty stalls: alice never signs the close bob asked for; past the stall deadline his node settles on chain and is paid his latest share, under message faults and across a restart', async () => {
+    const STALL_MS = 60_000
+    const s = await Scenario.start({ seed: 155, nodes: 2, faults: { drop: 0.05, duplicate: 0.05, reorder: 0.05 }, stallTimeoutMs: STALL_MS })
+    const [alice, bob] = s.nodes as [SimNode, SimNode]
+    const chain = s.cluster.chain
+    const { ledgerId } = await ledgerThatPaidBob(s)
+    s.stop(alice)
+    const close = await s.call(bob, { op: 'directDefund', ledgerId })
+    await s.until('bob waits for her signature', () => bob.up && bob.machine.waitingFor.get(close) === 'finalState')
+    s.cluster.advance(STALL_MS - 1)
+    // A restart forgets how long the close waited: it is timed again from the restart.
+    await s.restart(bob)
+    await s.until('bob waits for her signature again', () => bob.machine.waitingFor.get(close) === 'finalState')
+    s.cluster.advance(STALL_MS - 20_000) // 200 steps move the clock by at most 12 s
+    let steps = 0
+    await s.until('200 steps short of the deadline', () => ++steps > 200)
+    expect(chain.events().some((e) => e.kind === 'challenged')).toBe(false)
+    expect(s.objective(bob, close)?.status).toBe('approved')
+    s.cluster.advance(STALL_MS)
+    const closed = await s.settled(bob, close)
+    expect(closed).toMatchObject({ status: 'failed', failure: { code: 'counterparty_stalled' } })
+    expect(closed.failure!.summary).toContain(appDisputeId(ledgerId))
+    await s.until('the challenge is on chain', () => chain.events().some((e) => e.kind === 'challenged' && e.channelId === ledgerId))
+    passChallengeDuration(s)
+    expect((await s.settled(bob, appDisputeId(ledgerId))).status).toBe('completed')
+    expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
+    expect(chain.balanceOf(alice.address, ETH)).toBe(STARTING_BALANCE - 10n)
+    await s.checkReplays()
+  }, 60_000)
 })
