@@ -58,6 +58,7 @@ export function helpText(commands: readonly CommandHelp[], words: readonly strin
     'usage: channels [--data-dir <dir> | --url <url> --secret <hex>] [--json] <command> [options]',
     '       channels node [flags]        runs a node daemon (docs/adr/0011-node-daemon.md)',
     '       channels verify <file>       checks an exported app-channel log, offline (no node needed)',
+    '       channels watchtower run|add|list  answers stale challenges for channels handed over (docs/watchtower.md)',
     '',
     'commands:',
     ...listed.map((c) => `  ${`${c.name}${c.args ? ` ${c.args.join(' ')}` : ''}`.padEnd(32)} ${c.summary}`),
