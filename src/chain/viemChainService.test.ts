@@ -161,9 +161,10 @@ async function onlySentSince(after: bigint) {
 }
 
 /** Where the receipt's `index`-th adjudicator log sits: what a chain event's block and logIndex must say. */
-function positionOf(receipt: TransactionReceipt, index = 0): { block: bigint; logIndex: number } {
+/** Where a receipt's adjudicator log sits, as subscribe reports it (with its block's hash: issue 15, re-orgs while down). */
+function positionOf(receipt: TransactionReceipt, index = 0): { block: bigint; logIndex: number; blockHash: Hex } {
   const log = receipt.logs.filter((l) => l.address.toLowerCase() === adjudicator.toLowerCase())[index]!
-  return { block: log.blockNumber, logIndex: log.logIndex }
+  return { block: log.blockNumber, logIndex: log.logIndex, blockHash: log.blockHash.toLowerCase() as Hex }
 }
 
 const pendingInPool = async () => (await testClient.getTxpoolStatus()).pending

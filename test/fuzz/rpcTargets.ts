@@ -7,6 +7,7 @@
 // issues — never an untyped exception; accepted params decode, encode and decode again to the same values;
 // every answer is JSON-RPC 2.0 with a known error code and never -32603 (an internal error is our bug).
 import assert from 'node:assert/strict'
+import { ZERO_ADDRESS } from '../../src/core/canonical.js'
 import fc from 'fast-check'
 import type { z } from 'zod'
 import { RejectedInputError } from '../../src/core/errors.js'
@@ -44,7 +45,7 @@ const logger: RpcLogger = {
   warn: () => undefined,
   error: (obj) => void logged.push({ level: 'error', obj }),
 }
-const context: CallContext = { node: { engine: stubEngine as never, version: '0.0.0-fuzz', chainId: 31337, newNonce: () => 1n }, socket: undefined }
+const context: CallContext = { node: { engine: stubEngine as never, version: '0.0.0-fuzz', chainId: 31337, contracts: { adjudicator: ZERO_ADDRESS, virtualPaymentApp: ZERO_ADDRESS }, newNonce: () => 1n }, socket: undefined }
 
 // ---- valid params, from each field's name ----
 
