@@ -6,7 +6,7 @@ import type { Abi, Hex } from 'viem'
 import type { Address } from '../core/types.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import { ConsensusApp, NitroAdjudicator, TestToken, VirtualPaymentApp } from './artifacts.js'
-import { toChainError } from './viemChainService.js'
+import { toChainError } from './viemErrors.js'
 import { ChannelsError, OperatingError } from '../core/errors.js'
 import { toAddress } from '../core/canonical.js'
 

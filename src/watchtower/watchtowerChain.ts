@@ -5,7 +5,7 @@ import type { Bytes32, Hex } from '../core/types.js'
 import type { SignedState } from '../core/signedState.js'
 import type { LogOrigin, WatchedEvent } from '../chain/eventWatcher.js'
 import type { ViemChainService } from '../chain/viemChainService.js'
-import { toChainError } from '../chain/viemChainService.js'
+import { toChainError } from '../chain/viemErrors.js'
 import type { ChainCursor } from './custody.js'
 
 /** What the watchtower needs of the chain; `viemWatchtowerChain` adapts the ViemChainService. */
