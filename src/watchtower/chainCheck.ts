@@ -2,12 +2,13 @@
 // contracts and the keys"). The custody names a chain id, an adjudicator and a payment app (custody.ts); `run`
 // is given a chain URL and an adjudicator. Before the watchtower pays gas for anything it checks that the
 // chain answers the custody's chain id, that the adjudicator is the custody's, and that both contracts run
-// this build's code, as the node does at start (src/chain/contractCode.ts): the payment app's address
-// decides which states the watchtower holds (support.ts), so it must be the real one.
+// code the node knows for their role (this build's or official Nitro's), as the node does at start
+// (src/chain/contractCode.ts): the payment app's address decides which states the watchtower holds (support.ts),
+// so it must be the real one.
 import { keccak256 } from 'viem'
 import type { Hex } from 'viem'
 import type { Address } from '../core/types.js'
-import { ContractCodeError, NODE_CONTRACTS } from '../chain/contractCode.js'
+import { ContractCodeError, knownBuildOf } from '../chain/contractCode.js'
 import type { NodeContractName } from '../chain/contractCode.js'
 import type { HandoverTarget } from './handover.js'
 import { CustodyMismatchError } from './errors.js'
@@ -20,7 +21,7 @@ export interface TargetReader {
 /**
  * @param served the chain id the chain answered and the adjudicator `run` was given
  * @throws CustodyMismatchError (`custody_mismatch`) for another chain or adjudicator; ContractCodeError
- *   (`contract_code`) for a contract without this build's code; the reader's errors pass through
+ *   (`contract_code`) for a contract without code the node knows for its role; the reader's errors pass through
  */
 export async function checkTarget(reader: TargetReader, target: HandoverTarget, served: { readonly chainId: number; readonly adjudicator: Address; readonly url: string }): Promise<void> {
   if (target.chainId !== served.chainId || target.adjudicator !== served.adjudicator) {
@@ -33,8 +34,8 @@ export async function checkTarget(reader: TargetReader, target: HandoverTarget, 
   for (const [name, address] of contracts) {
     const code = await reader.getCode({ address })
     const actual = code === undefined || code === '0x' ? undefined : keccak256(code)
-    if (actual !== keccak256(NODE_CONTRACTS[name])) {
-      throw new ContractCodeError(`${name} ${address} on ${served.url} ${actual === undefined ? 'has no code' : 'runs other code than this build\'s'}; refusing to watch for it`, { contract: name, address, url: served.url, codeHash: actual ?? null })
+    if (actual === undefined || knownBuildOf(name, actual) === undefined) {
+      throw new ContractCodeError(`${name} ${address} on ${served.url} ${actual === undefined ? 'has no code' : 'runs other code than this build\'s or official Nitro\'s'}; refusing to watch for it`, { contract: name, address, url: served.url, codeHash: actual ?? null })
     }
   }
 }
