@@ -23,6 +23,7 @@ import * as appDispute from '../protocols/app/appDispute.js'
 import type { AppDispute, Claim, TargetsView } from '../protocols/app/appDispute.js'
 import { virtualFundId } from '../protocols/virtualfund/virtualfund.js'
 import { virtualDefundId } from '../protocols/virtualdefund/virtualdefund.js'
+import * as virtualDefund from '../protocols/virtualdefund/virtualdefund.js'
 import { directDefundId } from '../protocols/directdefund/directdefund.js'
 import { appDefundId } from '../protocols/app/appDefund.js'
 import { redemptionState } from '../protocols/payments/redemption.js'
@@ -314,6 +315,22 @@ export function crankDispute(ctx: StepContext, o: AppDispute, deps: HandlerDeps)
   ctx.waitingFor.set(o.id, result.waitingFor)
   applyEffects(ctx, o.id, result.effects, deps)
   if (result.waitingFor === 'target') disputeTargets(ctx, result.objective, deps)
+  if (result.objective.status === 'completed' && o.status !== 'completed') settledOnChain(ctx, result.objective, deps)
+}
+
+/**
+ * A payment channel finalized on chain: its guarantees are removed from my ledgers by the outcome it finalized with,
+ * through its VirtualDefund (started here if none runs), as reclaim would pay them — so a ledger whose peer still
+ * answers stays open. A ledger under dispute refuses the removal (it is closing): its own dispute reclaims instead.
+ */
+function settledOnChain(ctx: StepContext, o: AppDispute, deps: HandlerDeps): void {
+  const fund = ctx.objectives.get(virtualFundId(o.channelId))
+  if (fund?.kind !== 'virtualfund' || !isFullySigned(fund.postfund)) return
+  const existing = ctx.objectives.get(virtualDefundId(o.channelId))
+  if (existing && !isActive(existing) && existing.status !== 'unapproved') return
+  const defund = existing?.kind === 'virtualdefund' ? existing : virtualDefund.newVirtualDefund({ funded: fund.postfund.state, me: deps.signer.address, paid: 0n, status: 'approved' })
+  setObjective(ctx, virtualDefund.update(defund, { kind: 'finalizedOnChain', outcome: appDispute.registeredState(o).outcome }))
+  for (const ledgerId of guaranteeing(ctx, o.channelId)) ctx.touchLedger(ledgerId) // cranks the defund with its ledgers
 }
 
 /** A ledger's payout waits for the channels its guarantees fund to finalize: each gets a dispute of its own. */

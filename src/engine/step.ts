@@ -69,6 +69,8 @@ export function applyEffects(ctx: StepContext, objectiveId: string, effects: rea
  */
 function startLedgerUpdate(ctx: StepContext, counterparty: Address, proposal: Proposal, deps: HandlerDeps): void {
   const ledger = ledgerWith(ctx, deps.signer.address, counterparty)
+  // A guarantee to remove from a ledger being settled on chain (closing): its dispute reclaims it there instead.
+  if (!ledger && proposal.kind === 'remove' && closingLedgerWith(ctx, deps.signer.address, counterparty)) return
   if (!ledger) throw new NoSuchLedgerError(`no open ledger with ${counterparty}`)
   const objective = ledgerUpdate.newLedgerUpdate({ ledgerId: ledger.id, counterparty, proposal, initiator: false, status: 'approved' })
   if (ctx.objectives.get(objective.id)) return
@@ -143,6 +145,13 @@ export function ledgerWith(ctx: StepContext, me: Address, counterparty: Address)
     if (!found || ledger.id < found.id) found = ledger
   }
   return found
+}
+
+/** Whether I share a ledger with `counterparty` that is being closed (cooperatively or on chain). */
+function closingLedgerWith(ctx: StepContext, me: Address, counterparty: Address): boolean {
+  const pair = [me, counterparty].sort().join()
+  for (const ledger of ctx.ledgers.values()) if (ledger.closing && [...ledger.fixed.participants].sort().join() === pair) return true
+  return false
 }
 
 export function requireLedger(ctx: StepContext, id: Bytes32): ConsensusChannel {

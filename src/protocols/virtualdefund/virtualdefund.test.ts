@@ -399,3 +399,26 @@ describe('any number of intermediaries, closed by either end', () => {
     },
   )
 })
+
+describe('V finalized on chain (its dispute saw it, issue 15)', () => {
+  const onChain = FINAL.outcome
+  const NONE: DefundingView = { leftReleased: false, rightReleased: false }
+
+  test('the guarantees are removed by the outcome on chain, with no final state to sign; done when both are gone', () => {
+    const o = update(newVirtualDefund({ funded: FUNDED, me: irene.address, paid: 0n, status: 'unapproved' }), { kind: 'finalizedOnChain', outcome: onChain })
+    expect(o.status).toBe('approved')
+    const first = crank(o, irene.signer, NONE)
+    expect(first.effects).toEqual([updateLedger(alice, removal(ALICE_AMOUNT - PAID)), updateLedger(bob, removal(ALICE_AMOUNT - PAID))])
+    expect(first.waitingFor).toBe('defunding')
+    expect(crank(first.objective, irene.signer, NONE).effects).toEqual([]) // asked once
+    expect(crank(first.objective, irene.signer, { leftReleased: true, rightReleased: true }).objective.status).toBe('completed')
+  })
+
+  test('an outcome that is not a split of V\'s funded amount fails it; one after it completed changes nothing', () => {
+    const o = newVirtualDefund({ funded: FUNDED, me: bob.address, paid: 0n, status: 'approved' })
+    const more = [{ ...onChain[0]!, allocations: onChain[0]!.allocations.map((a) => ({ ...a, amount: a.amount + 1n })) }]
+    expect(update(o, { kind: 'finalizedOnChain', outcome: more })).toMatchObject({ status: 'failed', failure: { code: 'unexpected_outcome' } })
+    const done = { ...o, status: 'completed' as const }
+    expect(update(done, { kind: 'finalizedOnChain', outcome: onChain })).toEqual(done)
+  })
+})

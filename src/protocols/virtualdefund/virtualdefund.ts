@@ -5,6 +5,7 @@
 // its right side Bob's: intermediaries end net-zero. Flowchart: virtualdefund.md.
 import type { Address, Bytes32 } from '../../core/types.js'
 import type { State } from '../../core/state.js'
+import type { Exit } from '../../core/outcome.js'
 import type { SignedState } from '../../core/signedState.js'
 import type { Signer } from '../../core/signer.js'
 import { hashState } from '../../core/hashState.js'
@@ -37,6 +38,11 @@ export interface VirtualDefund extends ObjectiveBase {
   readonly finalRequested: boolean
   /** A fact: the guarantee removals were handed to the engine once. */
   readonly removalsRequested: boolean
+  /**
+   * V's outcome as it finalized on chain (a dispute settled it, issue 15): the guarantees are removed by it, with no
+   * final state to sign — reclaim would pay the ledgers the same, and the ledgers stay open.
+   */
+  readonly onChain?: Exit
 }
 
 export interface DefundingView {
@@ -49,6 +55,8 @@ export type VirtualDefundInput =
   | { readonly kind: 'signedState'; readonly signed: SignedState }
   /** The payee received a larger voucher while closing: the final state must pay at least this. */
   | { readonly kind: 'voucher'; readonly amount: bigint }
+  /** V finalized on chain with this outcome (its dispute saw it): the removals follow it. */
+  | { readonly kind: 'finalizedOnChain'; readonly outcome: Exit }
 
 export function virtualDefundId(id: Bytes32): string {
   return `virtualdefund:${id}`
@@ -89,6 +97,17 @@ function checkFinal(o: VirtualDefund, state: State): void {
 
 export function update(o: VirtualDefund, input: VirtualDefundInput): VirtualDefund {
   if (input.kind === 'voucher') return input.amount > o.minimumPayment ? { ...o, minimumPayment: input.amount } : o
+  if (input.kind === 'finalizedOnChain') {
+    if (o.status === 'completed' || o.status === 'failed' || o.onChain) return o
+    const exit = input.outcome[0]
+    const funded = o.funded.outcome[0]!
+    const total = (e: typeof funded) => e.allocations.reduce((sum, a) => sum + a.amount, 0n)
+    // The chain finalized it, so it is V's outcome: still, the removals are derived from it, so its shape is checked.
+    if (input.outcome.length !== 1 || !exit || exit.asset !== funded.asset || exit.allocations.length !== 2 || total(exit) !== total(funded)) {
+      return { ...o, status: 'failed', failure: { code: 'unexpected_outcome', summary: 'the outcome V finalized with on chain is not a split of its funded amount between payer and payee' } }
+    }
+    return { ...o, status: 'approved', onChain: input.outcome }
+  }
   const state = input.signed.state
   if (o.final === null) {
     // Only Alice writes the final state: the first one taken must carry her signature.
@@ -106,8 +125,8 @@ export function crank(o: VirtualDefund, signer: Signer, view: DefundingView): Cr
   if (o.status === 'unapproved') return pause(o, 'approval')
   if (o.status !== 'approved') return pause(o, 'nothing')
   const participants = o.funded.participants
-  const last = participants.length - 1
   let next = o
+  if (next.onChain) return removeGuarantees(next, next.onChain[0]!.allocations[0]!.amount, view, effects, pause)
   if (next.final === null) {
     if (!next.finalRequested) {
       effects.push(send(participants[0]!, { kind: 'finalStateRequest', channelId: o.channelId }))
@@ -126,9 +145,22 @@ export function crank(o: VirtualDefund, signer: Signer, view: DefundingView): Cr
     for (const to of participants.filter((_, i) => i !== o.myIndex)) effects.push(send(to, { kind: 'signedState', objectiveId: o.id, signedState: next.final! }))
   }
   if (!isFullySigned(next.final!)) return pause(next, 'finalState')
+  return removeGuarantees(next, next.final!.state.outcome[0]!.allocations[0]!.amount, view, effects, pause)
+}
+
+/** Asks my ledgers on V's path to remove its guarantee, paying the left side `leftAmount` (once); done when both are gone. */
+function removeGuarantees(
+  o: VirtualDefund,
+  leftAmount: bigint,
+  view: DefundingView,
+  effects: Effect[],
+  pause: (objective: VirtualDefund, waitingFor: VirtualDefundWaitingFor) => Cranked<VirtualDefund, VirtualDefundWaitingFor>,
+): Cranked<VirtualDefund, VirtualDefundWaitingFor> {
+  const participants = o.funded.participants
+  const last = participants.length - 1
+  let next = o
   if (!next.removalsRequested) {
-    const [a] = next.final!.state.outcome[0]!.allocations
-    const removal = { kind: 'remove' as const, target: o.channelId, leftAmount: a!.amount }
+    const removal = { kind: 'remove' as const, target: o.channelId, leftAmount }
     if (o.myIndex > 0) effects.push({ kind: 'updateLedger', counterparty: participants[o.myIndex - 1]!, proposal: removal })
     if (o.myIndex < last) effects.push({ kind: 'updateLedger', counterparty: participants[o.myIndex + 1]!, proposal: removal })
     next = { ...next, removalsRequested: true }

@@ -5,7 +5,8 @@
 //   best state of V (bob's redemption of alice's largest voucher wins), disputes its ledger with the hub, reclaims
 //   V's guarantee once both finalized and pays the ledger out. Every node ends with its due, the hub net-zero.
 // - Alice's key registers V's funded state (all back to her) while her node is gone: bob's node answers with his
-//   redemption before it finalizes; bob then settles his ledger, which the hub's node follows, and is paid 30.
+//   redemption before it finalizes; once V finalizes, bob and the hub remove its guarantee from their ledger by the
+//   outcome on chain, off chain, and close that ledger cooperatively: bob is paid 30.
 import { describe, expect, test } from 'vitest'
 import type { Bytes32 } from '../../../src/core/types.js'
 import { toBytes32 } from '../../../src/core/canonical.js'
@@ -72,7 +73,7 @@ describe('payment channels settled on chain under faults', () => {
     expect(s.restarts).toBeGreaterThan(0) // the seed crashed nodes on the way
   }, 120_000)
 
-  test('alice\'s key registers V\'s funded state while her node is gone: bob\'s node answers with his largest voucher, and his ledger with the hub pays him', async () => {
+  test('alice\'s key registers V\'s funded state while her node is gone: bob\'s node answers with his largest voucher; once V finalizes, bob and the hub remove its guarantee by that outcome and their ledger stays open', async () => {
     const s = await Scenario.start({ seed: 162, nodes: 3, faults: FAULTS, crashable: [1, 2] })
     const { alice, hub, bob, ledgerHB, vId, fund } = await paidThroughHub(s)
     const vf = s.objective(alice, fund)
@@ -82,16 +83,19 @@ describe('payment channels settled on chain under faults', () => {
     const chain = s.cluster.chain
     await chain.connect(alice.address).submit({ kind: 'challenge', candidate: postfund, challengerSignature: alice.signer.signHash(hashChallenge(hashState(postfund.state))) })
     await s.until('bob answers with his redemption', () => chain.events().some((e) => e.kind === 'challenged' && e.channelId === vId && e.turnNumRecord === 2n))
-    // Alice will never sign a final state: bob settles his ledger with the hub, whose node follows.
-    await s.call(bob, { op: 'challengePaymentChannel', channelId: vId })
-    await s.until('the ledger registered', () => chain.events().some((e) => e.kind === 'challenged' && e.channelId === ledgerHB))
     passChallengeDuration(s)
-    await s.until('bob\'s ledger paid out', () => s.objective(bob, appDisputeId(ledgerHB))?.status === 'completed')
-    await s.until('the hub\'s dispute of it ends', () => s.objective(hub, appDisputeId(ledgerHB))?.status === 'completed')
-    expect(await chain.holdings(ledgerHB, ETH)).toBe(0n)
-    // From the hub–bob ledger: bob his deposit and the 30; the hub its deposit less the 30 (alice owes it in theirs).
+    // V finalized with bob's redemption: both remove its guarantee from their ledger by that outcome, off chain.
+    await s.until('the hub–bob ledger no longer guarantees V', () => [hub, bob].every((n) => n.up && n.machine.tables.ledgers.get(ledgerHB)!.supported.vars.outcome.guarantees.length === 0))
+    expect((await s.settled(bob, `virtualdefund:${vId}`)).status).toBe('completed')
+    expect(hub.machine.waitingFor.get(`virtualdefund:${vId}`)).toBe('defunding') // its ledger with alice needs her (or its stall deadline)
+    const outcome = bob.machine.tables.ledgers.get(ledgerHB)!.supported.vars.outcome
+    expect([outcome.leader.amount, outcome.follower.amount]).toEqual([DEPOSIT - PAID, DEPOSIT + PAID])
+    expect(chain.events().some((e) => e.kind === 'challenged' && e.channelId === ledgerHB)).toBe(false) // never disputed
+    // The ledger closes cooperatively: bob his deposit and the 30; the hub its deposit less the 30 (alice owes it in theirs).
+    const close = await s.call(bob, { op: 'directDefund', ledgerId: ledgerHB })
+    expect((await s.settled(bob, close)).status).toBe('completed')
     expect([onChain(s, hub), onChain(s, bob)]).toEqual([-DEPOSIT - PAID, PAID])
-    await s.checkReplays()
     expect(s.restarts).toBeGreaterThan(0) // the seed crashed nodes on the way
+    await s.checkReplays()
   }, 120_000)
 })
