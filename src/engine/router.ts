@@ -18,7 +18,7 @@ import { deliveredBelow, isDelivered, markDelivered, newPeer, peerKey } from './
 import { NoSuchObjectiveError, RejectionTooLateError } from './errors.js'
 import { holdingsKey, holdingsKeyParts, rollBackHoldings, setHoldings } from './holdings.js'
 import { Index } from './indexes.js'
-import { KIND_LIST, kindOf, kindOfId } from './kinds.js'
+import { KINDS, KIND_LIST, kindOf, kindOfId } from './kinds.js'
 import * as ledgers from './ledgers.js'
 import * as virtual from './virtual.js'
 import * as apps from './apps.js'
@@ -273,7 +273,9 @@ function handleChainEvent(ctx: StepContext, event: ChainEvent, deps: HandlerDeps
     for (const { key, amount } of rollBackHoldings(ctx, event.forkBlock)) {
       const { channelId, asset } = holdingsKeyParts(key)
       const rolledBack: ChainEvent = { kind: 'deposited', channelId, asset, nowHeld: amount, block: event.forkBlock, logIndex: Number.MAX_SAFE_INTEGER }
-      for (const kind of KIND_LIST) kind.onChainEvent?.(ctx, channelId, rolledBack, deps)
+      // Not to disputes: holdings at 0 after a registration mean paid out to them, and a rollback is not a payout
+      // (the new chain's events set their holdings; a payout the money is gone for is refused and retried).
+      for (const kind of KIND_LIST) if (kind !== KINDS.appdispute) kind.onChainEvent?.(ctx, channelId, rolledBack, deps)
       if (ctx.ledger(channelId)) ctx.touchLedger(channelId)
     }
     return

@@ -16,6 +16,7 @@ import type { Proposal } from '../../../src/protocols/ledger/proposal.js'
 import type { SimNode } from '../cluster.js'
 import { ETH, STARTING_BALANCE } from '../cluster.js'
 import { Scenario } from '../scenario.js'
+import { holdingsKey } from '../../../src/engine/holdings.js'
 
 const DEPOSIT = 1_000n
 const CHALLENGE_DURATION = 600
@@ -160,6 +161,25 @@ describe('a ledger challenged on chain by a counterparty whose node is gone', ()
     expect((await s.settled(bob, appDisputeId(ledgerId))).status).toBe('completed')
     expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
     expect(chain.balanceOf(alice.address, ETH)).toBe(STARTING_BALANCE - 10n)
+    await s.checkReplays()
+  }, 60_000)
+
+  test('a re-org that rolls the disputed ledger\'s holdings back is not a payout: the dispute goes on and pays out', async () => {
+    const s = await Scenario.start({ seed: 156, nodes: 2 })
+    const [alice, bob] = s.nodes as [SimNode, SimNode]
+    const chain = s.cluster.chain
+    const { ledgerId } = await ledgerThatPaidBob(s)
+    s.stop(alice)
+    const id = await s.call(bob, { op: 'challengeLedger', ledgerId })
+    await s.until('the challenge is registered at bob', () => s.objective(bob, id)?.kind === 'appdispute' && (s.objective(bob, id) as { finalizesAt: bigint | null }).finalizesAt !== null)
+    // The chain reports a re-org from before the deposits: bob's holdings of the ledger go back to 0.
+    bob.inbox.push({ timed: { at: s.cluster.now, input: { kind: 'chain', event: { kind: 'reorg', forkBlock: 0n } } } })
+    await s.until('bob handles it', () => bob.inbox.length === 0)
+    expect(bob.machine.tables.holdings.get(holdingsKey(ledgerId, ETH))).toBe(0n)
+    expect(s.objective(bob, id)?.status).toBe('approved') // not taken for a payout
+    passChallengeDuration(s)
+    expect((await s.settled(bob, id)).status).toBe('completed')
+    expect(chain.balanceOf(bob.address, ETH)).toBe(STARTING_BALANCE + 10n)
     await s.checkReplays()
   }, 60_000)
 })
